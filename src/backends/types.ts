@@ -1,0 +1,89 @@
+/**
+ * The kernel contract shared by every backend (see docs/kernels.md). A kernel call performs one
+ * iteration; the driver in src/factorization owns everything around it.
+ */
+
+/** Sparse observed entries, in CSR (by row) and CSC (by column) form. Read-only for kernels. */
+export interface KernelProblem {
+  nRows: number;
+  nCols: number;
+  nnz: number;
+  /** nRows+1 offsets into the CSR arrays; entries inside a row sorted by column. */
+  rowPtr: Int32Array;
+  /** Row of each CSR entry. */
+  rowIdx: Int32Array;
+  /** Column of each CSR entry. */
+  colIdx: Int32Array;
+  value: Float64Array;
+  /** Per-entry weights in CSR order; null means all 1. */
+  weight: Float64Array | null;
+  /** nCols+1 offsets into the CSC arrays; entries inside a column sorted by row. */
+  colPtr: Int32Array;
+  cscRow: Int32Array;
+  cscValue: Float64Array;
+  cscWeight: Float64Array | null;
+}
+
+/** Model parameters, mutated in place by kernels. */
+export interface KernelModel {
+  k: number;
+  mu: number;
+  /** nRows*k, row-major. */
+  U: Float64Array;
+  /** nCols*k, row-major. */
+  V: Float64Array;
+  rowBias: Float64Array;
+  colBias: Float64Array;
+}
+
+export type SgdMode = 'deterministic' | 'parallel';
+
+export interface KernelOptions {
+  useBias: boolean;
+  lambda: number;
+  lambdaBias: number;
+  /** ALS only: scale lambda and lambdaBias by the row's/column's entry count. */
+  weightedLambda: boolean;
+  threads: number;
+  learningRate: number;
+  lrDecay: number;
+  seed: number;
+  sgdMode: SgdMode;
+  /** Length-1 flag; a kernel returns 'aborted' soon after cancel[0] becomes non-zero. */
+  cancel: Int32Array | null;
+}
+
+export type KernelStatus = 'ok' | 'aborted';
+
+export interface LossSums {
+  /** Sum over entries of w * (y - pred)^2. */
+  sse: number;
+  /** Sum of weights. */
+  wsum: number;
+}
+
+/** What `collabperf info` and `backendInfo()` print about a backend. */
+export interface BackendDetails {
+  name: BackendName;
+  /** Linear algebra in use, e.g. "OpenBLAS 0.3.21 (Haswell)" or "TypeScript loops". */
+  blas: string;
+  /** Threads the BLAS itself uses inside one call (the kernels split rows across their own threads). */
+  blasThreads: number;
+  /** Threads the kernels may use. */
+  maxThreads: number;
+  /** Where the addon was loaded from, for native. */
+  path?: string;
+  /** Whether SGD's parallel (block-scheduled) mode is available. */
+  parallelSgd: boolean;
+}
+
+export type BackendName = 'native' | 'ts';
+
+/** One backend: the three kernels with the same signature in every implementation. */
+export interface KernelBackend {
+  readonly name: BackendName;
+  alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus>;
+  sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus>;
+  trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums>;
+  details(): BackendDetails;
+}
