@@ -1,0 +1,57 @@
+/**
+ * Training loss of the TypeScript backend (docs/kernels.md, "Prediction" and `trainLoss`).
+ */
+import type { KernelModel, KernelOptions, KernelProblem, LossSums } from '../types.js';
+
+/** Time between two returns to the event loop. */
+const SLICE_MS = 25;
+/** Approximate flops between two looks at the clock (~1-3 ms of work). */
+const CHECK_WORK = 1 << 22;
+
+/**
+ * Sums `w * (y - pred)^2` (evaluated as `w * (err * err)`) and `w` over all entries, in CSR order,
+ * with `pred = ((mu + rowBias[r]) + colBias[c]) + dot` and `dot` accumulated from 0 over f = 0..k-1.
+ *
+ * Returns to the event loop about every 25 ms; the running sums carry across the pauses, so the
+ * result does not depend on them. The loss cannot be aborted (it has no status to report it), so
+ * `options.cancel` is not consulted; `options` is otherwise unused (biases are read from the model,
+ * where they stay 0 without useBias).
+ */
+export async function trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums> {
+  void options;
+  const nnz = problem.nnz;
+  const chunk = Math.max(256, Math.floor(CHECK_WORK / (2 * model.k + 8)));
+  const acc = new Float64Array(2);
+  let sliceStart = performance.now();
+  for (let from = 0; from < nnz; from += chunk) {
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+    lossRange(problem, model, from, Math.min(nnz, from + chunk), acc);
+  }
+  return { sse: acc[0], wsum: acc[1] };
+}
+
+/** Adds entries `from..to` (CSR order) to `acc = [sse, wsum]`. Synchronous for the optimiser. */
+function lossRange(problem: KernelProblem, model: KernelModel, from: number, to: number, acc: Float64Array): void {
+  const { rowIdx, colIdx, value, weight } = problem;
+  const { k, mu, U, V, rowBias, colBias } = model;
+  let sse = acc[0];
+  let wsum = acc[1];
+  for (let e = from; e < to; e++) {
+    const r = rowIdx[e];
+    const c = colIdx[e];
+    const w = weight === null ? 1 : weight[e];
+    const ro = r * k;
+    const co = c * k;
+    let dot = 0.0;
+    for (let f = 0; f < k; f++) dot += U[ro + f] * V[co + f];
+    const pred = ((mu + rowBias[r]) + colBias[c]) + dot;
+    const err = value[e] - pred;
+    sse += w * (err * err);
+    wsum += w;
+  }
+  acc[0] = sse;
+  acc[1] = wsum;
+}
