@@ -1,0 +1,230 @@
+import { CollabperfError } from '../errors.js';
+import type { KernelProblem } from '../backends/types.js';
+
+/** Index arrays accepted as input; plain arrays are copied once into Int32Array. */
+export type IndexArray = Int32Array | Uint32Array | number[];
+/** Value arrays accepted as input; plain arrays are copied once into Float64Array. */
+export type ValueArray = Float64Array | Float32Array | number[];
+
+/** Sparse observed entries: parallel arrays of row index, column index, value and optional weight. */
+export interface SparseRatings {
+  rows: IndexArray;
+  cols: IndexArray;
+  values: ValueArray;
+  /** Positive per-entry weights (default 1). */
+  weights?: ValueArray;
+  /** Matrix height; default max row index + 1. */
+  nRows?: number;
+  /** Matrix width; default max column index + 1. */
+  nCols?: number;
+}
+
+/** A dense row-major matrix with NaN for missing cells. */
+export interface DenseRatings {
+  dense: Float64Array;
+  nRows: number;
+  nCols: number;
+}
+
+export type RatingsInput = SparseRatings | DenseRatings;
+
+/** Largest dimension or count accepted: indices and offsets are 32-bit. */
+const MAX_INDEX = 2 ** 31 - 1;
+
+function isDense(input: RatingsInput): input is DenseRatings {
+  return (input as DenseRatings).dense !== undefined;
+}
+
+function checkDim(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_INDEX) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `${name} must be an integer between 1 and ${MAX_INDEX}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function toInt32(name: string, a: IndexArray): Int32Array {
+  if (a instanceof Int32Array) return a;
+  if (!(a instanceof Uint32Array) && !Array.isArray(a)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `${name} must be an Int32Array, Uint32Array or array of integers`);
+  }
+  const out = new Int32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_INDEX) {
+      throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${name}[${i}] = ${String(v)} is not a non-negative 32-bit integer index`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+function toFloat64(name: string, a: ValueArray): Float64Array {
+  if (a instanceof Float64Array) return a;
+  if (!(a instanceof Float32Array) && !Array.isArray(a)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `${name} must be a Float64Array, Float32Array or array of numbers`);
+  }
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (typeof v !== 'number') throw new CollabperfError('E_INVALID_ARGUMENT', `${name}[${i}] is not a number`);
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Validated sparse entries in input order (typed arrays, dims known). */
+export interface Entries {
+  nRows: number;
+  nCols: number;
+  rows: Int32Array;
+  cols: Int32Array;
+  values: Float64Array;
+  weights: Float64Array | null;
+}
+
+/**
+ * Checks an input and returns it as typed arrays. Errors name the array and the position:
+ * mismatched lengths, indices out of range, NaN/Infinity, non-positive weights, empty input.
+ * Duplicate cells are found later, when the entries are sorted ({@link buildProblem}).
+ */
+export function toEntries(input: RatingsInput, what = 'ratings'): Entries {
+  if (input === null || typeof input !== 'object') {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `${what} must be {rows, cols, values} or {dense, nRows, nCols}`);
+  }
+  if (isDense(input)) return denseToEntries(input, what);
+  const { rows: r, cols: c, values: v } = input;
+  if (r === undefined || c === undefined || v === undefined) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `${what} needs rows, cols and values (or dense, nRows, nCols)`);
+  }
+  const rows = toInt32(`${what}.rows`, r);
+  const cols = toInt32(`${what}.cols`, c);
+  const values = toFloat64(`${what}.values`, v);
+  const weights = input.weights === undefined ? null : toFloat64(`${what}.weights`, input.weights);
+  const n = rows.length;
+  if (cols.length !== n || values.length !== n || (weights && weights.length !== n)) {
+    throw new CollabperfError(
+      'E_LENGTH_MISMATCH',
+      `${what}: rows (${n}), cols (${cols.length}), values (${values.length})${weights ? `, weights (${weights.length})` : ''} must have the same length`,
+    );
+  }
+  if (n === 0) throw new CollabperfError('E_EMPTY', `${what} has no observed entries`);
+  let maxR = -1;
+  let maxC = -1;
+  for (let i = 0; i < n; i++) {
+    const ri = rows[i];
+    const ci = cols[i];
+    if (ri < 0) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}.rows[${i}] = ${ri} is negative`);
+    if (ci < 0) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}.cols[${i}] = ${ci} is negative`);
+    if (ri > maxR) maxR = ri;
+    if (ci > maxC) maxC = ci;
+    if (!Number.isFinite(values[i])) throw new CollabperfError('E_NON_FINITE', `${what}.values[${i}] is ${values[i]}`);
+    if (weights) {
+      const w = weights[i];
+      if (!Number.isFinite(w) || w <= 0) throw new CollabperfError('E_NON_FINITE', `${what}.weights[${i}] = ${w} must be a positive finite number`);
+    }
+  }
+  const nRows = input.nRows === undefined ? maxR + 1 : checkDim(`${what}.nRows`, input.nRows);
+  const nCols = input.nCols === undefined ? maxC + 1 : checkDim(`${what}.nCols`, input.nCols);
+  if (maxR >= nRows) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: row index ${maxR} is out of range for nRows = ${nRows}`);
+  if (maxC >= nCols) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: column index ${maxC} is out of range for nCols = ${nCols}`);
+  return { nRows, nCols, rows, cols, values, weights };
+}
+
+function denseToEntries(input: DenseRatings, what: string): Entries {
+  const nRows = checkDim(`${what}.nRows`, input.nRows);
+  const nCols = checkDim(`${what}.nCols`, input.nCols);
+  const d = input.dense;
+  if (!(d instanceof Float64Array)) throw new CollabperfError('E_INVALID_ARGUMENT', `${what}.dense must be a Float64Array`);
+  if (d.length !== nRows * nCols) {
+    throw new CollabperfError('E_LENGTH_MISMATCH', `${what}.dense has ${d.length} cells, expected nRows*nCols = ${nRows * nCols}`);
+  }
+  let n = 0;
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i];
+    if (x === Infinity || x === -Infinity) {
+      throw new CollabperfError('E_NON_FINITE', `${what}.dense[${i}] (row ${Math.floor(i / nCols)}, col ${i % nCols}) is ${x}; use NaN for missing`);
+    }
+    if (x === x) n++;
+  }
+  if (n === 0) throw new CollabperfError('E_EMPTY', `${what} has no observed entries (every cell is NaN)`);
+  const rows = new Int32Array(n);
+  const cols = new Int32Array(n);
+  const values = new Float64Array(n);
+  let j = 0;
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i];
+    if (x !== x) continue;
+    rows[j] = Math.floor(i / nCols);
+    cols[j] = i % nCols;
+    values[j] = x;
+    j++;
+  }
+  return { nRows, nCols, rows, cols, values, weights: null };
+}
+
+/**
+ * Builds the CSR and CSC structures every backend reads, with entries sorted by column inside a
+ * row and by row inside a column (two stable counting sorts, O(nnz)). A cell given twice is an
+ * E_DUPLICATE_ENTRY naming both input positions.
+ */
+export function buildProblem(e: Entries): KernelProblem {
+  const { nRows, nCols, rows, cols, values, weights } = e;
+  const nnz = rows.length;
+  // Order by column first (stable), then a stable sort by row gives CSR sorted by column.
+  const byCol = countingOrder(cols, nCols, null);
+  const rowPtr = new Int32Array(nRows + 1);
+  const csrOrder = countingOrder(rows, nRows, byCol, rowPtr);
+  const rowIdx = new Int32Array(nnz);
+  const colIdx = new Int32Array(nnz);
+  const value = new Float64Array(nnz);
+  const weight = weights ? new Float64Array(nnz) : null;
+  for (let p = 0; p < nnz; p++) {
+    const i = csrOrder[p];
+    rowIdx[p] = rows[i];
+    colIdx[p] = cols[i];
+    value[p] = values[i];
+    if (weight) weight[p] = weights![i];
+  }
+  for (let r = 0; r < nRows; r++) {
+    for (let p = rowPtr[r] + 1; p < rowPtr[r + 1]; p++) {
+      if (colIdx[p] === colIdx[p - 1]) {
+        throw new CollabperfError(
+          'E_DUPLICATE_ENTRY',
+          `cell (row ${r}, col ${colIdx[p]}) is given twice, at entries ${Math.min(csrOrder[p - 1], csrOrder[p])} and ${Math.max(csrOrder[p - 1], csrOrder[p])}`,
+        );
+      }
+    }
+  }
+  // CSC from CSR order (rows ascending), stable by column: rows ascending inside each column.
+  const colPtr = new Int32Array(nCols + 1);
+  const cscOrder = countingOrder(colIdx, nCols, null, colPtr);
+  const cscRow = new Int32Array(nnz);
+  const cscValue = new Float64Array(nnz);
+  const cscWeight = weight ? new Float64Array(nnz) : null;
+  for (let p = 0; p < nnz; p++) {
+    const i = cscOrder[p];
+    cscRow[p] = rowIdx[i];
+    cscValue[p] = value[i];
+    if (cscWeight) cscWeight[p] = weight![i];
+  }
+  return { nRows, nCols, nnz, rowPtr, rowIdx, colIdx, value, weight, colPtr, cscRow, cscValue, cscWeight };
+}
+
+/**
+ * Stable counting sort: returns the positions (of `within`, or of 0..n-1) ordered by key.
+ * Fills `ptr` (length nKeys+1) with the bucket offsets when given.
+ */
+function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null, ptr?: Int32Array): Int32Array {
+  const n = keys.length;
+  const start = ptr ?? new Int32Array(nKeys + 1);
+  start.fill(0);
+  for (let i = 0; i < n; i++) start[keys[i] + 1]++;
+  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
+  const next = start.slice(0, nKeys);
+  const out = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    const i = within ? within[p] : p;
+    out[next[keys[i]]++] = i;
+  }
+  return out;
+}

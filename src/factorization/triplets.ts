@@ -1,0 +1,144 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CollabperfError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { SparseRatings } from './ratings.js';
+
+/**
+ * Triplet text files: one `row col value [weight]` per line, fields separated by spaces, tabs,
+ * commas or `::` (LIBMF, MovieLens ratings.dat/.csv). Row and column are non-negative integer
+ * indices used as they are (a 1-based file simply leaves row/column 0 empty). Blank lines and lines
+ * starting with `#` or `%` are skipped; line 1 may be a header when none of its fields is a number.
+ */
+export interface TripletFile extends SparseRatings {
+  rows: Int32Array;
+  cols: Int32Array;
+  values: Float64Array;
+  weights?: Float64Array;
+  /** Number of data lines read. */
+  count: number;
+}
+
+const CHUNK = 1 << 24;
+
+class Growable<T extends Int32Array | Float64Array> {
+  data: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {
+    this.data = make(1 << 16);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const bigger = this.make(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = v;
+  }
+  trimmed(): T {
+    return this.data.subarray(0, this.length) as T;
+  }
+}
+
+function isSep(b: number): boolean {
+  return b === 32 || b === 9 || b === 44 || b === 58 || b === 13; // space, tab, comma, colon, CR
+}
+
+/** Reads a triplet file. Malformed lines are E_PARSE errors naming the file, line and field. */
+export function readTriplets(path: string): TripletFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new CollabperfError('E_FILE', `cannot open: ${(e as Error).message}`, { file: path });
+  }
+  const rows = new Growable((n) => new Int32Array(n));
+  const cols = new Growable((n) => new Int32Array(n));
+  const values = new Growable((n) => new Float64Array(n));
+  const weights = new Growable((n) => new Float64Array(n));
+  let fieldsPerLine = 0;
+  let lineNo = 0;
+  const fieldNames = ['row', 'col', 'value', 'weight'];
+  const tokens: string[] = [];
+
+  const handleLine = (buf: Buffer, start: number, end: number): void => {
+    lineNo++;
+    tokens.length = 0;
+    let i = start;
+    while (i < end) {
+      while (i < end && isSep(buf[i])) i++;
+      if (i >= end) break;
+      const s = i;
+      while (i < end && !isSep(buf[i])) i++;
+      tokens.push(buf.toString('latin1', s, i));
+    }
+    if (tokens.length === 0 || tokens[0][0] === '#' || tokens[0][0] === '%') return;
+    if (lineNo === 1 && tokens.every((t) => Number.isNaN(Number(t)))) return; // header
+    if (tokens.length < 3 || tokens.length > 4) {
+      throw new CollabperfError('E_PARSE', `expected "row col value [weight]", found ${tokens.length} field(s)`, { file: path, line: lineNo });
+    }
+    if (fieldsPerLine === 0) fieldsPerLine = tokens.length;
+    else if (tokens.length !== fieldsPerLine) {
+      throw new CollabperfError('E_PARSE', `${tokens.length} fields where earlier lines have ${fieldsPerLine}`, { file: path, line: lineNo });
+    }
+    for (let f = 0; f < tokens.length; f++) {
+      const x = Number(tokens[f]);
+      if (f < 2) {
+        if (!Number.isInteger(x) || x < 0 || x > 2147483646) {
+          throw new CollabperfError('E_PARSE', `"${tokens[f]}" is not a non-negative integer index`, { file: path, line: lineNo, field: fieldNames[f] });
+        }
+      } else if (!Number.isFinite(x) || tokens[f] === '') {
+        throw new CollabperfError('E_PARSE', `"${tokens[f]}" is not a finite number`, { file: path, line: lineNo, field: fieldNames[f] });
+      } else if (f === 3 && x <= 0) {
+        throw new CollabperfError('E_PARSE', `weight ${tokens[f]} must be positive`, { file: path, line: lineNo, field: 'weight' });
+      }
+      (f === 0 ? rows : f === 1 ? cols : f === 2 ? values : weights).push(x);
+    }
+  };
+
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let carry: Buffer | null = null;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      let data = buf.subarray(0, n);
+      if (carry) {
+        data = Buffer.concat([carry, data]);
+        carry = null;
+      }
+      let s = 0;
+      for (let i = 0; i < data.length; i++) {
+        if (data[i] === 10) {
+          handleLine(data, s, i);
+          s = i + 1;
+        }
+      }
+      if (s < data.length) carry = Buffer.from(data.subarray(s));
+    }
+    if (carry && carry.length) handleLine(carry, 0, carry.length);
+  } finally {
+    closeSync(fd);
+  }
+  if (rows.length === 0) throw new CollabperfError('E_EMPTY', 'no data lines', { file: path });
+  const out: TripletFile = { rows: rows.trimmed(), cols: cols.trimmed(), values: values.trimmed(), count: rows.length };
+  if (fieldsPerLine === 4) out.weights = weights.trimmed();
+  return out;
+}
+
+/**
+ * Writes entries as a triplet file (`row col value`, space-separated, values in shortest
+ * round-trip form, so reading it back gives the same doubles), atomically.
+ */
+export function writeTriplets(path: string, rows: Int32Array, cols: Int32Array, values: Float64Array): void {
+  writeFileAtomic(path, (append) => {
+    const parts: string[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      parts.push(`${rows[i]} ${cols[i]} ${values[i]}\n`);
+      if (parts.length === 100_000) {
+        append(parts.join(''));
+        parts.length = 0;
+      }
+    }
+    if (parts.length) append(parts.join(''));
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * collabperf: collaborative performance prediction for LLM benchmarks, on a fast matrix
+ * factorization core (native OpenBLAS addon with a TypeScript fallback giving the same results).
+ *
+ * @packageDocumentation
+ */
+export { CollabperfError, isCollabperfError, type CollabperfErrorCode, type ErrorLocation } from './errors.js';
+export { backendInfo, getBackend, type BackendChoice, type BackendReport } from './backends/registry.js';
+export type { BackendDetails, BackendName, KernelBackend, KernelModel, KernelOptions, KernelProblem, LossSums, SgdMode } from './backends/types.js';
+export { Rng } from './backends/ts/rng.js';
+export { fit, runFit, initFactors, type FitResult } from './factorization/fit.js';
+export { resolveFitOptions, MAX_RANK, type Algorithm, type FitOptions, type IterationReport, type ResolvedFitOptions } from './factorization/options.js';
+export { FactorModel, type FoldedRow, type TrainingInfo } from './factorization/model.js';
+export { saveModel, loadModel, MODEL_FILE_FORMAT, MODEL_FILE_VERSION } from './factorization/model-file.js';
+export { buildProblem, toEntries, type DenseRatings, type Entries, type RatingsInput, type SparseRatings } from './factorization/ratings.js';
+export { readTriplets, writeTriplets, type TripletFile } from './factorization/triplets.js';
