@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { registerFit } from './commands/fit.js';
+import { registerInfo } from './commands/info.js';
+import { reportError } from './output.js';
+
+/** Builds the program; each command registers itself from its own module. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('collabperf')
+    .description('predict LLM benchmark scores from the scores models already have; fast ALS/SGD matrix factorization')
+    .exitOverride()
+    .showHelpAfterError();
+  const run = async (json: boolean, body: () => Promise<void>): Promise<void> => {
+    try {
+      await body();
+    } catch (e) {
+      setExit(reportError(e, json));
+    }
+  };
+  registerFit(program, run);
+  registerInfo(program, run);
+  return program;
+}
+
+/** Runs the CLI on argv; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    return reportError(e, argv.includes('--json'));
+  }
+  return code;
+}
