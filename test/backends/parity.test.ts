@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { initFactors } from '../../src/factorization/fit.js';
+import { buildProblem, toEntries } from '../../src/factorization/ratings.js';
+import { CollabperfError } from '../../src/errors.js';
+import type { KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
+import { backendsUnderTest } from '../helpers/backends.js';
+import { planted } from '../helpers/planted.js';
+import { Rng } from '../../src/backends/ts/rng.js';
+
+const backends = backendsUnderTest();
+const reference = backends.find((b) => b.name === 'ts')!;
+
+/** The fixtures every backend runs: one problem with weights and empty rows/columns, one plain. */
+function fixtures() {
+  const a = planted(120, 70, 4, 0.35, 0.2, 5);
+  const rng = new Rng(3, 99);
+  const weights = a.train.rows.map(() => 0.5 + rng.nextDouble());
+  const weighted = buildProblem(toEntries({ ...a.train, weights, nRows: 125, nCols: 73 }));
+  const b = planted(50, 90, 2, 0.5, 0.05, 8);
+  const plain = buildProblem(toEntries(b.train));
+  return [
+    { name: 'weighted, empty rows, biases', problem: weighted, k: 6, opts: { useBias: true, weightedLambda: true, lambda: 0.05, lambdaBias: 0.02 } },
+    { name: 'plain, no biases', problem: plain, k: 3, opts: { useBias: false, weightedLambda: false, lambda: 0.1, lambdaBias: 0 } },
+  ];
+}
+
+function freshModel(p: KernelProblem, k: number, useBias: boolean): KernelModel {
+  const U = new Float64Array(p.nRows * k);
+  const V = new Float64Array(p.nCols * k);
+  initFactors(U, V, k, 17, 0.1);
+  let mu = 0;
+  if (useBias) {
+    for (let i = 0; i < p.nnz; i++) mu += p.value[i];
+    mu /= p.nnz;
+  }
+  return { k, mu, U, V, rowBias: new Float64Array(p.nRows), colBias: new Float64Array(p.nCols) };
+}
+
+function options(o: Partial<KernelOptions>): KernelOptions {
+  return { useBias: true, lambda: 0.05, lambdaBias: 0.05, weightedLambda: false, threads: 2, learningRate: 0.02, lrDecay: 0.1, seed: 123, sgdMode: 'deterministic', cancel: null, ...o };
+}
+
+function predictAll(m: KernelModel, p: KernelProblem): Float64Array {
+  const out = new Float64Array(p.nRows * p.nCols);
+  for (let r = 0; r < p.nRows; r++) {
+    for (let c = 0; c < p.nCols; c++) {
+      let dot = 0.0;
+      for (let f = 0; f < m.k; f++) dot += m.U[r * m.k + f] * m.V[c * m.k + f];
+      out[r * p.nCols + c] = m.mu + m.rowBias[r] + m.colBias[c] + dot;
+    }
+  }
+  return out;
+}
+
+async function run(b: KernelBackend, algo: 'als' | 'sgd', fx: ReturnType<typeof fixtures>[number], iters: number) {
+  const m = freshModel(fx.problem, fx.k, fx.opts.useBias);
+  const o = options(fx.opts);
+  for (let it = 0; it < iters; it++) {
+    const s = algo === 'als' ? await b.alsSweep(fx.problem, m, o) : await b.sgdEpoch(fx.problem, m, o, it);
+    expect(s).toBe('ok');
+  }
+  return { m, loss: await b.trainLoss(fx.problem, m, o) };
+}
+
+describe.each(fixtures())('same results on every backend: $name', (fx) => {
+  it.each(backends.map((b) => [b.name, b] as const))('deterministic SGD is bit-identical to TypeScript on %s', async (_n, b) => {
+    const ref = await run(reference, 'sgd', fx, 4);
+    const got = await run(b, 'sgd', fx, 4);
+    expect(got.m.U).toEqual(ref.m.U);
+    expect(got.m.V).toEqual(ref.m.V);
+    expect(got.m.rowBias).toEqual(ref.m.rowBias);
+    expect(got.m.colBias).toEqual(ref.m.colBias);
+    expect(Math.abs(got.loss.sse - ref.loss.sse)).toBeLessThanOrEqual(1e-12 * ref.loss.sse);
+    expect(got.loss.wsum).toBeCloseTo(ref.loss.wsum, 9);
+  });
+  it.each(backends.map((b) => [b.name, b] as const))('ALS predictions agree with TypeScript within 1e-9 on %s', async (_n, b) => {
+    const ref = await run(reference, 'als', fx, 5);
+    const got = await run(b, 'als', fx, 5);
+    const pr = predictAll(ref.m, fx.problem);
+    const pg = predictAll(got.m, fx.problem);
+    let worst = 0;
+    for (let i = 0; i < pr.length; i++) worst = Math.max(worst, Math.abs(pr[i] - pg[i]));
+    expect(worst).toBeLessThanOrEqual(1e-9);
+    expect(ref.loss.sse / ref.loss.wsum).toBeLessThan(0.1);
+  });
+});
+
+describe.each(backends.map((b) => [b.name, b] as const))('kernel behaviour on %s', (_n, b) => {
+  const fx = fixtures()[0];
+  it('returns aborted when the cancel flag is set', async () => {
+    const m = freshModel(fx.problem, fx.k, true);
+    const cancel = new Int32Array([1]);
+    expect(await b.alsSweep(fx.problem, m, options({ cancel }))).toBe('aborted');
+    expect(await b.sgdEpoch(fx.problem, m, options({ cancel }), 0)).toBe('aborted');
+  });
+  it('reports a non-positive pivot as E_NUMERIC', async () => {
+    // Rank 3 with lambda 0: rows with fewer than 4 entries give singular normal equations.
+    const p = buildProblem(toEntries({ rows: [0, 0, 1, 1, 1, 1], cols: [0, 1, 0, 1, 2, 3], values: [1, 2, 3, 4, 5, 6] }));
+    const m = freshModel(p, 3, true);
+    await expect(b.alsSweep(p, m, options({ lambda: 0, lambdaBias: 0 }))).rejects.toMatchObject({ code: 'E_NUMERIC' });
+  });
+  it('runs parallel SGD (natively block-scheduled) and lowers the loss', async () => {
+    const m = freshModel(fx.problem, fx.k, true);
+    const o = options({ sgdMode: 'parallel', threads: 2, learningRate: 0.05, lrDecay: 0 });
+    const before = await b.trainLoss(fx.problem, m, o);
+    for (let e = 0; e < 30; e++) expect(await b.sgdEpoch(fx.problem, m, o, e)).toBe('ok');
+    const after = await b.trainLoss(fx.problem, m, o);
+    expect(after.sse).toBeLessThan(before.sse * 0.5);
+  });
+});
+
+describe.each(backends.filter((b) => b.name === 'native').map((b) => [b.name, b] as const))('the addon refuses bad arguments without crashing (%s)', (_n, b) => {
+  const fx = fixtures()[0];
+  const bad = async (f: () => Promise<unknown>, code: string) => {
+    let caught: unknown;
+    try {
+      await f();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(CollabperfError);
+    expect((caught as CollabperfError).code).toBe(code);
+  };
+  it('wrong array lengths', async () => {
+    const m = freshModel(fx.problem, fx.k, true);
+    await bad(() => b.alsSweep({ ...fx.problem, value: fx.problem.value.subarray(1) }, m, options({})), 'E_LENGTH_MISMATCH');
+    await bad(() => b.alsSweep(fx.problem, { ...m, U: m.U.subarray(1) }, options({})), 'E_LENGTH_MISMATCH');
+  });
+  it('indices out of range', async () => {
+    const m = freshModel(fx.problem, fx.k, true);
+    const colIdx = fx.problem.colIdx.slice();
+    colIdx[5] = 1_000_000;
+    await bad(() => b.sgdEpoch({ ...fx.problem, colIdx }, m, options({}), 0), 'E_INDEX_OUT_OF_RANGE');
+  });
+  it('wrong types and values', async () => {
+    const m = freshModel(fx.problem, fx.k, true);
+    await bad(() => b.alsSweep({ ...fx.problem, rowPtr: new Float64Array(fx.problem.rowPtr) as unknown as Int32Array }, m, options({})), 'E_INVALID_ARGUMENT');
+    await bad(() => b.alsSweep(fx.problem, { ...m, k: 0 }, options({})), 'E_INVALID_ARGUMENT');
+    await bad(() => b.alsSweep(fx.problem, m, options({ threads: 0 })), 'E_INVALID_ARGUMENT');
+    await bad(() => b.alsSweep(null as unknown as KernelProblem, m, options({})), 'E_INVALID_ARGUMENT');
+  });
+});
