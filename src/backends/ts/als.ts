@@ -9,10 +9,18 @@ import { choleskyInPlace, choleskySolveInPlace } from './cholesky.js';
 /** Time between two returns to the event loop. */
 const SLICE_MS = 25;
 /**
- * Approximate multiply-adds between two looks at the clock and the cancel flag (~1-3 ms of work);
- * counted in work rather than rows because a row's cost grows with its entries and with d^2.
+ * Largest budget, in approximate multiply-adds, between two looks at the clock and the cancel flag
+ * (about 0.5 ms once compiled). Counted in work rather than rows because a row's cost grows with
+ * its entries and with d^2.
  */
-const CHECK_WORK = 1 << 22;
+const CHECK_WORK = 1 << 20;
+/** Smallest budget (a row is never split, so one call is at least one row). */
+const MIN_WORK = 1 << 12;
+/** Time one call should stay under. */
+const CHECK_MS = 2;
+
+/** Entries gathered at a time for the Gram matrix (d * BLOCK doubles of scratch, twice). */
+const BLOCK = 64;
 
 /** One side of the sweep: the CSR row pass or the CSC column pass. */
 interface AlsPass {
@@ -35,7 +43,6 @@ interface AlsPass {
   lambda: number;
   lambdaBias: number;
   weightedLambda: boolean;
-  lambdaName: string;
 }
 
 /**
@@ -49,6 +56,7 @@ interface AlsPass {
  *
  * @throws CollabperfError `E_NUMERIC` when a row's or column's system has a non-positive Cholesky
  *   pivot (only possible with lambda = 0, or lambdaBias = 0 with zero weights); the message names it.
+ *   The rows solved before it keep their new values.
  */
 export async function alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus> {
   const cancel = options.cancel;
@@ -58,6 +66,8 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
   // Scratch shared by every row and column of this call.
   const A = new Float64Array(d * d);
   const b = new Float64Array(d);
+  const X = new Float64Array(d * BLOCK);
+  const WX = new Float64Array(d * BLOCK);
   const common = {
     k,
     mu: model.mu,
@@ -65,7 +75,6 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
     lambda: options.lambda,
     lambdaBias: options.lambdaBias,
     weightedLambda: options.weightedLambda,
-    lambdaName: options.weightedLambda ? 'lambda * n' : 'lambda',
   };
   const rowPass: AlsPass = {
     what: 'row',
@@ -95,12 +104,20 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
   };
 
   let sliceStart = performance.now();
+  // The budget adapts to the measured speed: until the optimising compiler has run (the first
+  // tens of ms of a process), the same work is tens of times slower, and a fixed budget would then
+  // hold the event loop far beyond the slice.
+  let budget = MIN_WORK;
   for (const pass of [rowPass, colPass]) {
     let i = 0;
     while (i < pass.count) {
-      i = solveRange(pass, i, CHECK_WORK, A, b);
+      const t0 = performance.now();
+      i = solveRange(pass, i, budget, A, b, X, WX);
+      const now = performance.now();
+      if (now - t0 > CHECK_MS) budget = Math.max(MIN_WORK, budget >> 1);
+      else if (budget < CHECK_WORK) budget *= 2;
       if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      if (performance.now() - sliceStart >= SLICE_MS) {
+      if (now - sliceStart >= SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
       }
@@ -115,7 +132,15 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
  *
  * @returns the first row not yet solved.
  */
-function solveRange(pass: AlsPass, from: number, budget: number, A: Float64Array, b: Float64Array): number {
+function solveRange(
+  pass: AlsPass,
+  from: number,
+  budget: number,
+  A: Float64Array,
+  b: Float64Array,
+  X: Float64Array,
+  WX: Float64Array,
+): number {
   const { count, ptr, idx, val, wt, fixed, fixedBias, out, outBias, k, mu, useBias, lambda, lambdaBias, weightedLambda } = pass;
   const d = useBias ? k + 1 : k;
   const dd = d * d;
@@ -136,26 +161,31 @@ function solveRange(pass: AlsPass, from: number, budget: number, A: Float64Array
     }
     A.fill(0);
     b.fill(0);
-    // Upper triangle only (j >= i); the bias slot is column k of the upper triangle, whose
-    // coefficient a_k = 1 turns w * a_i * a_k into w * a_i.
-    for (let p = start; p < end; p++) {
-      const c = idx[p];
-      const w = wt === null ? 1 : wt[p];
-      const t = (val[p] - mu) - fixedBias[c];
-      const wt_ = w * t;
-      const go = c * k;
-      for (let i = 0; i < k; i++) {
-        const ai = fixed[go + i];
-        const wai = w * ai;
-        const io = i * d;
-        b[i] += wt_ * ai;
-        for (let j = i; j < k; j++) A[io + j] += wai * fixed[go + j];
-        if (useBias) A[io + k] += wai;
+    for (let s0 = start; s0 < end; s0 += BLOCK) {
+      const m = end - s0 < BLOCK ? end - s0 : BLOCK;
+      // Gather the block transposed (X[i*BLOCK + q] = a_i of entry q) so that the Gram below is
+      // made of contiguous dot products kept in registers, instead of a rank-1 update per entry
+      // that loads and stores the whole triangle of A for every entry.
+      for (let q = 0; q < m; q++) {
+        const p = s0 + q;
+        const c = idx[p];
+        const w = wt === null ? 1 : wt[p];
+        const t = (val[p] - mu) - fixedBias[c];
+        const wt_ = w * t;
+        const go = c * k;
+        for (let i = 0; i < k; i++) {
+          const ai = fixed[go + i];
+          X[i * BLOCK + q] = ai;
+          WX[i * BLOCK + q] = w * ai;
+          b[i] += wt_ * ai;
+        }
+        if (useBias) {
+          X[k * BLOCK + q] = 1;
+          WX[k * BLOCK + q] = w;
+          b[k] += wt_;
+        }
       }
-      if (useBias) {
-        A[k * d + k] += w;
-        b[k] += wt_;
-      }
+      gramBlock(A, d, X, WX, m);
     }
     const scale = weightedLambda ? n : 1;
     const lr = lambda * scale;
@@ -175,9 +205,85 @@ function solveRange(pass: AlsPass, from: number, budget: number, A: Float64Array
 }
 
 function numericError(pass: AlsPass, index: number, n: number): CollabperfError {
+  const scaled = pass.weightedLambda ? ` (times n = ${n}, weightedLambda)` : '';
+  const bias = pass.useBias ? `, lambdaBias = ${pass.lambdaBias}` : '';
   return new CollabperfError(
     'E_NUMERIC',
     `ALS: the normal equations of ${pass.what} ${index} (0-based, ${n} entr${n === 1 ? 'y' : 'ies'}) are not positive definite ` +
-      `(non-positive Cholesky pivot with ${pass.lambdaName} = ${pass.lambda * (pass.weightedLambda ? n : 1)}); use lambda > 0`,
+      `(non-positive Cholesky pivot; lambda = ${pass.lambda}${bias}${scaled}); use lambda > 0`,
   );
+}
+
+/**
+ * Adds the upper triangle of `WX^T X` over the first `m` gathered entries to `A` (tiles on the
+ * diagonal also write a few lower elements, which the mirror overwrites afterwards). 4x2 register
+ * tiles: eight multiply-adds per six loads, eight independent sums.
+ */
+function gramBlock(A: Float64Array, d: number, X: Float64Array, WX: Float64Array, m: number): void {
+  let i = 0;
+  for (; i + 3 < d; i += 4) {
+    const i0 = i * BLOCK;
+    const i1 = i0 + BLOCK;
+    const i2 = i1 + BLOCK;
+    const i3 = i2 + BLOCK;
+    const a0 = i * d;
+    const a1 = a0 + d;
+    const a2 = a1 + d;
+    const a3 = a2 + d;
+    let j = i;
+    for (; j + 1 < d; j += 2) {
+      const j0 = j * BLOCK;
+      const j1 = j0 + BLOCK;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      for (let q = 0; q < m; q++) {
+        const y0 = X[j0 + q];
+        const y1 = X[j1 + q];
+        const x0 = WX[i0 + q];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        const x1 = WX[i1 + q];
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        const x2 = WX[i2 + q];
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        const x3 = WX[i3 + q];
+        s30 += x3 * y0;
+        s31 += x3 * y1;
+      }
+      A[a0 + j] += s00;
+      A[a0 + j + 1] += s01;
+      A[a1 + j] += s10;
+      A[a1 + j + 1] += s11;
+      A[a2 + j] += s20;
+      A[a2 + j + 1] += s21;
+      A[a3 + j] += s30;
+      A[a3 + j + 1] += s31;
+    }
+    if (j < d) {
+      const j0 = j * BLOCK;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let q = 0; q < m; q++) {
+        const y = X[j0 + q];
+        s0 += WX[i0 + q] * y;
+        s1 += WX[i1 + q] * y;
+        s2 += WX[i2 + q] * y;
+        s3 += WX[i3 + q] * y;
+      }
+      A[a0 + j] += s0;
+      A[a1 + j] += s1;
+      A[a2 + j] += s2;
+      A[a3 + j] += s3;
+    }
+  }
+  for (; i < d; i++) {
+    const i0 = i * BLOCK;
+    const a0 = i * d;
+    for (let j = i; j < d; j++) {
+      const j0 = j * BLOCK;
+      let s = 0;
+      for (let q = 0; q < m; q++) s += WX[i0 + q] * X[j0 + q];
+      A[a0 + j] += s;
+    }
+  }
 }

@@ -5,8 +5,8 @@ import type { KernelModel, KernelOptions, KernelProblem, LossSums } from '../typ
 
 /** Time between two returns to the event loop. */
 const SLICE_MS = 25;
-/** Approximate flops between two looks at the clock (~1-3 ms of work). */
-const CHECK_WORK = 1 << 22;
+/** Approximate flops between two looks at the clock (well under 1 ms once compiled, a few ms before). */
+const CHECK_WORK = 1 << 20;
 
 /**
  * Sums `w * (y - pred)^2` (evaluated as `w * (err * err)`) and `w` over all entries, in CSR order,
