@@ -30,9 +30,9 @@ export function parseNumberCell(cell: string, where: ErrorLocation, what = 'scor
   if (isMissing(s)) return undefined;
   if (NUMBER.test(s)) {
     const v = Number(s);
-    if (!Number.isFinite(v)) throw new CollabperfError('E_NON_FINITE', `${what} ${JSON.stringify(s)} is out of the floating-point range`, where);
+    if (!Number.isFinite(v)) throw new CollabperfError('E_NON_FINITE', `${JSON.stringify(s)} is out of the floating-point range (${what})`, where);
     return v;
   }
-  if (INFINITE.test(s)) throw new CollabperfError('E_NON_FINITE', `${what} ${JSON.stringify(s)} is not finite`, where);
-  throw new CollabperfError('E_PARSE', `cannot read ${what} ${JSON.stringify(s)} as a number (missing values are empty, -, NA, NaN or N/A)`, where);
+  if (INFINITE.test(s)) throw new CollabperfError('E_NON_FINITE', `${JSON.stringify(s)} is not a finite number (${what})`, where);
+  throw new CollabperfError('E_PARSE', `cannot read ${JSON.stringify(s)} as a number (${what}; missing values are empty, -, NA, NaN or N/A)`, where);
 }

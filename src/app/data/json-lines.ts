@@ -31,9 +31,97 @@ export function parseJsonText(text: string, file?: string): unknown {
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const m = /position (\d+)/.exec(msg);
-    const lm = /line (\d+)/.exec(msg);
-    const line = m ? lineOfOffset(t, Number(m[1])) : lm ? Number(lm[1]) : undefined;
+    const offset = m ? Number(m[1]) : jsonErrorOffset(t);
+    const line = offset !== undefined ? lineOfOffset(t, offset) : undefined;
     throw new CollabperfError('E_PARSE', `invalid JSON: ${msg}`, { file, line }, { cause: e });
+  }
+}
+
+/**
+ * Offset of the first syntax error in `text` (where a strict JSON reader gets stuck), or `undefined`
+ * when the text is valid JSON. Used because engine messages do not always give a position.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const n = text.length;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const str = () => {
+    i++; // opening quote
+    while (i < n && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= n) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < n) fail();
+    return undefined;
+  } catch (pos) {
+    if (typeof pos === 'number') return Math.min(pos, n);
+    throw pos;
   }
 }
 
