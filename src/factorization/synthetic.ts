@@ -101,11 +101,18 @@ export function syntheticRatings(spec: SyntheticSpec): SyntheticRatings {
   const rowCum = popularity(nRows, skew, rng);
   const total = rowCum[nRows - 1];
   const counts = new Int32Array(nRows);
+  // Clamping to [1, nCols/2] moves the sum away from nnz; rescale until it lands within 0.1%.
+  let scale = nnz / total;
   let assigned = 0;
-  for (let r = 0; r < nRows; r++) {
-    const w = rowCum[r] - (r ? rowCum[r - 1] : 0);
-    counts[r] = Math.max(1, Math.min(nCols >> 1, Math.round((w / total) * nnz)));
-    assigned += counts[r];
+  for (let round = 0; round < 20; round++) {
+    assigned = 0;
+    for (let r = 0; r < nRows; r++) {
+      const w = rowCum[r] - (r ? rowCum[r - 1] : 0);
+      counts[r] = Math.max(1, Math.min(nCols >> 1, Math.round(w * scale)));
+      assigned += counts[r];
+    }
+    if (Math.abs(assigned - nnz) <= nnz * 1e-3) break;
+    scale *= nnz / assigned;
   }
   const colCum = popularity(nCols, skew, rng);
   const rows = new Int32Array(assigned);
