@@ -1,0 +1,181 @@
+#include "als.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "als_kernel.hpp"
+#include "check.hpp"
+#include "cpu.hpp"
+#include "errors.hpp"
+#include "info.hpp"
+#include "threads.hpp"
+
+namespace collabperf {
+
+namespace als_detail {
+double nowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace als_detail
+
+namespace {
+
+using namespace als_detail;
+
+struct FreeDeleter {
+  void operator()(double* p) const { std::free(p); }
+};
+
+std::unique_ptr<double, FreeDeleter> allocWorkspace(int k) {
+  void* p = nullptr;
+  const size_t bytes = (workspaceDoubles(k) * sizeof(double) + 63) / 64 * 64;
+  if (posix_memalign(&p, 64, bytes) != 0 || p == nullptr) throw std::bad_alloc();
+  return std::unique_ptr<double, FreeDeleter>(static_cast<double*>(p));
+}
+
+typedef Fault (*SolveFn)(const SideJob&, int64_t, int64_t, double*, Profile*);
+
+[[noreturn]] void raiseFault(const Fault& f, const SideJob& job, bool rows) {
+  const char* self = rows ? "row" : "column";
+  const char* ptrName = rows ? "problem.rowPtr" : "problem.colPtr";
+  const char* idxName = rows ? "problem.colIdx" : "problem.cscRow";
+  const char* otherCount = rows ? "nCols" : "nRows";
+  using detail::str;
+  switch (f.kind) {
+    case kFaultNumeric:
+      throw Error(ErrorCode::Numeric, std::string("ALS: the normal equations of ") + self + " " + str(f.where) +
+                                          " are not positive definite (pivot " + str(f.value) +
+                                          " <= 0); use lambda > 0");
+    case kFaultPtr: {
+      const long long a = job.ptr[f.where], b = job.ptr[f.where + 1];
+      const bool order = a >= 0 && b <= job.nnz && b < a;
+      throw Error(order ? ErrorCode::InvalidArgument : ErrorCode::IndexOutOfRange,
+                  std::string(ptrName) + "[" + str(f.where) + "], [" + str(f.where + 1) + "] = " + str(a) + ", " +
+                      str(b) + (order ? " decrease" : " is outside [0, nnz = " + str(job.nnz) + "]"));
+    }
+    case kFaultIndex:
+      throw Error(ErrorCode::IndexOutOfRange, std::string(idxName) + "[" + str(f.where) + "] = " + str(f.value) +
+                                                  " is outside [0, " + otherCount + " = " + str(job.nOther) + ")");
+    default:
+      throw Error(ErrorCode::Native, "ALS: unknown fault");
+  }
+}
+
+/** Solves one side over `threads` threads; returns false when cancelled. */
+bool runSide(const SideJob& job, bool rows, const Options& options, SolveFn fn, AlsProfile* profile) {
+  if (job.nSelf == 0) return true;
+  const double t0 = nowSeconds();
+  const int threads = static_cast<int>(std::min<int64_t>(options.threads, std::max<int64_t>(1, job.nSelf / 16)));
+  // Small chunks keep the threads balanced even when a few rows/columns hold most entries.
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, job.nSelf / (threads * 512)));
+  WorkQueue queue(job.nSelf, grain);
+  Team team(threads);
+  std::atomic<bool> aborted{false};
+  std::vector<Profile> profs(static_cast<size_t>(threads));
+  std::vector<Fault> faults(static_cast<size_t>(threads));
+  team.run([&](int tid) {
+    auto ws = allocWorkspace(job.k);
+    Profile* prof = profile ? &profs[static_cast<size_t>(tid)] : nullptr;
+    int64_t b, e;
+    while (!team.stopped() && queue.next(b, e)) {
+      if (cancelRequested(options.cancel)) {
+        aborted.store(true, std::memory_order_relaxed);
+        team.requestStop();
+        break;
+      }
+      Fault f = fn(job, b, e, ws.get(), prof);
+      if (f.kind != kFaultNone) {
+        faults[static_cast<size_t>(tid)] = f;
+        team.requestStop();
+        break;
+      }
+    }
+  });
+  // Report the fault with the smallest position, whatever thread met it first.
+  const Fault* first = nullptr;
+  for (const Fault& f : faults)
+    if (f.kind != kFaultNone && (first == nullptr || f.where < first->where)) first = &f;
+  if (first != nullptr) raiseFault(*first, job, rows);
+  if (profile) {
+    const double wall = nowSeconds() - t0;
+    (rows ? profile->rowPassSeconds : profile->colPassSeconds) += wall;
+    for (const Profile& p : profs) {
+      profile->gatherSeconds += p.gatherSeconds;
+      profile->gramSeconds += p.gramSeconds;
+      profile->solveSeconds += p.solveSeconds;
+      profile->gramFlops += p.gramFlops;
+    }
+  }
+  return !aborted.load();
+}
+
+}  // namespace
+
+Status alsSweep(const ProblemView& problem, const ModelView& model, const Options& options,
+                const AlsTuning* tuning, AlsProfile* profile) {
+  detail::checkShape(problem, model, options);
+  detail::checkNonNegative(options.lambda, "options.lambda");
+  detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
+  detail::require((problem.rowPtr && problem.colIdx && problem.value && problem.colPtr && problem.cscRow &&
+                   problem.cscValue) ||
+                      problem.nnz == 0,
+                  ErrorCode::InvalidArgument, "problem CSR/CSC arrays missing");
+  detail::require(problem.rowPtr && problem.colPtr, ErrorCode::InvalidArgument, "problem.rowPtr/colPtr missing");
+  initBlas();
+  if (cancelRequested(options.cancel)) return Status::Aborted;
+
+  SolveFn fn = solveRangeGeneric;
+  switch (activeIsa()) {
+    case Isa::Avx512: fn = solveRangeAvx512; break;
+    case Isa::Avx2: fn = solveRangeAvx2; break;
+    default: break;
+  }
+
+  SideJob job;
+  job.k = model.k;
+  job.mu = model.mu;
+  job.useBias = options.useBias;
+  job.lambda = options.lambda;
+  job.lambdaBias = options.lambdaBias;
+  job.weightedLambda = options.weightedLambda;
+  job.nnz = problem.nnz;
+  if (tuning) {
+    job.useLapack = tuning->useLapack;
+    job.useBlasGram = tuning->useBlasGram;
+  }
+
+  // Row pass: a = [V[c], 1], t = (y - mu) - colBias[c].
+  job.nSelf = problem.nRows;
+  job.nOther = problem.nCols;
+  job.ptr = problem.rowPtr;
+  job.idx = problem.colIdx;
+  job.val = problem.value;
+  job.wgt = problem.weight;
+  job.selfF = model.U;
+  job.selfB = model.rowBias;
+  job.otherF = model.V;
+  job.otherB = model.colBias;
+  if (!runSide(job, true, options, fn, profile)) return Status::Aborted;
+
+  // Column pass with the U / rowBias just computed.
+  job.nSelf = problem.nCols;
+  job.nOther = problem.nRows;
+  job.ptr = problem.colPtr;
+  job.idx = problem.cscRow;
+  job.val = problem.cscValue;
+  job.wgt = problem.cscWeight;
+  job.selfF = model.V;
+  job.selfB = model.colBias;
+  job.otherF = model.U;
+  job.otherB = model.rowBias;
+  if (!runSide(job, false, options, fn, profile)) return Status::Aborted;
+  return Status::Ok;
+}
+
+}  // namespace collabperf

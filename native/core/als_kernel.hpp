@@ -1,0 +1,75 @@
+// Internal interface between als.cpp (threads, errors, cancel) and the per-ISA ALS row solvers
+// (als_avx512.cpp, als_avx2.cpp, als_generic.cpp, all built from als_kernel.inc).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace collabperf {
+namespace als_detail {
+
+/** One side of a sweep: solve the factors of every "self" row from the "other" side's factors. */
+struct SideJob {
+  int32_t nSelf = 0;
+  int32_t nOther = 0;
+  int64_t nnz = 0;
+  const int32_t* ptr = nullptr;   // nSelf+1
+  const int32_t* idx = nullptr;   // nnz, index into the other side
+  const double* val = nullptr;    // nnz
+  const double* wgt = nullptr;    // nnz or nullptr
+  double* selfF = nullptr;        // nSelf*k
+  double* selfB = nullptr;        // nSelf
+  const double* otherF = nullptr;  // nOther*k
+  const double* otherB = nullptr;  // nOther
+  int k = 1;
+  double mu = 0.0;
+  bool useBias = true;
+  double lambda = 0.0;
+  double lambdaBias = 0.0;
+  bool weightedLambda = false;
+  bool useLapack = false;  // solve with LAPACK dposv_ instead of the built-in Cholesky (benchmarks)
+  bool useBlasGram = false;  // Gram by cblas_dsyrk/dgemm instead of the SIMD tiles (benchmarks)
+};
+
+enum FaultKind : int { kFaultNone = 0, kFaultNumeric = 1, kFaultPtr = 2, kFaultIndex = 3 };
+
+/** What went wrong in a row range (the caller turns it into an Error; no exceptions cross ISA code). */
+struct Fault {
+  int kind = kFaultNone;
+  int64_t where = 0;  // self index (numeric, ptr) or entry index (index)
+  int64_t value = 0;  // offending index value (index) or pivot position (numeric)
+};
+
+/** Per-thread phase timings (seconds) and flop count of the Gram step, when profiling. */
+struct Profile {
+  double gatherSeconds = 0.0;
+  double gramSeconds = 0.0;
+  double solveSeconds = 0.0;
+  double gramFlops = 0.0;  // 2 * n * d(d+1)/2 per row, the useful flops of the symmetric rank-n update
+};
+
+// Workspace layout shared by every ISA: kp = k rounded up to 8, chunk rows of kp doubles.
+constexpr int kChunkBytes = 32 * 1024;
+inline int paddedK(int k) { return (k + 7) / 8 * 8; }
+inline int paddedD(int k) { return (k + 1 + 7) / 8 * 8; }
+inline int64_t chunkRows(int k) {
+  int64_t r = kChunkBytes / (8 * static_cast<int64_t>(paddedK(k)));
+  return r < 16 ? 16 : r;
+}
+inline size_t workspaceDoubles(int k) {
+  const size_t kp = static_cast<size_t>(paddedK(k));
+  const size_t dm = static_cast<size_t>(paddedD(k));
+  const size_t ch = static_cast<size_t>(chunkRows(k));
+  // X, Xw, A, s, bv, M, rhs (+ slack for alignment)
+  return 2 * ch * kp + kp * kp + 2 * kp + dm * dm + dm + 64;
+}
+
+double nowSeconds();
+
+/** Solves rows [begin, end) of `job`; ws holds workspaceDoubles(job.k) doubles, 64-byte aligned. */
+Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
+Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
+Fault solveRangeGeneric(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
+
+}  // namespace als_detail
+}  // namespace collabperf

@@ -1,0 +1,53 @@
+// ALS row solver and parallel-SGD row update for CPUs with AVX2 + FMA (selected at run time, see cpu.cpp).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "als_kernel.hpp"
+#include "blas.hpp"
+#include "sgd_kernel.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+#define CP_NS avx2
+#define CP_W 4
+#define VD __m256d
+#define VLOAD(p) _mm256_loadu_pd(p)
+#define VSTORE(p, v) _mm256_storeu_pd((p), (v))
+#define VSET1(x) _mm256_set1_pd(x)
+#define VZERO() _mm256_setzero_pd()
+#define VADD(a, b) _mm256_add_pd((a), (b))
+#define VMUL(a, b) _mm256_mul_pd((a), (b))
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define CP_TILES 1
+#define CP_MR 4
+#define CP_NV 3
+#define VREDUCE(v) cp_avx2_hsum(v)
+#define CP_FUNC solveRangeAvx2
+#define CP_SGD_FUNC sgdRowAvx2
+static inline double cp_avx2_hsum(__m256d v) {
+  const __m128d lo = _mm256_castpd256_pd128(v);
+  const __m128d hi = _mm256_extractf128_pd(v, 1);
+  const __m128d s = _mm_add_pd(lo, hi);
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#include "als_kernel.inc"
+#include "sgd_kernel.inc"
+
+#pragma GCC pop_options
+#else
+namespace collabperf {
+namespace als_detail {
+Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof) {
+  return solveRangeGeneric(job, begin, end, ws, prof);
+}
+}  // namespace als_detail
+namespace sgd_detail {
+int64_t sgdRowAvx2(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf) {
+  return sgdRowGeneric(cx, r, ord, m, ubuf);
+}
+}  // namespace sgd_detail
+}  // namespace collabperf
+#endif

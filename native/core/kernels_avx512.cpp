@@ -1,0 +1,54 @@
+// ALS row solver and parallel-SGD row update for CPUs with AVX-512 (selected at run time, see cpu.cpp).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "als_kernel.hpp"
+#include "blas.hpp"
+#include "sgd_kernel.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+// GCC 12 warns about _mm256_undefined_pd() inside _mm512_extractf64x4_pd (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,prefer-vector-width=512")
+
+#define CP_NS avx512
+#define CP_W 8
+#define VD __m512d
+#define VLOAD(p) _mm512_loadu_pd(p)
+#define VSTORE(p, v) _mm512_storeu_pd((p), (v))
+#define VSET1(x) _mm512_set1_pd(x)
+#define VZERO() _mm512_setzero_pd()
+#define VADD(a, b) _mm512_add_pd((a), (b))
+#define VMUL(a, b) _mm512_mul_pd((a), (b))
+#define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define CP_TILES 1
+#define CP_MR 6
+#define CP_NV 4
+#define VREDUCE(v) cp_avx512_hsum(v)
+static inline double cp_avx512_hsum(__m512d v) {
+  const __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#define CP_FUNC solveRangeAvx512
+#define CP_SGD_FUNC sgdRowAvx512
+#include "als_kernel.inc"
+#include "sgd_kernel.inc"
+
+#pragma GCC pop_options
+#else
+namespace collabperf {
+namespace als_detail {
+Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof) {
+  return solveRangeGeneric(job, begin, end, ws, prof);
+}
+}  // namespace als_detail
+namespace sgd_detail {
+int64_t sgdRowAvx512(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf) {
+  return sgdRowGeneric(cx, r, ord, m, ubuf);
+}
+}  // namespace sgd_detail
+}  // namespace collabperf
+#endif

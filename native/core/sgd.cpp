@@ -1,0 +1,403 @@
+#include "sgd.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "check.hpp"
+#include "cpu.hpp"
+#include "errors.hpp"
+#include "rng.hpp"
+#include "sgd_kernel.hpp"
+#include "threads.hpp"
+
+namespace collabperf {
+
+namespace {
+
+using detail::str;
+
+constexpr int64_t kCancelEvery = 4096;
+
+[[noreturn]] void badIndex(const char* field, int64_t e, int64_t value, const char* bound, int64_t n) {
+  throw Error(ErrorCode::IndexOutOfRange, std::string(field) + "[" + str(e) + "] = " + str(value) +
+                                              " is outside [0, " + bound + " = " + str(n) + ")");
+}
+
+/** Fisher–Yates exactly as Rng::shuffle, drawing the swap partners a few steps ahead to prefetch them. */
+void shufflePrefetched(Rng& rng, int32_t* a, int64_t n) {
+  if (n < 2) return;
+  constexpr int64_t D = 32;  // look-ahead (a power of two below the ring size)
+  uint32_t ring[64];
+  // j for i = n-1-t is drawn at step t; draw the first D in advance.
+  int64_t drawn = 0;  // number of j values drawn so far (for i = n-1, n-2, ...)
+  auto draw = [&]() {
+    const int64_t i = n - 1 - drawn;
+    const uint32_t j = static_cast<uint32_t>(rng.nextDouble() * static_cast<double>(i + 1));
+    ring[drawn & 63] = j;
+    __builtin_prefetch(a + j, 1);
+    ++drawn;
+  };
+  while (drawn < D && n - 1 - drawn > 0) draw();
+  for (int64_t t = 0, i = n - 1; i > 0; ++t, --i) {
+    if (n - 1 - drawn > 0) draw();
+    const uint32_t j = ring[t & 63];
+    const int32_t x = a[i];
+    a[i] = a[j];
+    a[j] = x;
+  }
+}
+
+Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
+  const int64_t nnz = p.nnz;
+  std::vector<int32_t> perm(static_cast<size_t>(nnz));
+  for (int64_t i = 0; i < nnz; ++i) perm[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  Rng rng(o.seed, static_cast<uint32_t>(1 + epoch));
+  shufflePrefetched(rng, perm.data(), nnz);
+
+  const double lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
+  const double lambda = o.lambda;
+  const double lambdaBias = o.lambdaBias;
+  const double mu = m.mu;
+  const int k = m.k;
+  const int32_t* rowIdx = p.rowIdx;
+  const int32_t* colIdx = p.colIdx;
+  const double* value = p.value;
+  const double* weight = p.weight;
+  double* U = m.U;
+  double* V = m.V;
+  double* rowBias = m.rowBias;
+  double* colBias = m.colBias;
+  const uint32_t nRows = static_cast<uint32_t>(p.nRows);
+  const uint32_t nCols = static_cast<uint32_t>(p.nCols);
+  constexpr int64_t PF1 = 24;  // prefetch the entry's arrays this far ahead
+  constexpr int64_t PF2 = 8;   // and its factor rows this far ahead
+  const int32_t* pp = perm.data();
+
+  for (int64_t base = 0; base < nnz; base += kCancelEvery) {
+    if (cancelRequested(o.cancel)) return Status::Aborted;
+    const int64_t stop = std::min(nnz, base + kCancelEvery);
+    for (int64_t i = base; i < stop; ++i) {
+      if (i + PF1 < nnz) {
+        const int32_t ef = pp[i + PF1];
+        __builtin_prefetch(rowIdx + ef);
+        __builtin_prefetch(colIdx + ef);
+        __builtin_prefetch(value + ef);
+        if (weight) __builtin_prefetch(weight + ef);
+      }
+      if (i + PF2 < nnz) {
+        const int32_t ef = pp[i + PF2];
+        const uint32_t rf = static_cast<uint32_t>(rowIdx[ef]);
+        const uint32_t cf = static_cast<uint32_t>(colIdx[ef]);
+        if (rf < nRows && cf < nCols) {
+          const double* up = U + static_cast<int64_t>(rf) * k;
+          const double* vp = V + static_cast<int64_t>(cf) * k;
+          for (int f = 0; f < k; f += 8) {
+            __builtin_prefetch(up + f, 1);
+            __builtin_prefetch(vp + f, 1);
+          }
+          __builtin_prefetch(up + k - 1, 1);
+          __builtin_prefetch(vp + k - 1, 1);
+          __builtin_prefetch(rowBias + rf, 1);
+          __builtin_prefetch(colBias + cf, 1);
+        }
+      }
+      const int64_t e = pp[i];
+      const int32_t r = rowIdx[e];
+      const int32_t c = colIdx[e];
+      if (static_cast<uint32_t>(r) >= nRows) badIndex("problem.rowIdx", e, r, "nRows", p.nRows);
+      if (static_cast<uint32_t>(c) >= nCols) badIndex("problem.colIdx", e, c, "nCols", p.nCols);
+      const double y = value[e];
+      const double w = weight ? weight[e] : 1;
+      double* u = U + static_cast<int64_t>(r) * k;
+      double* v = V + static_cast<int64_t>(c) * k;
+      // pred exactly as the doc: ((mu + rowBias[r]) + colBias[c]) + dot, dot from 0.0 in f order.
+      double dot = 0.0;
+      for (int f = 0; f < k; ++f) dot += u[f] * v[f];
+      const double pred = ((mu + rowBias[r]) + colBias[c]) + dot;
+      const double err = y - pred;
+      const double g = w * err;
+      if (o.useBias) {
+        const double br = rowBias[r];
+        const double bc = colBias[c];
+        rowBias[r] = br + lr * (g - lambdaBias * br);
+        colBias[c] = bc + lr * (g - lambdaBias * bc);
+      }
+      for (int f = 0; f < k; ++f) {
+        const double uf = u[f];
+        const double vf = v[f];
+        u[f] = uf + lr * (g * vf - lambda * uf);
+        v[f] = vf + lr * (g * uf - lambda * vf);
+      }
+    }
+  }
+  return Status::Ok;
+}
+
+// ---- Parallel mode ---------------------------------------------------------------------------
+
+typedef int64_t (*RowFn)(const sgd_detail::RowCtx&, int32_t, const int32_t*, int64_t, double*);
+
+/** Checks an offsets array (n+1 entries, non-decreasing, inside [0, nnz]). */
+void checkOffsets(const int32_t* ptr, int64_t n, int64_t nnz, const char* field) {
+  int64_t prev = 0;
+  for (int64_t i = 0; i <= n; ++i) {
+    const int64_t x = ptr[i];
+    if (x < 0 || x > nnz)
+      throw Error(ErrorCode::IndexOutOfRange,
+                  std::string(field) + "[" + str(i) + "] = " + str(x) + " is outside [0, nnz = " + str(nnz) + "]");
+    if (i > 0 && x < prev)
+      throw Error(ErrorCode::InvalidArgument, std::string(field) + " decreases at [" + str(i) + "]");
+    prev = x;
+  }
+}
+
+/** Cuts 0..n into B ranges holding about equal numbers of entries (by the offsets array). */
+std::vector<int32_t> balancedCuts(const int32_t* ptr, int32_t n, int B) {
+  std::vector<int32_t> cuts(static_cast<size_t>(B) + 1);
+  const int64_t first = ptr[0];
+  const int64_t total = static_cast<int64_t>(ptr[n]) - first;
+  cuts[0] = 0;
+  for (int i = 1; i < B; ++i) {
+    const int64_t target = first + total * i / B;
+    int32_t pos = static_cast<int32_t>(std::lower_bound(ptr, ptr + n + 1, target) - ptr);
+    pos = std::min(std::max(pos, cuts[static_cast<size_t>(i) - 1]), n);
+    cuts[static_cast<size_t>(i)] = pos;
+  }
+  cuts[static_cast<size_t>(B)] = n;
+  return cuts;
+}
+
+struct FreeDeleter {
+  void operator()(double* p) const { std::free(p); }
+};
+
+/** Hands out blocks that share no row block or column block with a running one. */
+class BlockScheduler {
+ public:
+  BlockScheduler(int B, std::vector<int32_t> order, const Team& team)
+      : B_(B), order_(std::move(order)), started_(order_.size(), 0), rowBusy_(B, 0), colBusy_(B, 0),
+        remaining_(static_cast<int>(order_.size())), team_(team) {}
+
+  /** The next block (b = bi * B + bj), or -1 when none is left or the team stopped. */
+  int acquire() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      if (team_.stopped() || remaining_ == 0) return -1;
+      for (size_t i = 0; i < order_.size(); ++i) {
+        const int b = order_[i];
+        if (started_[static_cast<size_t>(b)]) continue;
+        const int bi = b / B_, bj = b % B_;
+        if (rowBusy_[static_cast<size_t>(bi)] || colBusy_[static_cast<size_t>(bj)]) continue;
+        started_[static_cast<size_t>(b)] = 1;
+        rowBusy_[static_cast<size_t>(bi)] = colBusy_[static_cast<size_t>(bj)] = 1;
+        --remaining_;
+        return b;
+      }
+      cv_.wait(lock);
+    }
+  }
+
+  void release(int b) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      rowBusy_[static_cast<size_t>(b / B_)] = 0;
+      colBusy_[static_cast<size_t>(b % B_)] = 0;
+    }
+    cv_.notify_all();
+  }
+
+  void wakeAll() {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    cv_.notify_all();
+  }
+
+ private:
+  int B_;
+  std::vector<int32_t> order_;
+  std::vector<char> started_, rowBusy_, colBusy_;
+  int remaining_;
+  const Team& team_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+};
+
+Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch,
+                   const SgdTuning& tuning) {
+  const int T = o.threads;
+  int B = tuning.blocksPerDim > 0 ? tuning.blocksPerDim : 2 * T + 2;
+  B = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(B), p.nRows, p.nCols})));
+  const int64_t nnz = p.nnz;
+  checkOffsets(p.rowPtr, p.nRows, nnz, "problem.rowPtr");
+  checkOffsets(p.colPtr, p.nCols, nnz, "problem.colPtr");
+  const std::vector<int32_t> rb = balancedCuts(p.rowPtr, p.nRows, B);
+  const std::vector<int32_t> cb = balancedCuts(p.colPtr, p.nCols, B);
+  const size_t stride = static_cast<size_t>(B) + 1;
+
+  // split[r * (B+1) + j]: first CSR entry of row r whose column is >= cb[j] (rows are sorted by
+  // column, so a block's part of a row is one contiguous range; every entry is checked again
+  // against its block's column range when it is used).
+  std::vector<int32_t> split(static_cast<size_t>(p.nRows) * stride);
+  {
+    Team team(std::min<int>(T, std::max<int>(1, p.nRows / 4096)));
+    WorkQueue q(p.nRows, 4096);
+    team.run([&](int) {
+      int64_t b, e;
+      while (q.next(b, e)) {
+        for (int64_t r = b; r < e; ++r) {
+          const int32_t lo = p.rowPtr[r], hi = std::max(lo, p.rowPtr[r + 1]);
+          int32_t* s = split.data() + static_cast<size_t>(r) * stride;
+          s[0] = lo;
+          int32_t prev = lo;
+          for (int j = 1; j < B; ++j) {
+            int32_t pos = static_cast<int32_t>(std::lower_bound(p.colIdx + prev, p.colIdx + hi, cb[static_cast<size_t>(j)]) - p.colIdx);
+            s[j] = prev = pos;
+          }
+          s[B] = hi;
+        }
+      }
+    });
+  }
+
+  Rng master(o.seed, static_cast<uint32_t>(1 + epoch));
+  const int nBlocks = B * B;
+  std::vector<uint32_t> blockSeed(static_cast<size_t>(nBlocks));
+  for (auto& s : blockSeed) s = master.nextU32();
+  std::vector<int32_t> order(static_cast<size_t>(nBlocks));
+  for (int i = 0; i < nBlocks; ++i) order[static_cast<size_t>(i)] = i;
+  master.shuffle(order.data(), order.size());
+
+  RowFn rowFn = sgd_detail::sgdRowGeneric;
+  switch (activeIsa()) {
+    case Isa::Avx512: rowFn = sgd_detail::sgdRowAvx512; break;
+    case Isa::Avx2: rowFn = sgd_detail::sgdRowAvx2; break;
+    default: break;
+  }
+
+  sgd_detail::RowCtx base;
+  base.colIdx = p.colIdx;
+  base.value = p.value;
+  base.weight = p.weight;
+  base.U = m.U;
+  base.V = m.V;
+  base.rowBias = m.rowBias;
+  base.colBias = m.colBias;
+  base.k = m.k;
+  base.useBias = o.useBias;
+  base.mu = m.mu;
+  base.lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
+  base.lambda = o.lambda;
+  base.lambdaBias = o.lambdaBias;
+
+  Team team(T);
+  BlockScheduler sched(B, order, team);
+  std::atomic<bool> aborted{false};
+  std::atomic<int64_t> badEntry{-1};
+  int32_t maxRowBlock = 0;
+  for (int i = 0; i < B; ++i) maxRowBlock = std::max(maxRowBlock, rb[static_cast<size_t>(i) + 1] - rb[static_cast<size_t>(i)]);
+
+  team.run([&](int) {
+    std::vector<int32_t> rows(static_cast<size_t>(maxRowBlock));
+    std::vector<int32_t> ord;
+    void* raw = nullptr;
+    if (posix_memalign(&raw, 64, (static_cast<size_t>(m.k) + 8) * sizeof(double)) != 0) throw std::bad_alloc();
+    std::unique_ptr<double, FreeDeleter> ubuf(static_cast<double*>(raw));
+    try {
+      for (;;) {
+        const int b = sched.acquire();
+        if (b < 0) break;
+        const int bi = b / B, bj = b % B;
+        Rng rng(blockSeed[static_cast<size_t>(b)], 0);
+        const int32_t r0 = rb[static_cast<size_t>(bi)], r1 = rb[static_cast<size_t>(bi) + 1];
+        const int32_t nr = r1 - r0;
+        for (int32_t i = 0; i < nr; ++i) rows[static_cast<size_t>(i)] = r0 + i;
+        for (int32_t i = nr - 1; i > 0; --i) std::swap(rows[static_cast<size_t>(i)], rows[rng.nextBelowFast(static_cast<uint32_t>(i) + 1)]);
+        sgd_detail::RowCtx cx = base;
+        cx.cLo = cb[static_cast<size_t>(bj)];
+        cx.cHi = cb[static_cast<size_t>(bj) + 1];
+        int64_t sinceCheck = 0;
+        bool stop = false;
+        for (int32_t i = 0; i < nr && !stop; ++i) {
+          if (i + 2 < nr) {  // prefetch a coming row's factors and entries
+            const int32_t rf = rows[static_cast<size_t>(i) + 2];
+            const int32_t* sf = split.data() + static_cast<size_t>(rf) * stride + bj;
+            __builtin_prefetch(m.U + static_cast<int64_t>(rf) * m.k, 1);
+            __builtin_prefetch(p.colIdx + sf[0]);
+            __builtin_prefetch(p.value + sf[0]);
+          }
+          const int32_t r = rows[static_cast<size_t>(i)];
+          const int32_t* s = split.data() + static_cast<size_t>(r) * stride + bj;
+          const int32_t lo = s[0], hi = s[1];
+          const int64_t cnt = static_cast<int64_t>(hi) - lo;
+          if (cnt <= 0) continue;
+          ord.resize(static_cast<size_t>(cnt));
+          for (int64_t t = 0; t < cnt; ++t) ord[static_cast<size_t>(t)] = lo + static_cast<int32_t>(t);
+          if (tuning.shuffleWithinRow)
+            for (int64_t t = cnt - 1; t > 0; --t)
+              std::swap(ord[static_cast<size_t>(t)], ord[rng.nextBelowFast(static_cast<uint32_t>(t) + 1)]);
+          const int64_t bad = rowFn(cx, r, ord.data(), cnt, ubuf.get());
+          if (bad >= 0) {
+            int64_t expected = -1;
+            badEntry.compare_exchange_strong(expected, bad);
+            team.requestStop();
+            stop = true;
+          }
+          sinceCheck += cnt;
+          if (sinceCheck >= kCancelEvery) {
+            sinceCheck = 0;
+            if (cancelRequested(o.cancel)) {
+              aborted.store(true, std::memory_order_relaxed);
+              team.requestStop();
+            }
+            if (team.stopped()) stop = true;
+          }
+        }
+        sched.release(b);
+      }
+    } catch (...) {
+      team.requestStop();
+      sched.wakeAll();
+      throw;
+    }
+    sched.wakeAll();
+  });
+  const int64_t bad = badEntry.load();
+  if (bad >= 0) {
+    const int32_t c = p.colIdx[bad];
+    if (static_cast<uint32_t>(c) >= static_cast<uint32_t>(p.nCols)) badIndex("problem.colIdx", bad, c, "nCols", p.nCols);
+    throw Error(ErrorCode::InvalidArgument, "problem.colIdx[" + str(bad) + "] = " + str(c) +
+                                                ": the entries of its row are not sorted by column");
+  }
+  return aborted.load() ? Status::Aborted : Status::Ok;
+}
+
+}  // namespace
+
+Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Options& options, int64_t epoch,
+                const SgdTuning* tuning) {
+  detail::checkShape(problem, model, options);
+  detail::checkNonNegative(options.lambda, "options.lambda");
+  detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
+  detail::require(std::isfinite(options.learningRate), ErrorCode::NonFinite, "options.learningRate must be finite");
+  detail::require(std::isfinite(options.lrDecay), ErrorCode::NonFinite, "options.lrDecay must be finite");
+  detail::require(epoch >= 0 && epoch <= 0x7fffffff, ErrorCode::InvalidArgument,
+                  "epoch must be an integer in [0, 2^31)");
+  if (cancelRequested(options.cancel)) return Status::Aborted;
+  if (problem.nnz == 0) return Status::Ok;
+  if (options.sgdMode == SgdMode::Parallel && options.threads >= 2) {
+    detail::require(problem.rowPtr && problem.colIdx && problem.value && problem.colPtr, ErrorCode::InvalidArgument,
+                    "problem CSR arrays missing");
+    const SgdTuning defaults;
+    return sgdParallel(problem, model, options, epoch, tuning ? *tuning : defaults);
+  }
+  detail::require(problem.rowIdx && problem.colIdx && problem.value, ErrorCode::InvalidArgument,
+                  "problem COO arrays missing");
+  return sgdDeterministic(problem, model, options, epoch);
+}
+
+}  // namespace collabperf

@@ -1,0 +1,163 @@
+// bench_core: times ALS sweeps, SGD epochs and the loss on a synthetic problem (low rank + biases +
+// noise, skewed popularity). Not a test. Examples:
+//   bench_core --preset large --threads 2 --k 32 --als 3 --sgd 3
+//   bench_core --rows 20000 --cols 5000 --nnz 2000000 --als 5 --lapack --blas-gram --isa avx2
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "als.hpp"
+#include "cpu.hpp"
+#include "info.hpp"
+#include "loss.hpp"
+#include "sgd.hpp"
+#include "synth.hpp"
+
+using namespace collabperf;
+using namespace collabperf::testing;
+
+static double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static double peakRssMiB() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+int main(int argc, char** argv) {
+  SynthSpec spec;
+  spec.nRows = 20000;
+  spec.nCols = 5000;
+  spec.targetNnz = 2000000;
+  spec.trueRank = 10;
+  spec.noise = 0.5;
+  spec.minPerRow = 20;
+  int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
+  bool lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
+  double lr = 0.005, lambda = 0.05;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--preset") {
+      const std::string p = next();
+      if (p == "large") {  // the size of MovieLens 20M
+        spec.nRows = 138493;
+        spec.nCols = 26744;
+        spec.targetNnz = 19600000;
+      } else if (p == "medium") {
+        spec.nRows = 50000;
+        spec.nCols = 10000;
+        spec.targetNnz = 5000000;
+      }
+    } else if (a == "--rows") spec.nRows = std::atoi(next());
+    else if (a == "--cols") spec.nCols = std::atoi(next());
+    else if (a == "--nnz") spec.targetNnz = std::atoll(next());
+    else if (a == "--k") k = std::atoi(next());
+    else if (a == "--threads") threads = std::atoi(next());
+    else if (a == "--als") alsSweeps = std::atoi(next());
+    else if (a == "--sgd") sgdEpochs = std::atoi(next());
+    else if (a == "--det") deterministicEpochs = std::atoi(next());
+    else if (a == "--blocks") blocks = std::atoi(next());
+    else if (a == "--lr") lr = std::atof(next());
+    else if (a == "--lambda") lambda = std::atof(next());
+    else if (a == "--lapack") lapack = true;
+    else if (a == "--blas-gram") blasGram = true;
+    else if (a == "--no-row-shuffle") noRowShuffle = true;
+    else if (a == "--weighted") weighted = true;
+    else if (a == "--no-profile") profile = false;
+    else if (a == "--isa") {
+      const std::string v = next();
+      setIsaLimit(v == "generic" ? Isa::Generic : v == "avx2" ? Isa::Avx2 : Isa::Avx512);
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (deterministicEpochs < 0) deterministicEpochs = sgdEpochs > 0 ? 1 : 0;
+  spec.weighted = weighted;
+
+  std::printf("%s, kernels %s, %d threads, k = %d\n", blasDescription().c_str(), simdLevel(), threads, k);
+  double t0 = now();
+  Problem P = makeProblem(spec);
+  std::printf("problem %d x %d, nnz %lld (generated in %.1f s), peak RSS %.0f MiB\n", P.nRows, P.nCols,
+              static_cast<long long>(P.nnz()), now() - t0, peakRssMiB());
+
+  Options o;
+  o.useBias = true;
+  o.lambda = lambda;
+  o.lambdaBias = lambda;
+  o.threads = threads;
+  o.learningRate = lr;
+  o.lrDecay = 0.0;
+  o.seed = 7;
+
+  auto report = [&](Model& M, const char* what, int it, double secs) {
+    LossSums s;
+    const double tl = now();
+    trainLoss(P.view(), M.view(), o, s);
+    std::printf("  %s %d: %.3f s   train rmse %.5f   (loss %.3f s)\n", what, it, secs, std::sqrt(s.sse / s.wsum),
+                now() - tl);
+  };
+
+  if (alsSweeps > 0) {
+    Model M(P.nRows, P.nCols, k);
+    M.mu = P.mean;
+    M.init(1, 0.1);
+    AlsTuning tuning;
+    tuning.useLapack = lapack;
+    tuning.useBlasGram = blasGram;
+    std::printf("ALS%s%s:\n", lapack ? " (LAPACK dposv)" : "", blasGram ? " (BLAS Gram)" : "");
+    double best = 1e300;
+    for (int it = 0; it < alsSweeps; ++it) {
+      AlsProfile prof;
+      t0 = now();
+      alsSweep(P.view(), M.view(), o, &tuning, profile ? &prof : nullptr);
+      const double secs = now() - t0;
+      best = std::min(best, secs);
+      report(M, "sweep", it, secs);
+      if (profile)
+        std::printf("    rows %.3f s, cols %.3f s; thread time: gather %.3f s, Gram %.3f s (%.1f GFLOP/s per thread), "
+                    "solve %.3f s\n",
+                    prof.rowPassSeconds, prof.colPassSeconds, prof.gatherSeconds, prof.gramSeconds,
+                    prof.gramFlops / prof.gramSeconds * 1e-9, prof.solveSeconds);
+    }
+    std::printf("ALS best sweep %.3f s\n", best);
+  }
+
+  for (int mode = 0; mode < 2; ++mode) {
+    const int epochs = mode == 0 ? deterministicEpochs : sgdEpochs;
+    if (epochs <= 0) continue;
+    Model M(P.nRows, P.nCols, k);
+    M.mu = P.mean;
+    M.init(1, 0.1);
+    o.sgdMode = mode == 0 ? SgdMode::Deterministic : SgdMode::Parallel;
+    SgdTuning tuning;
+    tuning.blocksPerDim = blocks;
+    tuning.shuffleWithinRow = !noRowShuffle;
+    std::printf("SGD %s:\n", mode == 0 ? "deterministic" : "parallel");
+    double best = 1e300;
+    for (int ep = 0; ep < epochs; ++ep) {
+      t0 = now();
+      sgdEpoch(P.view(), M.view(), o, ep, &tuning);
+      const double secs = now() - t0;
+      best = std::min(best, secs);
+      report(M, "epoch", ep, secs);
+    }
+    std::printf("SGD %s best epoch %.3f s\n", mode == 0 ? "deterministic" : "parallel", best);
+  }
+  std::printf("peak RSS %.0f MiB\n", peakRssMiB());
+  return 0;
+}

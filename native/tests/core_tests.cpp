@@ -1,0 +1,548 @@
+// C++ tests of the native core, run by ctest (`core_tests <name>`, or all without an argument).
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "als.hpp"
+#include "cpu.hpp"
+#include "errors.hpp"
+#include "info.hpp"
+#include "loss.hpp"
+#include "rng.hpp"
+#include "sgd.hpp"
+#include "synth.hpp"
+
+using namespace collabperf;
+using namespace collabperf::testing;
+
+static int g_failures = 0;
+
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "  CHECK failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      ++g_failures;                                                        \
+    }                                                                      \
+  } while (0)
+
+#define CHECK_MSG(cond, ...)                                               \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "  CHECK failed at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                   \
+      std::fprintf(stderr, "\n");                                          \
+      ++g_failures;                                                        \
+    }                                                                      \
+  } while (0)
+
+static Options baseOptions() {
+  Options o;
+  o.useBias = true;
+  o.lambda = 0.05;
+  o.lambdaBias = 0.05;
+  o.weightedLambda = false;
+  o.threads = 2;
+  o.learningRate = 0.02;
+  o.lrDecay = 0.05;
+  o.seed = 17;
+  return o;
+}
+
+static double rmse(const Problem& P, Model& M) {
+  Options o = baseOptions();
+  LossSums s;
+  trainLoss(P.view(), M.view(), o, s);
+  return std::sqrt(s.sse / s.wsum);
+}
+
+static SynthSpec smallSpec() {
+  SynthSpec s;
+  s.nRows = 400;
+  s.nCols = 300;
+  s.targetNnz = 24000;
+  s.trueRank = 4;
+  s.noise = 0.1;
+  return s;
+}
+
+/** Expects fn() to throw collabperf::Error with `code` and a message containing `needle`. */
+static void expectError(const char* what, ErrorCode code, const std::string& needle, const std::function<void()>& fn) {
+  try {
+    fn();
+    std::fprintf(stderr, "  %s: no error thrown\n", what);
+    ++g_failures;
+  } catch (const Error& e) {
+    if (e.code() != code || std::string(e.what()).find(needle) == std::string::npos) {
+      std::fprintf(stderr, "  %s: got %s \"%s\", wanted %s containing \"%s\"\n", what, e.codeName(), e.what(),
+                   errorCodeName(code), needle.c_str());
+      ++g_failures;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static void test_rng() {
+  Rng a(42, 0);
+  const uint32_t want[4] = {2837322924u, 544945897u, 479756282u, 3500138142u};
+  for (uint32_t w : want) {
+    const uint32_t got = a.nextU32();
+    CHECK_MSG(got == w, "got %u want %u", got, w);
+  }
+  Rng b(42, 3);
+  const double d1 = b.nextDouble(), d2 = b.nextDouble();
+  CHECK_MSG(d1 == 0.58061850036789686, "%.17g", d1);
+  CHECK_MSG(d2 == 0.75595472359357996, "%.17g", d2);
+  Rng c(7, 1);
+  int32_t perm[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  c.shuffle(perm, 10);
+  const int32_t wantPerm[10] = {4, 1, 2, 9, 7, 5, 6, 0, 3, 8};
+  CHECK(std::memcmp(perm, wantPerm, sizeof perm) == 0);
+}
+
+static void test_als_converges() {
+  Problem P = makeProblem(smallSpec());
+  Model M(P.nRows, P.nCols, 8);
+  M.mu = P.mean;
+  M.init(3, 0.1);
+  Options o = baseOptions();
+  double prev = rmse(P, M);
+  const double first = prev;
+  for (int it = 0; it < 8; ++it) {
+    CHECK(alsSweep(P.view(), M.view(), o) == Status::Ok);
+    const double cur = rmse(P, M);
+    std::printf("  sweep %d: rmse %.6f\n", it, cur);
+    CHECK_MSG(cur < prev * 1.001, "sweep %d: rmse %.6f after %.6f", it, cur, prev);
+    prev = cur;
+  }
+  CHECK_MSG(prev < 0.12 && prev < first / 3, "final rmse %.6f (start %.6f)", prev, first);
+}
+
+/** max |A x - b| / max |b| of the doc's normal equations for one row (or column) of a solved side. */
+static double normalResidual(const Problem& P, bool rows, int64_t r, const std::vector<double>& other,
+                             const std::vector<double>& otherBias, const Model& M, const Options& o) {
+  const int k = M.k;
+  const int d = o.useBias ? k + 1 : k;
+  const int32_t* ptr = rows ? P.rowPtr.data() : P.colPtr.data();
+  const int32_t* idx = rows ? P.colIdx.data() : P.cscRow.data();
+  const double* val = rows ? P.value.data() : P.cscValue.data();
+  const std::vector<double>& wv = rows ? P.weight : P.cscWeight;
+  std::vector<long double> A(static_cast<size_t>(d) * d, 0.0L), b(static_cast<size_t>(d), 0.0L);
+  const int64_t n = ptr[r + 1] - ptr[r];
+  for (int64_t e = ptr[r]; e < ptr[r + 1]; ++e) {
+    const int32_t c = idx[e];
+    std::vector<long double> a(static_cast<size_t>(d));
+    for (int f = 0; f < k; ++f) a[f] = other[static_cast<size_t>(c) * k + f];
+    if (o.useBias) a[k] = 1.0L;
+    const long double w = wv.empty() ? 1.0L : wv[e];
+    const long double t = (static_cast<long double>(val[e]) - M.mu) - otherBias[c];
+    for (int i = 0; i < d; ++i) {
+      b[i] += w * t * a[i];
+      for (int j = 0; j < d; ++j) A[static_cast<size_t>(i) * d + j] += w * a[i] * a[j];
+    }
+  }
+  const double scale = o.weightedLambda ? static_cast<double>(n) : 1.0;
+  for (int f = 0; f < k; ++f) A[static_cast<size_t>(f) * d + f] += o.lambda * scale;
+  if (o.useBias) A[static_cast<size_t>(k) * d + k] += o.lambdaBias * scale;
+  const std::vector<double>& self = rows ? M.U : M.V;
+  const std::vector<double>& selfBias = rows ? M.rowBias : M.colBias;
+  std::vector<long double> x(static_cast<size_t>(d));
+  for (int f = 0; f < k; ++f) x[f] = self[static_cast<size_t>(r) * k + f];
+  if (o.useBias) x[k] = selfBias[r];
+  long double worst = 0.0L, bmax = 1e-300L;
+  for (int i = 0; i < d; ++i) {
+    long double s = -b[i];
+    for (int j = 0; j < d; ++j) s += A[static_cast<size_t>(i) * d + j] * x[j];
+    worst = std::max(worst, std::fabs(s));
+    bmax = std::max(bmax, std::fabs(b[i]));
+  }
+  return static_cast<double>(worst / bmax);
+}
+
+static void checkNormalEquations(const SynthSpec& spec, int k, Options o, const char* label) {
+  Problem P = makeProblem(spec);
+  Model M(P.nRows, P.nCols, k);
+  M.mu = o.useBias ? P.mean : 0.0;
+  M.init(5, 0.1);
+  // Two sweeps: the checks use the state before the second one.
+  CHECK(alsSweep(P.view(), M.view(), o) == Status::Ok);
+  const std::vector<double> V0 = M.V, cb0 = M.colBias;
+  CHECK(alsSweep(P.view(), M.view(), o) == Status::Ok);
+  double worst = 0.0;
+  for (int64_t r : {int64_t{0}, int64_t{7}, static_cast<int64_t>(P.nRows - 1)})
+    worst = std::max(worst, normalResidual(P, true, r, V0, cb0, M, o));
+  for (int64_t c : {int64_t{0}, int64_t{3}, static_cast<int64_t>(P.nCols - 1)})
+    if (P.colPtr[c + 1] > P.colPtr[c]) worst = std::max(worst, normalResidual(P, false, c, M.U, M.rowBias, M, o));
+  std::printf("  %s: k=%d max relative residual %.3g\n", label, k, worst);
+  CHECK_MSG(worst < 1e-10, "%s: residual %.3g", label, worst);
+  // Rows without entries get zeros: add an empty row and check.
+}
+
+static void test_als_normal_equations() {
+  Options o = baseOptions();
+  checkNormalEquations(smallSpec(), 8, o, "bias");
+}
+
+static void test_als_variants() {
+  SynthSpec s = smallSpec();
+  Options o = baseOptions();
+  for (int k : {1, 5, 16, 33}) checkNormalEquations(s, k, o, "bias");
+  o.useBias = false;
+  checkNormalEquations(s, 7, o, "no bias");
+  o.useBias = true;
+  o.weightedLambda = true;
+  checkNormalEquations(s, 12, o, "weightedLambda");
+  s.weighted = true;
+  checkNormalEquations(s, 9, o, "weighted + weightedLambda");
+  o.threads = 3;
+  o.weightedLambda = false;
+  checkNormalEquations(s, 32, o, "weighted, 3 threads");
+
+  // Empty rows and columns get zero factors and biases.
+  Problem P = makeProblem(smallSpec());
+  P.nRows += 1;
+  P.rowPtr.push_back(P.rowPtr.back());
+  P.nCols += 1;
+  P.colPtr.push_back(P.colPtr.back());
+  Model M(P.nRows, P.nCols, 4);
+  M.mu = P.mean;
+  M.init(1, 0.1);
+  M.rowBias.back() = 1.0;
+  M.colBias.back() = 1.0;
+  CHECK(alsSweep(P.view(), M.view(), baseOptions()) == Status::Ok);
+  bool zeros = M.rowBias.back() == 0.0 && M.colBias.back() == 0.0;
+  for (int f = 0; f < 4; ++f) zeros = zeros && M.U[(P.nRows - 1) * 4 + f] == 0.0 && M.V[(P.nCols - 1) * 4 + f] == 0.0;
+  CHECK(zeros);
+}
+
+static void test_als_isa_agree() {
+  SynthSpec s = smallSpec();
+  s.weighted = true;
+  Problem P = makeProblem(s);
+  for (int k : {3, 8, 32, 40}) {
+    std::vector<std::vector<double>> preds;
+    std::vector<std::string> names;
+    for (int variant = 0; variant < 5; ++variant) {
+      AlsTuning tuning;
+      Isa isa = Isa::Avx512;
+      if (variant == 1) isa = Isa::Avx2;
+      if (variant == 2) isa = Isa::Generic;
+      if (variant == 3) tuning.useLapack = true;
+      if (variant == 4) tuning.useBlasGram = true;
+      setIsaLimit(isa);
+      Model M(P.nRows, P.nCols, k);
+      M.mu = P.mean;
+      M.init(9, 0.1);
+      Options o = baseOptions();
+      o.weightedLambda = true;
+      CHECK(alsSweep(P.view(), M.view(), o, &tuning) == Status::Ok);
+      CHECK(alsSweep(P.view(), M.view(), o, &tuning) == Status::Ok);
+      std::vector<double> pr;
+      ModelView mv = M.view();
+      for (int64_t e = 0; e < P.nnz(); ++e) pr.push_back(predict(mv, P.rowIdx[e], P.colIdx[e]));
+      preds.push_back(pr);
+      names.push_back(std::string(isaName(activeIsa())) + (tuning.useLapack ? "+lapack" : "") +
+                      (tuning.useBlasGram ? "+blasgram" : ""));
+    }
+    setIsaLimit(Isa::Avx512);
+    for (size_t v = 1; v < preds.size(); ++v) {
+      double worst = 0.0;
+      for (size_t i = 0; i < preds[0].size(); ++i) worst = std::max(worst, std::fabs(preds[v][i] - preds[0][i]));
+      std::printf("  k=%d %s vs %s: max |prediction difference| %.3g\n", k, names[v].c_str(), names[0].c_str(), worst);
+      CHECK_MSG(worst <= 1e-9, "k=%d %s: %.3g", k, names[v].c_str(), worst);
+    }
+  }
+}
+
+/** The doc's SGD epoch written as plainly as possible (the reference for bit parity). */
+static void referenceSgd(const Problem& P, Model& M, const Options& o, int epoch) {
+  const int64_t nnz = P.nnz();
+  std::vector<int32_t> perm(static_cast<size_t>(nnz));
+  for (int64_t i = 0; i < nnz; ++i) perm[i] = static_cast<int32_t>(i);
+  Rng rng(o.seed, 1 + epoch);
+  rng.shuffle(perm.data(), perm.size());
+  const double lr = o.learningRate / (1 + o.lrDecay * epoch);
+  const int k = M.k;
+  for (int64_t i = 0; i < nnz; ++i) {
+    const int32_t e = perm[i];
+    const int32_t r = P.rowIdx[e], c = P.colIdx[e];
+    const double y = P.value[e];
+    const double w = P.weight.empty() ? 1 : P.weight[e];
+    double dot = 0.0;
+    for (int f = 0; f < k; ++f) dot += M.U[r * k + f] * M.V[c * k + f];
+    const double pred = ((M.mu + M.rowBias[r]) + M.colBias[c]) + dot;
+    const double err = y - pred;
+    const double g = w * err;
+    if (o.useBias) {
+      const double br = M.rowBias[r];
+      const double bc = M.colBias[c];
+      M.rowBias[r] = br + lr * (g - o.lambdaBias * br);
+      M.colBias[c] = bc + lr * (g - o.lambdaBias * bc);
+    }
+    for (int f = 0; f < k; ++f) {
+      const double uf = M.U[r * k + f];
+      const double vf = M.V[c * k + f];
+      M.U[r * k + f] = uf + lr * (g * vf - o.lambda * uf);
+      M.V[c * k + f] = vf + lr * (g * uf - o.lambda * vf);
+    }
+  }
+}
+
+static bool sameBits(const Model& a, const Model& b) {
+  auto eq = [](const std::vector<double>& x, const std::vector<double>& y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0;
+  };
+  return eq(a.U, b.U) && eq(a.V, b.V) && eq(a.rowBias, b.rowBias) && eq(a.colBias, b.colBias);
+}
+
+static void test_sgd_deterministic() {
+  for (int variant = 0; variant < 3; ++variant) {
+    SynthSpec s = smallSpec();
+    s.weighted = variant == 1;
+    Problem P = makeProblem(s);
+    Options o = baseOptions();
+    o.sgdMode = SgdMode::Deterministic;
+    o.useBias = variant != 2;
+    o.threads = variant == 0 ? 1 : 2;  // the thread count does not matter in deterministic mode
+    const int k = variant == 2 ? 7 : 16;
+    Model A(P.nRows, P.nCols, k), B(P.nRows, P.nCols, k), R(P.nRows, P.nCols, k);
+    A.mu = B.mu = R.mu = o.useBias ? P.mean : 0.0;
+    A.init(11, 0.1);
+    B.init(11, 0.1);
+    R.init(11, 0.1);
+    const double first = rmse(P, A);
+    for (int epoch = 0; epoch < 12; ++epoch) {
+      CHECK(sgdEpoch(P.view(), A.view(), o, epoch) == Status::Ok);
+      CHECK(sgdEpoch(P.view(), B.view(), o, epoch) == Status::Ok);
+      referenceSgd(P, R, o, epoch);
+    }
+    CHECK_MSG(sameBits(A, B), "variant %d: two runs differ", variant);
+    CHECK_MSG(sameBits(A, R), "variant %d: differs from the reference implementation", variant);
+    const double last = rmse(P, A);
+    std::printf("  variant %d: rmse %.5f -> %.5f\n", variant, first, last);
+    CHECK(last < first * 0.8);
+  }
+}
+
+static void test_sgd_parallel() {
+  SynthSpec s = smallSpec();
+  s.nRows = 1500;
+  s.nCols = 800;
+  s.targetNnz = 120000;
+  Problem P = makeProblem(s);
+  Options o = baseOptions();
+  Model D(P.nRows, P.nCols, 16);
+  D.mu = P.mean;
+  D.init(4, 0.1);
+  for (int epoch = 0; epoch < 15; ++epoch) {
+    o.sgdMode = SgdMode::Deterministic;
+    sgdEpoch(P.view(), D.view(), o, epoch);
+  }
+  const double det = rmse(P, D);
+  for (int threads : {2, 3, 4}) {
+    Model M(P.nRows, P.nCols, 16);
+    M.mu = P.mean;
+    M.init(4, 0.1);
+    const double first = rmse(P, M);
+    o.sgdMode = SgdMode::Parallel;
+    o.threads = threads;
+    double prev = first;
+    for (int epoch = 0; epoch < 15; ++epoch) {
+      CHECK(sgdEpoch(P.view(), M.view(), o, epoch) == Status::Ok);
+      const double cur = rmse(P, M);
+      CHECK_MSG(cur < prev * 1.01, "threads %d epoch %d: rmse %.5f after %.5f", threads, epoch, cur, prev);
+      prev = cur;
+    }
+    std::printf("  parallel, %d threads: rmse %.5f -> %.5f (deterministic: %.5f)\n", threads, first, prev, det);
+    CHECK_MSG(prev < det * 1.05, "threads %d: %.5f vs deterministic %.5f", threads, prev, det);
+  }
+}
+
+static void test_loss() {
+  SynthSpec s = smallSpec();
+  s.weighted = true;
+  Problem P = makeProblem(s);
+  Model M(P.nRows, P.nCols, 6);
+  M.mu = P.mean;
+  M.init(2, 0.3);
+  M.rowBias[3] = 0.25;
+  M.colBias[5] = -0.5;
+  long double sse = 0.0L, wsum = 0.0L;
+  ModelView mv = M.view();
+  for (int64_t e = 0; e < P.nnz(); ++e) {
+    const double err = P.value[e] - predict(mv, P.rowIdx[e], P.colIdx[e]);
+    sse += static_cast<long double>(P.weight[e]) * err * err;
+    wsum += P.weight[e];
+  }
+  LossSums ref{};
+  for (int threads : {1, 2, 3}) {
+    Options o = baseOptions();
+    o.threads = threads;
+    LossSums got;
+    CHECK(trainLoss(P.view(), mv, o, got) == Status::Ok);
+    CHECK(std::fabs(got.sse - static_cast<double>(sse)) <= 1e-12 * static_cast<double>(sse));
+    CHECK(std::fabs(got.wsum - static_cast<double>(wsum)) <= 1e-12 * static_cast<double>(wsum));
+    if (threads == 1) ref = got;
+    CHECK_MSG(got.sse == ref.sse && got.wsum == ref.wsum, "threads %d changes the sums", threads);
+  }
+}
+
+static void test_cancel() {
+  SynthSpec s = smallSpec();
+  Problem P = makeProblem(s);
+  Model M(P.nRows, P.nCols, 8);
+  M.mu = P.mean;
+  M.init(1, 0.1);
+  int32_t flag = 1;
+  Options o = baseOptions();
+  o.cancel = &flag;
+  CHECK(alsSweep(P.view(), M.view(), o) == Status::Aborted);
+  o.sgdMode = SgdMode::Deterministic;
+  CHECK(sgdEpoch(P.view(), M.view(), o, 0) == Status::Aborted);
+  o.sgdMode = SgdMode::Parallel;
+  CHECK(sgdEpoch(P.view(), M.view(), o, 0) == Status::Aborted);
+  LossSums ls;
+  CHECK(trainLoss(P.view(), M.view(), o, ls) == Status::Aborted);
+
+  // Cancel while running: a problem big enough that a sweep takes tens of milliseconds.
+  SynthSpec big;
+  big.nRows = 20000;
+  big.nCols = 4000;
+  big.targetNnz = 1000000;
+  Problem Q = makeProblem(big);
+  for (int kernel = 0; kernel < 3; ++kernel) {
+    Model B(Q.nRows, Q.nCols, 32);
+    B.mu = Q.mean;
+    B.init(1, 0.1);
+    Options ob = baseOptions();
+    ob.sgdMode = kernel == 2 ? SgdMode::Parallel : SgdMode::Deterministic;
+    auto run = [&]() {
+      return kernel == 0 ? alsSweep(Q.view(), B.view(), ob) : sgdEpoch(Q.view(), B.view(), ob, 0);
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    run();
+    const double full = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::atomic<int32_t> live{0};
+    ob.cancel = reinterpret_cast<int32_t*>(&live);
+    std::thread setter([&]() {
+      std::this_thread::sleep_for(std::chrono::duration<double>(full / 10));
+      live.store(1);
+    });
+    t0 = std::chrono::steady_clock::now();
+    const Status st = run();
+    const double cut = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    setter.join();
+    std::printf("  kernel %d: full %.1f ms, cancelled after %.1f ms\n", kernel, full * 1e3, cut * 1e3);
+    CHECK(st == Status::Aborted);
+    CHECK(cut < full * 0.6);
+  }
+}
+
+static void test_numeric_error() {
+  Problem P = makeProblem(smallSpec());
+  Model M(P.nRows, P.nCols, 4);  // V = 0 and lambda = 0: the row systems are singular
+  Options o = baseOptions();
+  o.lambda = 0.0;
+  o.lambdaBias = 0.0;
+  o.useBias = false;
+  expectError("singular rows", ErrorCode::Numeric, "row 0", [&] { alsSweep(P.view(), M.view(), o); });
+  o.lambda = 0.1;
+  CHECK(alsSweep(P.view(), M.view(), o) == Status::Ok);
+}
+
+static void test_bad_index() {
+  Options o = baseOptions();
+  {
+    Problem P = makeProblem(smallSpec());
+    Model M(P.nRows, P.nCols, 4);
+    M.init(1, 0.1);
+    P.colIdx[5] = P.nCols;
+    expectError("als colIdx", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { alsSweep(P.view(), M.view(), o); });
+    o.sgdMode = SgdMode::Deterministic;
+    expectError("sgd colIdx", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { sgdEpoch(P.view(), M.view(), o, 0); });
+    o.sgdMode = SgdMode::Parallel;
+    expectError("parallel sgd colIdx", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { sgdEpoch(P.view(), M.view(), o, 0); });
+    LossSums ls;
+    expectError("loss colIdx", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { trainLoss(P.view(), M.view(), o, ls); });
+    P.colIdx[5] = -1;
+    expectError("als colIdx -1", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { alsSweep(P.view(), M.view(), o); });
+  }
+  {
+    Problem P = makeProblem(smallSpec());
+    Model M(P.nRows, P.nCols, 4);
+    P.rowIdx[9] = -7;
+    o.sgdMode = SgdMode::Deterministic;
+    expectError("sgd rowIdx", ErrorCode::IndexOutOfRange, "problem.rowIdx[9]", [&] { sgdEpoch(P.view(), M.view(), o, 0); });
+    P.cscRow[11] = P.nRows + 3;
+    expectError("als cscRow", ErrorCode::IndexOutOfRange, "problem.cscRow[11]", [&] { alsSweep(P.view(), M.view(), o); });
+    P.cscRow[11] = 0;
+    P.rowPtr[3] = static_cast<int32_t>(P.nnz() + 5);
+    expectError("als rowPtr", ErrorCode::IndexOutOfRange, "problem.rowPtr[", [&] { alsSweep(P.view(), M.view(), o); });
+    o.sgdMode = SgdMode::Parallel;
+    expectError("parallel sgd rowPtr", ErrorCode::IndexOutOfRange, "problem.rowPtr[3]", [&] { sgdEpoch(P.view(), M.view(), o, 0); });
+  }
+  {
+    // Unsorted columns inside a row: parallel SGD refuses them instead of racing.
+    Problem P = makeProblem(smallSpec());
+    Model M(P.nRows, P.nCols, 4);
+    int64_t r = 0;
+    while (P.rowPtr[r + 1] - P.rowPtr[r] < 4) ++r;
+    std::swap(P.colIdx[P.rowPtr[r]], P.colIdx[P.rowPtr[r + 1] - 1]);
+    o.sgdMode = SgdMode::Parallel;
+    o.threads = 2;
+    expectError("parallel sgd unsorted", ErrorCode::InvalidArgument, "not sorted", [&] { sgdEpoch(P.view(), M.view(), o, 0); });
+  }
+  Problem P = makeProblem(smallSpec());
+  Model M(P.nRows, P.nCols, 4);
+  Options bad = baseOptions();
+  bad.threads = 0;
+  expectError("threads 0", ErrorCode::InvalidArgument, "threads", [&] { alsSweep(P.view(), M.view(), bad); });
+  bad = baseOptions();
+  bad.lambda = -1;
+  expectError("lambda < 0", ErrorCode::InvalidArgument, "lambda", [&] { alsSweep(P.view(), M.view(), bad); });
+}
+
+int main(int argc, char** argv) {
+  const std::pair<const char*, void (*)()> tests[] = {
+      {"rng", test_rng},
+      {"als_converges", test_als_converges},
+      {"als_normal_equations", test_als_normal_equations},
+      {"als_variants", test_als_variants},
+      {"als_isa_agree", test_als_isa_agree},
+      {"sgd_deterministic", test_sgd_deterministic},
+      {"sgd_parallel", test_sgd_parallel},
+      {"loss", test_loss},
+      {"cancel", test_cancel},
+      {"numeric_error", test_numeric_error},
+      {"bad_index", test_bad_index},
+  };
+  std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
+  int ran = 0, failed = 0;
+  for (const auto& t : tests) {
+    if (argc > 1 && std::strcmp(argv[1], t.first) != 0) continue;
+    const int before = g_failures;
+    std::printf("[ RUN  ] %s\n", t.first);
+    try {
+      t.second();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "  unexpected exception: %s\n", e.what());
+      ++g_failures;
+    }
+    const bool ok = g_failures == before;
+    std::printf("[ %s ] %s\n", ok ? " OK " : "FAIL", t.first);
+    ++ran;
+    failed += ok ? 0 : 1;
+  }
+  if (ran == 0) {
+    std::fprintf(stderr, "unknown test %s\n", argc > 1 ? argv[1] : "");
+    return 2;
+  }
+  std::printf("%d passed, %d failed\n", ran - failed, failed);
+  return failed == 0 ? 0 : 1;
+}
