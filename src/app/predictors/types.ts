@@ -1,0 +1,43 @@
+import type { BackendChoice } from '../../backends/registry.js';
+import type { Dataset } from '../data/dataset.js';
+
+/**
+ * Everything a predictor may use besides the training cells. Nothing here ever holds a held-out
+ * cell: protocols build the training Dataset with test cells removed before calling `fit`.
+ */
+export interface PredictContext {
+  /** Seed of every random choice (initialisation, inner validation splits, shuffles). */
+  seed: number;
+  /** Factorization backend for predictors on the core (default: auto). */
+  backend?: BackendChoice;
+  /** Threads for the core (default: all cores). */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+/** A fitted predictor: predicts any (model, task) cell of the training Dataset's index space. */
+export interface FittedPredictor {
+  /**
+   * Predictions on each task's own scale for parallel arrays of model and task indices (indices into
+   * the Dataset given to `fit`). Cells that were training cells may be predicted too.
+   */
+  predict(models: Int32Array, tasks: Int32Array): Float64Array;
+  /** Hyperparameters actually used (after inner validation), for reports and `--json`. */
+  readonly chosen: Record<string, number | string | boolean>;
+}
+
+/**
+ * A prediction method. `fit` sees only the training cells (`train.scores`) plus model/task names and
+ * factors; it may run its own inner validation on those cells (never on anything else). A wrapper
+ * (prediction intervals, probe advice) can call `fit` repeatedly on subsets of the cells, so `fit`
+ * must not keep state between calls and must be deterministic for `ctx.seed`.
+ */
+export interface Predictor {
+  /** Stable id used on the command line (`--method`). */
+  readonly name: string;
+  /** One line for `collabperf predict --help` and reports. */
+  readonly description: string;
+  /** True when the method uses model/task factors (and so can predict a model with no scores). */
+  readonly usesFactors: boolean;
+  fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor>;
+}
