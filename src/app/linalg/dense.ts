@@ -1,0 +1,239 @@
+/**
+ * Small dense linear algebra for the baseline predictors: symmetric eigendecomposition (cyclic
+ * Jacobi, optionally warm-started), Cholesky solves of small SPD systems and ridge regression.
+ *
+ * Matrices are row-major `Float64Array`s. Sizes are small (tasks ≤ ~60, a handful of regression
+ * coefficients), so plain loops are fast enough and keep results bit-identical across platforms,
+ * which the predictors' determinism for a seed relies on.
+ */
+import { CollabperfError } from '../../errors.js';
+
+/** Result of {@link symmetricEigen}. */
+export interface EigenResult {
+  /** Eigenvalues in decreasing order. */
+  values: Float64Array;
+  /** n × n row-major; column `j` (entries `i * n + j`) is the unit eigenvector of `values[j]`. */
+  vectors: Float64Array;
+  /** Jacobi sweeps used (0 when the input was already diagonal to tolerance). */
+  sweeps: number;
+}
+
+/** Options of {@link symmetricEigen}. */
+export interface EigenOptions {
+  /**
+   * An orthogonal n × n matrix (columns as in {@link EigenResult.vectors}) close to the eigenvectors,
+   * e.g. those of a slightly different matrix. Jacobi then starts from `Vᵀ A V`, which is nearly
+   * diagonal, and converges in one or two sweeps instead of six to ten.
+   */
+  start?: Float64Array;
+  /** Stop when the off-diagonal Frobenius norm is below `tol` × the Frobenius norm (default 1e-13). */
+  tol?: number;
+  /** Sweep limit (default 60). */
+  maxSweeps?: number;
+}
+
+/**
+ * Eigendecomposition of a symmetric matrix by the cyclic Jacobi method. Only the input's symmetry is
+ * assumed (the lower triangle mirrors the upper one); `a` is not modified. Jacobi is chosen over QR
+ * because it is short, accurate for small matrices, and can be warm-started from a nearby basis, which
+ * the iterative imputation of the PCA predictor exploits (the covariance changes little per step).
+ */
+export function symmetricEigen(a: Float64Array, n: number, opts: EigenOptions = {}): EigenResult {
+  if (a.length !== n * n) throw new CollabperfError('E_LENGTH_MISMATCH', `symmetricEigen: matrix has ${a.length} entries, expected ${n}×${n}`);
+  const tol = opts.tol ?? 1e-13;
+  const maxSweeps = opts.maxSweeps ?? 60;
+  const A = new Float64Array(n * n);
+  const V = new Float64Array(n * n);
+  if (opts.start) {
+    const S = opts.start;
+    if (S.length !== n * n) throw new CollabperfError('E_LENGTH_MISMATCH', `symmetricEigen: start basis has ${S.length} entries, expected ${n}×${n}`);
+    // A ← Sᵀ a S (two products through a temporary)
+    const T = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < n; k++) {
+        const aik = a[i * n + k];
+        if (aik === 0) continue;
+        for (let j = 0; j < n; j++) T[i * n + j] += aik * S[k * n + j];
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      for (let i = 0; i < n; i++) {
+        const ski = S[k * n + i];
+        if (ski === 0) continue;
+        for (let j = 0; j < n; j++) A[i * n + j] += ski * T[k * n + j];
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const m = 0.5 * (A[i * n + j] + A[j * n + i]);
+        A[i * n + j] = m;
+        A[j * n + i] = m;
+      }
+    }
+    V.set(S);
+  } else {
+    A.set(a);
+    for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  }
+
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += A[i] * A[i];
+  const threshold = tol * tol * total;
+  let sweeps = 0;
+  for (; sweeps < maxSweeps; sweeps++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += 2 * A[p * n + q] * A[p * n + q];
+    if (!(off > threshold)) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = A[p * n + q];
+        if (apq === 0) continue;
+        const app = A[p * n + p];
+        const aqq = A[q * n + q];
+        // Rotation angle by the stable formulas of Rutishauser (Numerical Recipes §11.1).
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = A[k * n + p];
+          const akq = A[k * n + q];
+          A[k * n + p] = c * akp - s * akq;
+          A[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = A[p * n + k];
+          const aqk = A[q * n + k];
+          A[p * n + k] = c * apk - s * aqk;
+          A[q * n + k] = s * apk + c * aqk;
+        }
+        A[p * n + q] = 0;
+        A[q * n + p] = 0;
+        for (let k = 0; k < n; k++) {
+          const vkp = V[k * n + p];
+          const vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[j * n + j] - A[i * n + i] || i - j);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = A[src * n + src];
+    // Fix the sign (largest-magnitude entry positive) so that results do not depend on the path taken.
+    let big = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(V[i * n + src]) > Math.abs(big)) big = V[i * n + src];
+    const sgn = big < 0 ? -1 : 1;
+    for (let i = 0; i < n; i++) vectors[i * n + dst] = sgn * V[i * n + src];
+  });
+  return { values, vectors, sweeps };
+}
+
+/**
+ * Solve `A x = b` for a symmetric positive definite `A` (n × n, row-major) by Cholesky. Inputs are not
+ * modified. Throws `E_NUMERIC` when `A` is not numerically positive definite.
+ */
+export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) throw new CollabperfError('E_NUMERIC', `solveSpd: matrix is not positive definite (pivot ${i} is ${s})`);
+        L[i * n + i] = Math.sqrt(s);
+      } else {
+        L[i * n + j] = s / L[j * n + j];
+      }
+    }
+  }
+  const x = Float64Array.from(b);
+  for (let i = 0; i < n; i++) {
+    let s = x[i];
+    for (let k = 0; k < i; k++) s -= L[i * n + k] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  return x;
+}
+
+/** Options of {@link ridgeRegression}. */
+export interface RidgeOptions {
+  /** Penalty on the coefficients (not on the intercept); default 0. */
+  lambda?: number;
+  /** Fit an unpenalised intercept (default true). */
+  intercept?: boolean;
+  /** Per-row weights (default 1). */
+  weights?: ArrayLike<number>;
+}
+
+/** Result of {@link ridgeRegression}. */
+export interface RidgeFit {
+  /** Intercept (0 without one). */
+  intercept: number;
+  /** One coefficient per feature. */
+  coef: Float64Array;
+}
+
+/**
+ * Least squares `y ≈ intercept + X w` with penalty `lambda · |w|²`. `X` is n × p row-major. The
+ * intercept is handled by centring, so it is never shrunk. A tiny jitter (1e-12 of the mean diagonal)
+ * keeps the normal equations solvable for collinear or constant features at `lambda = 0`, where the
+ * minimum-norm-like solution is good enough for prediction.
+ */
+export function ridgeRegression(X: Float64Array, y: ArrayLike<number>, n: number, p: number, opts: RidgeOptions = {}): RidgeFit {
+  if (X.length !== n * p || y.length !== n) {
+    throw new CollabperfError('E_LENGTH_MISMATCH', `ridgeRegression: X has ${X.length} entries and y ${y.length}, expected ${n}×${p} and ${n}`);
+  }
+  const lambda = opts.lambda ?? 0;
+  const useIntercept = opts.intercept ?? true;
+  const w = opts.weights;
+  let sw = 0;
+  const mx = new Float64Array(p);
+  let my = 0;
+  if (useIntercept) {
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[i] : 1;
+      sw += wi;
+      my += wi * y[i];
+      for (let j = 0; j < p; j++) mx[j] += wi * X[i * p + j];
+    }
+    if (sw > 0) {
+      my /= sw;
+      for (let j = 0; j < p; j++) mx[j] /= sw;
+    }
+  }
+  const G = new Float64Array(p * p);
+  const r = new Float64Array(p);
+  const row = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i] : 1;
+    if (wi === 0) continue;
+    for (let j = 0; j < p; j++) row[j] = X[i * p + j] - mx[j];
+    const yi = y[i] - my;
+    for (let j = 0; j < p; j++) {
+      const v = wi * row[j];
+      r[j] += v * yi;
+      for (let k = 0; k <= j; k++) G[j * p + k] += v * row[k];
+    }
+  }
+  let diag = 0;
+  for (let j = 0; j < p; j++) diag += G[j * p + j];
+  const jitter = 1e-12 * (diag / Math.max(1, p)) + 1e-300;
+  for (let j = 0; j < p; j++) {
+    G[j * p + j] += lambda + jitter;
+    for (let k = 0; k < j; k++) G[k * p + j] = G[j * p + k];
+  }
+  const coef = p > 0 ? solveSpd(G, r, p) : new Float64Array(0);
+  let intercept = my;
+  for (let j = 0; j < p; j++) intercept -= coef[j] * mx[j];
+  return { intercept: useIntercept ? intercept : 0, coef };
+}

@@ -1,0 +1,2 @@
+/** Small dense linear algebra used by the baseline predictors (see {@link symmetricEigen}). */
+export * from './dense.js';
