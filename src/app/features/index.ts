@@ -1,0 +1,2 @@
+/** Feature engineering for predictors: numeric designs and category indices from model/task factors. */
+export * from './encode.js';
