@@ -110,6 +110,9 @@ bool runSide(const SideJob& job, bool rows, const Options& options, SolveFn fn, 
       profile->gramSeconds += p.gramSeconds;
       profile->solveSeconds += p.solveSeconds;
       profile->gramFlops += p.gramFlops;
+      profile->passGather[rows ? 0 : 1] += p.gatherSeconds;
+      profile->passGram[rows ? 0 : 1] += p.gramSeconds;
+      profile->passSolve[rows ? 0 : 1] += p.solveSeconds;
     }
   }
   return !aborted.load();
@@ -148,6 +151,7 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   if (tuning) {
     job.useLapack = tuning->useLapack;
     job.useBlasGram = tuning->useBlasGram;
+    job.prefetch = tuning->prefetch;
   }
 
   // Row pass: a = [V[c], 1], t = (y - mu) - colBias[c].

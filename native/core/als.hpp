@@ -9,6 +9,7 @@ namespace collabperf {
 struct AlsTuning {
   bool useLapack = false;    // LAPACK dposv_ instead of the built-in Cholesky
   bool useBlasGram = false;  // cblas_dsyrk / dgemm instead of the SIMD Gram tiles
+  int prefetch = 16;         // gather: prefetch factor rows this many entries ahead (0 = off)
 };
 
 /** Phase timings summed over threads (seconds of thread time) and the Gram step's flops. */
@@ -19,6 +20,9 @@ struct AlsProfile {
   double gramSeconds = 0.0;
   double solveSeconds = 0.0;
   double gramFlops = 0.0;
+  double passGather[2] = {0.0, 0.0};  // row pass, column pass
+  double passGram[2] = {0.0, 0.0};
+  double passSolve[2] = {0.0, 0.0};
 };
 
 /**

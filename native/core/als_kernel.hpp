@@ -29,6 +29,7 @@ struct SideJob {
   bool weightedLambda = false;
   bool useLapack = false;  // solve with LAPACK dposv_ instead of the built-in Cholesky (benchmarks)
   bool useBlasGram = false;  // Gram by cblas_dsyrk/dgemm instead of the SIMD tiles (benchmarks)
+  int prefetch = 16;         // gather: prefetch the factor row this many entries ahead
 };
 
 enum FaultKind : int { kFaultNone = 0, kFaultNumeric = 1, kFaultPtr = 2, kFaultIndex = 3 };
@@ -48,20 +49,21 @@ struct Profile {
   double gramFlops = 0.0;  // 2 * n * d(d+1)/2 per row, the useful flops of the symmetric rank-n update
 };
 
-// Workspace layout shared by every ISA: kp = k rounded up to 8, chunk rows of kp doubles.
+// Workspace layout shared by every ISA: kp = k rounded up to 8, chunk rows of kp doubles; the
+// Cholesky matrix M has leading dimension dm >= d + 1 (row d holds the right-hand side).
 constexpr int kChunkBytes = 32 * 1024;
 inline int paddedK(int k) { return (k + 7) / 8 * 8; }
-inline int paddedD(int k) { return (k + 1 + 7) / 8 * 8; }
+inline int paddedD(int k) { return (k + 2 + 7) / 8 * 8; }
 inline int64_t chunkRows(int k) {
-  int64_t r = kChunkBytes / (8 * static_cast<int64_t>(paddedK(k)));
+  int64_t r = kChunkBytes / (8 * static_cast<int64_t>(paddedK(k))) / 8 * 8;
   return r < 16 ? 16 : r;
 }
 inline size_t workspaceDoubles(int k) {
   const size_t kp = static_cast<size_t>(paddedK(k));
   const size_t dm = static_cast<size_t>(paddedD(k));
   const size_t ch = static_cast<size_t>(chunkRows(k));
-  // X, Xw, A, s, bv, M, rhs (+ slack for alignment)
-  return 2 * ch * kp + kp * kp + 2 * kp + dm * dm + dm + 64;
+  // X, Xw, w, wt, A, s, bv, M, rhs (+ slack)
+  return 2 * ch * kp + 2 * ch + kp * kp + 2 * kp + dm * dm + dm + 64;
 }
 
 double nowSeconds();

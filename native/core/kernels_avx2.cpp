@@ -21,6 +21,7 @@
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#define VFNMA(a, b, c) _mm256_fnmadd_pd((a), (b), (c))
 #define CP_TILES 1
 #define CP_MR 4
 #define CP_NV 3

@@ -23,6 +23,7 @@
 #define VADD(a, b) _mm512_add_pd((a), (b))
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#define VFNMA(a, b, c) _mm512_fnmadd_pd((a), (b), (c))
 #define CP_TILES 1
 #define CP_MR 6
 #define CP_NV 4

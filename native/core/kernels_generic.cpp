@@ -15,6 +15,7 @@
 #define VADD(a, b) ((a) + (b))
 #define VMUL(a, b) ((a) * (b))
 #define VFMA(a, b, c) ((a) * (b) + (c))
+#define VFNMA(a, b, c) ((c) - (a) * (b))
 #define CP_TILES 0
 #define CP_MR 1
 #define CP_NV 1

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   spec.trueRank = 10;
   spec.noise = 0.5;
   spec.minPerRow = 20;
+  int prefetch = 16;
   int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
   bool lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
     else if (a == "--blocks") blocks = std::atoi(next());
     else if (a == "--lr") lr = std::atof(next());
     else if (a == "--lambda") lambda = std::atof(next());
+    else if (a == "--prefetch") prefetch = std::atoi(next());
     else if (a == "--lapack") lapack = true;
     else if (a == "--blas-gram") blasGram = true;
     else if (a == "--no-row-shuffle") noRowShuffle = true;
@@ -119,6 +121,7 @@ int main(int argc, char** argv) {
     AlsTuning tuning;
     tuning.useLapack = lapack;
     tuning.useBlasGram = blasGram;
+    tuning.prefetch = prefetch;
     std::printf("ALS%s%s:\n", lapack ? " (LAPACK dposv)" : "", blasGram ? " (BLAS Gram)" : "");
     double best = 1e300;
     for (int it = 0; it < alsSweeps; ++it) {
@@ -133,6 +136,10 @@ int main(int argc, char** argv) {
                     "solve %.3f s\n",
                     prof.rowPassSeconds, prof.colPassSeconds, prof.gatherSeconds, prof.gramSeconds,
                     prof.gramFlops / prof.gramSeconds * 1e-9, prof.solveSeconds);
+      if (profile)
+        std::printf("    row pass: gather %.3f, Gram %.3f, solve %.3f; column pass: gather %.3f, Gram %.3f, solve %.3f\n",
+                    prof.passGather[0], prof.passGram[0], prof.passSolve[0], prof.passGather[1], prof.passGram[1],
+                    prof.passSolve[1]);
     }
     std::printf("ALS best sweep %.3f s\n", best);
   }
