@@ -1,0 +1,2 @@
+/** Invertible per-task score transforms fitted on training cells (see {@link fitTransform}). */
+export * from './transform.js';
