@@ -331,7 +331,7 @@ export function readSplitFile(path: string, ds: Dataset): Fold[] {
 export function parseSplitJson(text: string, ds: Dataset, file?: string): Fold[] {
   const doc = parseJsonText(text, file);
   const fail = (code: CollabperfErrorCode, message: string, path: JsonPath): CollabperfError =>
-    new CollabperfError(code, message, { file, line: jsonLineOf(text, path), field: formatPath(path) });
+    new CollabperfError(code, message, { file, line: jsonLineOf(text, path), field: path.length > 0 ? formatPath(path) : undefined });
 
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw fail('E_PARSE', 'a split file must hold a JSON object', []);
   const o = doc as Record<string, unknown>;

@@ -1,0 +1,299 @@
+/**
+ * Cross-validated evaluation of predictors: for every seed, the protocol's folds are drawn, each
+ * predictor is fitted on a training view that physically lacks the fold's held-out cells, and its
+ * predictions for those cells are scored. Metrics are reported per fold, per seed (pooling the
+ * held-out cells of all folds of the seed, so that small folds do not get the weight of large ones)
+ * and as mean and standard deviation over seeds.
+ */
+import { performance } from 'node:perf_hooks';
+import { CollabperfError } from '../../errors.js';
+import type { Dataset } from '../data/dataset.js';
+import type { PredictContext, Predictor } from '../predictors/types.js';
+import { computeMetrics, METRIC_KEYS, taskScales, type Metrics } from './metrics.js';
+import { formatProtocol, makeFolds, parseProtocol, type Fold, type ProtocolSpec } from './protocols.js';
+import { trainView } from './split.js';
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** Which cells to hold out (a {@link ProtocolSpec} or its string). Required unless `split` is given. */
+  protocol?: ProtocolSpec | string;
+  /**
+   * Seeds to run, or how many (`n` → seeds 0..n-1). A seed draws the protocol's folds and is the
+   * predictors' `ctx.seed`.
+   */
+  seeds: number[] | number;
+  /**
+   * Fixed folds (e.g. from {@link readSplitFile}) instead of drawing them from the protocol. When
+   * every fold carries a `seed`, folds are grouped by it and those seeds are run (the `seeds` option
+   * is then ignored); otherwise all folds are used for every seed.
+   */
+  split?: Fold[];
+  /** Backend, threads, abort signal for the predictors; the seed comes from `seeds`. */
+  ctx?: Omit<PredictContext, 'seed'>;
+  /** Called after every fit-and-predict. */
+  onProgress?: (p: EvaluateProgress) => void;
+}
+
+/** Progress of {@link evaluate}. */
+export interface EvaluateProgress {
+  method: string;
+  seed: number;
+  /** 1-based fold number within the seed. */
+  fold: number;
+  folds: number;
+  /** Fits finished so far, of `total` (methods × seeds × folds). */
+  done: number;
+  total: number;
+}
+
+/** One fit of one method on one fold. */
+export interface FoldResult {
+  seed: number;
+  /** 1-based fold number within the seed. */
+  fold: number;
+  description: string;
+  trainCells: number;
+  testCells: number;
+  metrics: Metrics;
+  /** Hyperparameters the fitted predictor reports. */
+  chosen: Record<string, number | string | boolean>;
+  /** Wall time of fit + predict, milliseconds. */
+  ms: number;
+}
+
+/** Per-cell predictions as parallel arrays (one entry per held-out cell per seed and fold). */
+export interface CellPredictions {
+  model: Int32Array;
+  task: Int32Array;
+  truth: Float64Array;
+  prediction: Float64Array;
+  seed: Int32Array;
+  /** 1-based fold number within the seed. */
+  fold: Int32Array;
+}
+
+/** Results of one method. */
+export interface MethodResult {
+  method: string;
+  description: string;
+  folds: FoldResult[];
+  /** Metrics of each seed over the pooled held-out cells of all its folds. */
+  perSeed: Array<{ seed: number; metrics: Metrics }>;
+  /** Mean over seeds of each metric (ignoring seeds where the metric is NaN). */
+  mean: Metrics;
+  /** Sample standard deviation over seeds (NaN with fewer than two seeds with a value). */
+  std: Metrics;
+  predictions: CellPredictions;
+  /** Total wall time of all fits and predictions, milliseconds. */
+  ms: number;
+}
+
+/** What {@link evaluate} returns. */
+export interface EvaluationResult {
+  dataset: string;
+  /** Canonical protocol string, or `"split"` for fixed folds without a protocol. */
+  protocol: string;
+  seeds: number[];
+  /** The folds used for each seed (for {@link writeSplitFile}). */
+  splits: Array<{ seed: number; folds: Fold[] }>;
+  methods: MethodResult[];
+}
+
+function invalid(message: string, field?: string): CollabperfError {
+  return new CollabperfError('E_INVALID_ARGUMENT', message, { field });
+}
+
+function resolveSeeds(seeds: number[] | number): number[] {
+  if (typeof seeds === 'number') {
+    if (!Number.isSafeInteger(seeds) || seeds < 1) throw invalid(`the number of seeds must be a positive integer, got ${seeds}`, 'seeds');
+    return Array.from({ length: seeds }, (_, i) => i);
+  }
+  if (!Array.isArray(seeds) || seeds.length === 0) throw invalid('give at least one seed', 'seeds');
+  const seen = new Set<number>();
+  for (const s of seeds) {
+    if (!Number.isSafeInteger(s)) throw invalid(`seeds must be integers, got ${s}`, 'seeds');
+    if (seen.has(s)) throw invalid(`seed ${s} is given twice`, 'seeds');
+    seen.add(s);
+  }
+  return [...seeds];
+}
+
+function checkFold(ds: Dataset, f: Fold, where: string): void {
+  const nnz = ds.scores.value.length;
+  if (f.trainMask.length !== nnz || f.testMask.length !== nnz) {
+    throw new CollabperfError('E_LENGTH_MISMATCH', `${where}: masks have ${f.trainMask.length} / ${f.testMask.length} entries but dataset "${ds.name}" has ${nnz} observed cells`);
+  }
+  let test = 0;
+  for (let e = 0; e < nnz; e++) {
+    // A cell in both sets would be shown to the predictor and then scored as if unseen.
+    if (f.trainMask[e] && f.testMask[e]) throw invalid(`${where}: a cell is in both the training and the test set`, 'split');
+    if (f.testMask[e]) test++;
+  }
+  if (test === 0) throw invalid(`${where}: no held-out cells`, 'split');
+}
+
+function splitsFor(ds: Dataset, opts: EvaluateOptions): { protocol: string; splits: Array<{ seed: number; folds: Fold[] }> } {
+  if (opts.split) {
+    if (opts.split.length === 0) throw invalid('the split has no folds', 'split');
+    opts.split.forEach((f, i) => checkFold(ds, f, `split fold ${i + 1}`));
+    const label = opts.protocol === undefined ? 'split' : formatProtocol(typeof opts.protocol === 'string' ? parseProtocol(opts.protocol) : opts.protocol);
+    const seeded = opts.split.filter((f) => f.seed !== undefined).length;
+    if (seeded === opts.split.length) {
+      const groups = new Map<number, Fold[]>();
+      for (const f of opts.split) {
+        const g = groups.get(f.seed!);
+        if (g) g.push(f);
+        else groups.set(f.seed!, [f]);
+      }
+      return { protocol: label, splits: [...groups].map(([seed, folds]) => ({ seed, folds })) };
+    }
+    if (seeded > 0) throw invalid('some folds of the split carry a seed and others do not', 'split');
+    return { protocol: label, splits: resolveSeeds(opts.seeds).map((seed) => ({ seed, folds: opts.split! })) };
+  }
+  if (opts.protocol === undefined) throw invalid('give a protocol or a split', 'protocol');
+  const spec = typeof opts.protocol === 'string' ? parseProtocol(opts.protocol) : opts.protocol;
+  return { protocol: formatProtocol(spec), splits: resolveSeeds(opts.seeds).map((seed) => ({ seed, folds: makeFolds(ds, spec, seed) })) };
+}
+
+/** Mean and sample standard deviation of each metric over a list, skipping NaN values. */
+export function summarizeMetrics(list: Metrics[]): { mean: Metrics; std: Metrics } {
+  const mean = {} as Metrics;
+  const std = {} as Metrics;
+  for (const k of METRIC_KEYS) {
+    const xs = list.map((m) => m[k]).filter((x) => !Number.isNaN(x));
+    const mu = xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+    mean[k] = mu;
+    std[k] = xs.length < 2 ? NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mu) * (x - mu), 0) / (xs.length - 1));
+  }
+  return { mean, std };
+}
+
+/**
+ * Evaluate predictors under a protocol (or fixed split) over seeds. Every predictor sees exactly the
+ * same folds. Predictions must be finite (`E_NON_FINITE` otherwise, naming the method); an aborted
+ * `ctx.signal` stops between fits with `E_ABORTED`.
+ */
+export async function evaluate(ds: Dataset, predictors: Predictor[], opts: EvaluateOptions): Promise<EvaluationResult> {
+  if (predictors.length === 0) throw invalid('give at least one method to evaluate', 'method');
+  const names = new Set<string>();
+  for (const p of predictors) {
+    if (names.has(p.name)) throw invalid(`method "${p.name}" is given twice`, 'method');
+    names.add(p.name);
+  }
+  const { protocol, splits } = splitsFor(ds, opts);
+  const scales = taskScales(ds);
+  const total = predictors.length * splits.reduce((a, s) => a + s.folds.length, 0);
+  const signal = opts.ctx?.signal;
+
+  interface Acc {
+    folds: FoldResult[];
+    perSeed: Array<{ seed: number; metrics: Metrics }>;
+    chunks: Array<{ model: Int32Array; task: Int32Array; truth: Float64Array; prediction: Float64Array; seed: number; fold: number }>;
+    ms: number;
+  }
+  const acc: Acc[] = predictors.map(() => ({ folds: [], perSeed: [], chunks: [], ms: 0 }));
+  let done = 0;
+
+  for (const { seed, folds } of splits) {
+    const seedStart = acc.map((a) => a.chunks.length);
+    for (let f = 0; f < folds.length; f++) {
+      const fold = folds[f];
+      const train = trainView(ds, fold.trainMask);
+      const idx: number[] = [];
+      for (let e = 0; e < fold.testMask.length; e++) if (fold.testMask[e]) idx.push(e);
+      const model = Int32Array.from(idx, (e) => ds.scores.model[e]);
+      const task = Int32Array.from(idx, (e) => ds.scores.task[e]);
+      const truth = Float64Array.from(idx, (e) => ds.scores.value[e]);
+      for (let p = 0; p < predictors.length; p++) {
+        if (signal?.aborted) throw new CollabperfError('E_ABORTED', 'evaluation aborted');
+        const pred = predictors[p];
+        const t0 = performance.now();
+        // Each method gets its own copy: a predictor must not be able to disturb the next one's input.
+        const fitted = await pred.fit(p === 0 ? train : trainView(ds, fold.trainMask), { ...opts.ctx, seed });
+        const prediction = Float64Array.from(fitted.predict(Int32Array.from(model), Int32Array.from(task)));
+        const ms = performance.now() - t0;
+        if (prediction.length !== idx.length) {
+          throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${idx.length} cells`);
+        }
+        for (let i = 0; i < prediction.length; i++) {
+          if (!Number.isFinite(prediction[i])) {
+            throw new CollabperfError('E_NON_FINITE', `method "${pred.name}" predicted ${prediction[i]} for (${ds.models[model[i]].name}, ${ds.tasks[task[i]].name}) (seed ${seed}, fold ${f + 1})`);
+          }
+        }
+        acc[p].ms += ms;
+        acc[p].chunks.push({ model, task, truth, prediction, seed, fold: f + 1 });
+        acc[p].folds.push({
+          seed,
+          fold: f + 1,
+          description: fold.description,
+          trainCells: train.scores.value.length,
+          testCells: idx.length,
+          metrics: computeMetrics(ds, { task, truth, prediction }, scales),
+          chosen: { ...fitted.chosen },
+          ms,
+        });
+        done++;
+        opts.onProgress?.({ method: pred.name, seed, fold: f + 1, folds: folds.length, done, total });
+      }
+    }
+    for (let p = 0; p < predictors.length; p++) {
+      const pooled = concat(acc[p].chunks.slice(seedStart[p]));
+      acc[p].perSeed.push({ seed, metrics: computeMetrics(ds, pooled, scales) });
+    }
+  }
+
+  return {
+    dataset: ds.name,
+    protocol,
+    seeds: splits.map((s) => s.seed),
+    splits,
+    methods: predictors.map((pred, p) => {
+      const { mean, std } = summarizeMetrics(acc[p].perSeed.map((s) => s.metrics));
+      return { method: pred.name, description: pred.description, folds: acc[p].folds, perSeed: acc[p].perSeed, mean, std, predictions: concat(acc[p].chunks), ms: acc[p].ms };
+    }),
+  };
+}
+
+function concat(chunks: Array<{ model: Int32Array; task: Int32Array; truth: Float64Array; prediction: Float64Array; seed: number; fold: number }>): CellPredictions {
+  const n = chunks.reduce((a, c) => a + c.truth.length, 0);
+  const out: CellPredictions = {
+    model: new Int32Array(n),
+    task: new Int32Array(n),
+    truth: new Float64Array(n),
+    prediction: new Float64Array(n),
+    seed: new Int32Array(n),
+    fold: new Int32Array(n),
+  };
+  let o = 0;
+  for (const c of chunks) {
+    out.model.set(c.model, o);
+    out.task.set(c.task, o);
+    out.truth.set(c.truth, o);
+    out.prediction.set(c.prediction, o);
+    out.seed.fill(c.seed, o, o + c.truth.length);
+    out.fold.fill(c.fold, o, o + c.truth.length);
+    o += c.truth.length;
+  }
+  return out;
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * The per-cell predictions of an evaluation as CSV with a header:
+ * `method,seed,fold,model,task,truth,prediction` (names quoted when needed; numbers in full
+ * precision, on each task's own scale). `ds` is the evaluated dataset (for names).
+ */
+export function predictionsCsv(result: EvaluationResult, ds: Dataset): string {
+  const lines = ['method,seed,fold,model,task,truth,prediction'];
+  for (const m of result.methods) {
+    const p = m.predictions;
+    const method = csvField(m.method);
+    for (let i = 0; i < p.truth.length; i++) {
+      lines.push(`${method},${p.seed[i]},${p.fold[i]},${csvField(ds.models[p.model[i]].name)},${csvField(ds.tasks[p.task[i]].name)},${p.truth[i]},${p.prediction[i]}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
