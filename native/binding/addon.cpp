@@ -64,6 +64,8 @@ struct ArgError {
 [[noreturn]] void fail(ErrorCode code, std::string message) { throw ArgError{code, std::move(message)}; }
 
 std::string num(double x) {
+  if (std::isnan(x)) return "NaN";
+  if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
   if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9.007199254740992e15)
     return std::to_string(static_cast<long long>(x));
   return std::to_string(x);
@@ -259,10 +261,6 @@ class KernelWorker : public Napi::AsyncWorker {
       return;
     }
     if (kind_ == Kind::Loss) {
-      if (status_ == collabperf::Status::Aborted) {
-        deferred_.Reject(makeError(env, "E_ABORTED", "trainLoss was cancelled"));
-        return;
-      }
       Napi::Object out = Napi::Object::New(env);
       out.Set("sse", Napi::Number::New(env, loss_.sse));
       out.Set("wsum", Napi::Number::New(env, loss_.wsum));

@@ -20,23 +20,16 @@ Status trainLoss(const ProblemView& p, const ModelView& m, const Options& o, Los
   detail::require(p.rowPtr != nullptr && ((p.colIdx && p.value) || p.nnz == 0), ErrorCode::InvalidArgument,
                   "problem CSR arrays missing");
   out = LossSums();
-  if (cancelRequested(o.cancel)) return Status::Aborted;
   const int64_t nChunks = (static_cast<int64_t>(p.nRows) + kRowsPerChunk - 1) / kRowsPerChunk;
   std::vector<LossSums> partial(static_cast<size_t>(nChunks));
   std::vector<char> done(static_cast<size_t>(nChunks), 0);
   const int threads = static_cast<int>(std::min<int64_t>(o.threads, std::max<int64_t>(1, nChunks)));
   WorkQueue queue(nChunks, 1);
   Team team(threads);
-  std::atomic<bool> aborted{false};
   const uint32_t nCols = static_cast<uint32_t>(p.nCols);
   team.run([&](int) {
     int64_t cb, ce;
     while (!team.stopped() && queue.next(cb, ce)) {
-      if (cancelRequested(o.cancel)) {
-        aborted.store(true, std::memory_order_relaxed);
-        team.requestStop();
-        break;
-      }
       const int64_t r0 = cb * kRowsPerChunk;
       const int64_t r1 = std::min<int64_t>(p.nRows, r0 + kRowsPerChunk);
       double sse = 0.0, wsum = 0.0;
@@ -54,7 +47,7 @@ Status trainLoss(const ProblemView& p, const ModelView& m, const Options& o, Los
                                                         " is outside [0, nCols = " + detail::str(p.nCols) + ")");
           const double w = p.weight ? p.weight[e] : 1;
           const double err = p.value[e] - predict(m, r, c);
-          sse += w * err * err;
+          sse += w * (err * err);
           wsum += w;
         }
       }
@@ -67,7 +60,7 @@ Status trainLoss(const ProblemView& p, const ModelView& m, const Options& o, Los
     out.sse += partial[static_cast<size_t>(i)].sse;
     out.wsum += partial[static_cast<size_t>(i)].wsum;
   }
-  return aborted.load() ? Status::Aborted : Status::Ok;
+  return Status::Ok;
 }
 
 }  // namespace collabperf

@@ -8,8 +8,9 @@ namespace collabperf {
 /**
  * Walks the CSR arrays in fixed chunks of rows (split across options.threads threads) and adds the
  * chunk sums in chunk order, so the result does not depend on the thread count. pred is evaluated
- * exactly as the doc says. Throws E_INDEX_OUT_OF_RANGE on bad indices. With cancel set, returns the
- * sums so far in `out` and Status::Aborted.
+ * exactly as the doc says, each term as w * (err * err) like the TypeScript backend. Throws
+ * E_INDEX_OUT_OF_RANGE on bad indices. Like the TypeScript backend it cannot be aborted (it has no
+ * status to report that), so options.cancel is not consulted; it always returns Status::Ok.
  */
 Status trainLoss(const ProblemView& problem, const ModelView& model, const Options& options, LossSums& out);
 
