@@ -82,11 +82,15 @@ async function time(name: string, f: () => Promise<unknown>): Promise<void> {
   maxGap = 0;
   last = performance.now();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await f();
-  console.log(`${name}: ${((performance.now() - t0) / 1000).toFixed(3)} s (longest event-loop gap ${maxGap.toFixed(1)} ms)`);
+  const cpu = process.cpuUsage(c0);
+  const wall = (performance.now() - t0) / 1000;
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  console.log(`${name}: ${wall.toFixed(3)} s wall, ${cpuS.toFixed(3)} s CPU (longest event-loop gap ${maxGap.toFixed(1)} ms)`);
 }
 console.log(`${nRows} x ${nCols}, nnz = ${p.nnz}, k = ${k}`);
-for (let rep = 0; rep < 2; rep++) {
+for (let rep = 0; rep < Number(process.env.REPS ?? 2); rep++) {
   await time('ALS sweep', () => tsBackend.alsSweep(p, model, options));
   await time('SGD epoch', () => tsBackend.sgdEpoch(p, model, options, rep));
   await time('train loss', () => tsBackend.trainLoss(p, model, options));
