@@ -222,7 +222,15 @@ export async function factorImportance(ds: Dataset, predictor: Predictor, opts: 
   const sign = IMPORTANCE_METRICS[metric] ? 1 : -1;
   const score = async (coalition: string[]): Promise<number> => {
     const r = await evaluate(restrictFactors(ds, coalition), [predictor], { split, seeds, ctx: opts.ctx });
-    return r.methods[0].mean[metric];
+    const x = r.methods[0].mean[metric];
+    if (Number.isNaN(x)) {
+      throw new CollabperfError(
+        'E_INVALID_ARGUMENT',
+        `${metric} is undefined for method "${predictor.name}" with factors {${coalition.join(', ')}} (e.g. Spearman of constant predictions); choose another metric`,
+        { field: 'metric' },
+      );
+    }
+    return x;
   };
   const base = await score([]);
   const result = await shapley(players, async (s) => (s.length === 0 ? 0 : sign * ((await score(s)) - base)), opts);

@@ -10,7 +10,7 @@ export function toyDataset(): Dataset {
   const families = ['a', 'b', 'c'];
   const models: ModelEntry[] = Array.from({ length: 13 }, (_, m) => ({
     name: `model-${m}`,
-    factors: m < 12 ? { family: families[m % 3], size: m + 1 } : { size: m + 1 },
+    factors: (m < 12 ? { family: families[m % 3], size: m + 1 } : { size: m + 1 }) as ModelEntry['factors'],
   }));
   const tasks: TaskEntry[] = [
     { name: 'mmlu', factors: { kind: 'knowledge' }, scale: 'percent' },
