@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerDatasets } from './commands/datasets.js';
 import { registerFit } from './commands/fit.js';
 import { registerInfo } from './commands/info.js';
+import { registerPredict } from './commands/predict.js';
 import { reportError } from './output.js';
+import type { CliRunner } from './runner.js';
 
 /** Builds the program; each command registers itself from its own module. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -11,14 +14,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('predict LLM benchmark scores from the scores models already have; fast ALS/SGD matrix factorization')
     .exitOverride()
     .showHelpAfterError();
-  const run = async (json: boolean, body: () => Promise<void>): Promise<void> => {
+  const run: CliRunner = async (json, body) => {
     try {
       await body();
     } catch (e) {
       setExit(reportError(e, json));
     }
   };
+  registerDatasets(program, run);
   registerFit(program, run);
+  registerPredict(program, run);
   registerInfo(program, run);
   return program;
 }

@@ -8,6 +8,7 @@ import { resolveFitOptions, type FitOptions } from '../../factorization/options.
 import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import { readTriplets } from '../../factorization/triplets.js';
 import { peakRssMb, printJson, ProgressLine } from '../output.js';
+import type { CliRunner } from '../runner.js';
 
 interface FitCliOptions {
   input: string;
@@ -37,7 +38,7 @@ function numberFlag(name: string, v: string | undefined): number | undefined {
 const fmt = (x: number | undefined, d = 4): string => (x === undefined ? '' : x.toFixed(d));
 
 /** `collabperf fit`: factorizes a triplet file and reports per-iteration time and RMSE. */
-export function registerFit(program: Command, run: (json: boolean, body: () => Promise<void>) => Promise<void>): void {
+export function registerFit(program: Command, run: CliRunner): void {
   program
     .command('fit')
     .description('factorize a triplet file ("row col value" per line) with ALS or SGD')

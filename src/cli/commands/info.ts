@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { backendInfo, type BackendChoice } from '../../backends/registry.js';
 import { printJson } from '../output.js';
+import type { CliRunner } from '../runner.js';
 
 /** `collabperf info`: the active backend, the BLAS and its threads, and why native is unavailable if it is. */
-export function registerInfo(program: Command, run: (json: boolean, body: () => Promise<void>) => Promise<void>): void {
+export function registerInfo(program: Command, run: CliRunner): void {
   program
     .command('info')
     .description('show the active backend, the BLAS in use, threads, and why a backend is unavailable')

@@ -1,0 +1,184 @@
+import { CollabperfError } from '../errors.js';
+import { createDataset, findTask, modelIndex, normalizeName, taskIndex, type Dataset, type FactorValue, type Factors } from './data/dataset.js';
+import type { PredictContext, Predictor } from './predictors/types.js';
+
+/** One predicted cell, by name, on the task's own scale. */
+export interface PredictedCell {
+  model: string;
+  task: string;
+  prediction: number;
+}
+
+/** The result of filling a table's missing cells. */
+export interface Completion {
+  method: string;
+  /** Hyperparameters the method chose by inner validation. */
+  chosen: Record<string, number | string | boolean>;
+  cells: PredictedCell[];
+}
+
+/**
+ * Fills every missing cell of the table (or of one model's row) with the predictor fitted on all
+ * observed cells.
+ */
+export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: PredictContext, opts: { model?: string } = {}): Promise<Completion> {
+  const nT = ds.tasks.length;
+  const only = opts.model === undefined ? -1 : modelIndex(ds, opts.model);
+  const observed = new Uint8Array(ds.models.length * nT);
+  for (let e = 0; e < ds.scores.value.length; e++) observed[ds.scores.model[e] * nT + ds.scores.task[e]] = 1;
+  const ms: number[] = [];
+  const ts: number[] = [];
+  for (let m = 0; m < ds.models.length; m++) {
+    if (only >= 0 && m !== only) continue;
+    for (let t = 0; t < nT; t++) {
+      if (observed[m * nT + t]) continue;
+      ms.push(m);
+      ts.push(t);
+    }
+  }
+  const fitted = await predictor.fit(ds, ctx);
+  const pred = fitted.predict(Int32Array.from(ms), Int32Array.from(ts));
+  return {
+    method: predictor.name,
+    chosen: fitted.chosen,
+    cells: ms.map((m, i) => ({ model: ds.models[m].name, task: ds.tasks[ts[i]].name, prediction: pred[i] })),
+  };
+}
+
+/**
+ * Resolves a task name as a user types it: exact, then case/space-insensitive, then the one task
+ * whose name without its parenthesised setting matches ("MMLU" → "MMLU(5-shot)").
+ */
+export function resolveTask(ds: Dataset, name: string): number {
+  const direct = findTask(ds, name);
+  if (direct >= 0) return direct;
+  const q = normalizeName(name);
+  const hits = ds.tasks.flatMap((t, i) => (normalizeName(t.name.replace(/\s*\(.*\)\s*$/, '')) === q ? [i] : []));
+  if (hits.length === 1) return hits[0];
+  if (hits.length > 1) {
+    throw new CollabperfError('E_NOT_FOUND', `"${name}" matches several tasks (${hits.map((i) => JSON.stringify(ds.tasks[i].name)).join(', ')}); use the full name`, { field: 'task' });
+  }
+  return taskIndex(ds, name); // throws E_NOT_FOUND with suggestions
+}
+
+/** Parses `"MMLU=66.6,GSM8K=45.8"` into task indices and scores. */
+export function parseNewScores(ds: Dataset, spec: string): { task: number; value: number }[] {
+  const out: { task: number; value: number }[] = [];
+  const seen = new Set<number>();
+  for (const part of splitPairs(spec, '--new')) {
+    const t = resolveTask(ds, part.key);
+    const v = Number(part.value);
+    if (part.value.trim() === '' || !Number.isFinite(v)) throw new CollabperfError('E_PARSE', `score for "${part.key}" is not a number: "${part.value}"`, { field: '--new' });
+    if (seen.has(t)) throw new CollabperfError('E_DUPLICATE_ENTRY', `task "${ds.tasks[t].name}" is given twice`, { field: '--new' });
+    seen.add(t);
+    out.push({ task: t, value: v });
+  }
+  return out;
+}
+
+const FACTOR_ALIASES: Record<string, string> = { tokens: 'pretrainingTokens', parameters: 'params', size: 'params', context: 'contextWindow' };
+const SUFFIX: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, t: 1e12 };
+
+/**
+ * Parses `"params=8e9,tokens=15e12,family=llama"` into model factors in the dataset's units.
+ * Numbers are given as plain counts (8e9, or 8B / 15T with a suffix) and converted when the
+ * dataset stores the factor in millions, billions or trillions (its schema unit says which).
+ */
+export function parseNewFactors(ds: Dataset, spec: string): Factors {
+  const factors: Factors = {};
+  for (const part of splitPairs(spec, '--factors')) {
+    const key = FACTOR_ALIASES[part.key] ?? part.key;
+    const f = ds.factorSchema.model.find((s) => s.name === key || s.name.toLowerCase() === key.toLowerCase());
+    if (!f) {
+      throw new CollabperfError('E_NOT_FOUND', `dataset "${ds.name}" has no model factor "${part.key}" (it has: ${ds.factorSchema.model.map((s) => s.name).join(', ') || 'none'})`, {
+        field: '--factors',
+      });
+    }
+    let value: FactorValue = part.value;
+    if (f.type === 'numeric') {
+      const m = /^([-+]?[\d.]+(?:e[-+]?\d+)?)\s*([kmbt])?$/i.exec(part.value.trim());
+      if (!m || !Number.isFinite(Number(m[1]))) throw new CollabperfError('E_PARSE', `factor "${part.key}" needs a number, got "${part.value}"`, { field: '--factors' });
+      const raw = Number(m[1]) * (m[2] ? SUFFIX[m[2].toLowerCase()] : 1);
+      const unit = (f.unit ?? '').trim().charAt(0).toUpperCase();
+      value = raw / (unit === 'M' ? 1e6 : unit === 'B' ? 1e9 : unit === 'T' ? 1e12 : 1);
+    }
+    factors[f.name] = value;
+  }
+  return factors;
+}
+
+function splitPairs(spec: string, flag: string): { key: string; value: string }[] {
+  const parts = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new CollabperfError('E_PARSE', `${flag} needs NAME=VALUE pairs separated by commas`, { field: flag });
+  return parts.map((p) => {
+    const i = p.lastIndexOf('=');
+    if (i <= 0) throw new CollabperfError('E_PARSE', `"${p}" is not NAME=VALUE`, { field: flag });
+    return { key: p.slice(0, i).trim(), value: p.slice(i + 1).trim() };
+  });
+}
+
+/** A new model's predictions for every task, with the scores that were given marked. */
+export interface NewModelPrediction {
+  method: string;
+  chosen: Record<string, number | string | boolean>;
+  cells: { task: string; prediction: number; given?: number }[];
+}
+
+/**
+ * Predicts a model that is not in the table from a few of its scores and/or its factors: the model
+ * joins the table as one more row with just those cells and the method is fitted on it (on these
+ * small tables a full fit takes well under a second).
+ */
+export async function predictNewModel(
+  ds: Dataset,
+  predictor: Predictor,
+  ctx: PredictContext,
+  given: { scores: { task: number; value: number }[]; factors?: Factors; name?: string },
+): Promise<NewModelPrediction> {
+  if (given.scores.length === 0 && (!given.factors || Object.keys(given.factors).length === 0)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', 'a new model needs at least one score (--new) or factor (--factors)');
+  }
+  if (given.scores.length === 0 && !predictor.usesFactors) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `method "${predictor.name}" needs at least one score of the new model; with factors only, use a factor method such as factors-only or cmf`);
+  }
+  const name = given.name ?? 'new model';
+  if (ds.models.some((m) => m.name === name)) throw new CollabperfError('E_DUPLICATE_ENTRY', `the table already has a model named "${name}"`, { field: 'name' });
+  const m = ds.models.length;
+  const n = ds.scores.value.length + given.scores.length;
+  const scores = {
+    model: new Int32Array(n),
+    task: new Int32Array(n),
+    value: new Float64Array(n),
+    source: new Int32Array(n),
+  };
+  scores.model.set(ds.scores.model);
+  scores.task.set(ds.scores.task);
+  scores.value.set(ds.scores.value);
+  scores.source.set(ds.scores.source);
+  given.scores.forEach((s, i) => {
+    const j = ds.scores.value.length + i;
+    scores.model[j] = m;
+    scores.task[j] = s.task;
+    scores.value[j] = s.value;
+    scores.source[j] = 0;
+  });
+  const extended = createDataset({
+    name: ds.name,
+    description: ds.description,
+    models: [...ds.models, { name, factors: given.factors ?? {} }],
+    tasks: ds.tasks,
+    factorSchema: ds.factorSchema,
+    sources: ds.sources,
+    scores,
+    notes: ds.notes,
+  });
+  const fitted = await predictor.fit(extended, ctx);
+  const tasks = Int32Array.from(ds.tasks.map((_, t) => t));
+  const pred = fitted.predict(new Int32Array(tasks.length).fill(m), tasks);
+  const givenBy = new Map(given.scores.map((s) => [s.task, s.value]));
+  return {
+    method: predictor.name,
+    chosen: fitted.chosen,
+    cells: ds.tasks.map((t, i) => ({ task: t.name, prediction: pred[i], ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}) })),
+  };
+}

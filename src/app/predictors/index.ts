@@ -1,0 +1,24 @@
+import { CollabperfError } from '../../errors.js';
+import { mfAlsPredictor, mfSgdPredictor } from './mf.js';
+import type { Predictor } from './types.js';
+
+/** Every prediction method, in the order `--methods all` runs and reports them. */
+export const PREDICTORS: readonly Predictor[] = [mfSgdPredictor, mfAlsPredictor];
+
+/** The method `predict` uses when none is named: chosen by held-out accuracy across the built-in datasets. */
+export const DEFAULT_METHOD = 'mf-als';
+
+/** Looks a method up by name; an unknown name is E_NOT_FOUND listing the known ones. */
+export function getPredictor(name: string): Predictor {
+  const p = PREDICTORS.find((x) => x.name === name);
+  if (!p) throw new CollabperfError('E_NOT_FOUND', `unknown method "${name}" (known: ${PREDICTORS.map((x) => x.name).join(', ')})`, { field: 'method' });
+  return p;
+}
+
+/** Parses `a,b,c` or `all` into predictors. */
+export function parseMethods(list: string): Predictor[] {
+  if (list.trim() === 'all') return [...PREDICTORS];
+  return list.split(',').map((s) => getPredictor(s.trim()));
+}
+
+export type { FittedPredictor, PredictContext, Predictor } from './types.js';

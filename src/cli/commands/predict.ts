@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { extname } from 'node:path';
+import { completeMatrix, parseNewFactors, parseNewScores, predictNewModel } from '../../app/predict.js';
+import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
+import { CollabperfError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { toCsv } from '../../util/csv-write.js';
+import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { printJson } from '../output.js';
+import type { CliRunner } from '../runner.js';
+
+interface PredictFlags extends DataFlags {
+  method?: string;
+  model?: string;
+  new?: string;
+  factors?: string;
+  name?: string;
+  out?: string;
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(2));
+
+function writeOut(path: string, header: string[], rows: Array<Array<string | number | undefined>>, json: unknown): void {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') writeFileAtomic(path, (a) => a(`${JSON.stringify(json, null, 2)}\n`));
+  else if (ext === '.csv' || ext === '.tsv' || ext === '') writeFileAtomic(path, (a) => a(toCsv(header, rows)));
+  else throw new CollabperfError('E_INVALID_ARGUMENT', `--out must end in .csv or .json, got "${path}"`, { field: 'out' });
+}
+
+/** `collabperf predict`: fill the missing cells of a table, one model's row, or a new model's scores. */
+export function registerPredict(program: Command, run: CliRunner): void {
+  withDataFlags(
+    program
+      .command('predict')
+      .description('predict missing scores: every missing cell, one model (--model), or a new model (--new / --factors)')
+      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD}; see collabperf eval --help)`)
+      .option('--model <name>', 'only this model of the table')
+      .option('--new <scores>', 'a model not in the table, from its scores: "MMLU=66.6,GSM8K=45.8"')
+      .option('--factors <pairs>', 'the new model\'s factors: "params=8e9,tokens=15e12" (counts; K/M/B/T suffixes allowed)')
+      .option('--name <name>', 'name of the new model (default "new model")')
+      .option('--out <file>', 'write the predictions to a .csv or .json file'),
+  ).action(async (f: PredictFlags) =>
+    run(Boolean(f.json), async () => {
+      const { dataset: ds, origin } = await loadFromFlags(f);
+      const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
+      const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };
+      if (f.new !== undefined || f.factors !== undefined) {
+        if (f.model !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
+        const scores = f.new !== undefined ? parseNewScores(ds, f.new) : [];
+        const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
+        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name });
+        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, chosen: r.chosen, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        if (f.out) writeOut(f.out, ['task', 'prediction', 'given'], r.cells.map((c) => [c.task, c.prediction, c.given]), doc);
+        if (f.json) return printJson(doc);
+        const w = Math.max(4, ...r.cells.map((c) => c.task.length));
+        const lines = [`${doc.model} on ${origin}, method ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`, `${'task'.padEnd(w)}  predicted  given`];
+        for (const c of r.cells) lines.push(`${c.task.padEnd(w)}  ${fmt(c.prediction).padStart(9)}  ${c.given === undefined ? '' : fmt(c.given)}`);
+        process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
+        return;
+      }
+      const r = await completeMatrix(ds, predictor, ctx, { model: f.model });
+      const doc = { dataset: origin, method: r.method, chosen: r.chosen, missing: r.cells.length, predictions: r.cells };
+      if (f.out) writeOut(f.out, ['model', 'task', 'prediction'], r.cells.map((c) => [c.model, c.task, c.prediction]), doc);
+      if (f.json) return printJson(doc);
+      const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
+      const wt = Math.max(4, ...r.cells.map((c) => c.task.length));
+      const lines = [
+        `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`,
+        `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted`,
+      ];
+      for (const c of r.cells) lines.push(`${c.model.padEnd(wm)}  ${c.task.padEnd(wt)}  ${fmt(c.prediction).padStart(9)}`);
+      process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
+    }),
+  );
+}
