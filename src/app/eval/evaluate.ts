@@ -297,3 +297,32 @@ export function predictionsCsv(result: EvaluationResult, ds: Dataset): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/** A JSON-friendly view of an {@link EvaluationResult} (for `--json`). */
+export interface EvaluationSummary {
+  dataset: string;
+  protocol: string;
+  seeds: number[];
+  methods: Array<{
+    method: string;
+    description: string;
+    mean: Metrics;
+    std: Metrics;
+    perSeed: Array<{ seed: number; metrics: Metrics }>;
+    folds: FoldResult[];
+    ms: number;
+  }>;
+}
+
+/**
+ * The result without fold masks and per-cell predictions, which are large and serialise badly
+ * (typed arrays become objects keyed by index); NaN metrics become `null` under `JSON.stringify`.
+ */
+export function evaluationSummary(result: EvaluationResult): EvaluationSummary {
+  return {
+    dataset: result.dataset,
+    protocol: result.protocol,
+    seeds: [...result.seeds],
+    methods: result.methods.map((m) => ({ method: m.method, description: m.description, mean: m.mean, std: m.std, perSeed: m.perSeed, folds: m.folds, ms: m.ms })),
+  };
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDataset } from '../../../src/app/data/dataset.js';
-import { evaluate, predictionsCsv, summarizeMetrics } from '../../../src/app/eval/evaluate.js';
+import { evaluate, evaluationSummary, predictionsCsv, summarizeMetrics } from '../../../src/app/eval/evaluate.js';
 import { computeMetrics } from '../../../src/app/eval/metrics.js';
 import { makeFolds, readSplitFile, writeSplitFile, type Fold } from '../../../src/app/eval/protocols.js';
 import type { Predictor } from '../../../src/app/predictors/types.js';
@@ -73,6 +73,12 @@ describe('evaluate', () => {
     expect(csv[1]).toBe('task-mean,3,1,"m2, the ""big"" one",T0,60,15');
     expect(csv[2]).toBe('task-mean,3,2,m0,T1,40,90');
     expect(csv).toHaveLength(8); // header, 6 rows, final newline
+
+    const json = JSON.parse(JSON.stringify(evaluationSummary(r)));
+    expect(Object.keys(json)).toEqual(['dataset', 'protocol', 'seeds', 'methods']);
+    expect(json.methods[0].mean.mae).toBeCloseTo(125 / 3, 12);
+    expect(json.methods[0].mean.spearman).toBeNull(); // no task has 3 held-out cells
+    expect(json.methods[0].predictions).toBeUndefined();
   });
 
   it('is deterministic over 2 seeds and matches an independent computation per seed', async () => {
