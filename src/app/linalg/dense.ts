@@ -237,3 +237,105 @@ export function ridgeRegression(X: Float64Array, y: ArrayLike<number>, n: number
   for (let j = 0; j < p; j++) intercept -= coef[j] * mx[j];
   return { intercept: useIntercept ? intercept : 0, coef };
 }
+
+/** Options of {@link topEigenvectors}. */
+export interface TopEigenOptions {
+  /**
+   * n × r orthonormal columns (row-major, `i * r + j`) spanning roughly the wanted subspace, e.g. the
+   * result for a slightly different matrix. Without it the full decomposition is computed.
+   */
+  start?: Float64Array;
+  /** Subspace iteration steps from `start` (default 2). */
+  steps?: number;
+}
+
+/**
+ * The `r` leading eigenpairs of a symmetric n × n matrix. Cold: from the full {@link symmetricEigen}.
+ * Warm (`opts.start`): a few steps of subspace iteration with a Rayleigh–Ritz rotation (Jacobi on the
+ * r × r projected matrix), O(n² r) per step instead of the O(n³) of a full decomposition; each step
+ * reduces the angle to the true subspace by the ratio of eigenvalue r + 1 to eigenvalue r. Meant for
+ * loops in which the matrix changes a little per iteration and the outer loop tolerates inexact steps.
+ * Returns Ritz values in decreasing order and vectors as n × r row-major.
+ */
+export function topEigenvectors(a: Float64Array, n: number, r: number, opts: TopEigenOptions = {}): { values: Float64Array; vectors: Float64Array } {
+  if (!(r >= 0 && r <= n)) throw new CollabperfError('E_INVALID_ARGUMENT', `topEigenvectors: r = ${r} outside 0..${n}`);
+  if (!opts.start) {
+    const full = symmetricEigen(a, n);
+    const vectors = new Float64Array(n * r);
+    for (let i = 0; i < n; i++) for (let j = 0; j < r; j++) vectors[i * r + j] = full.vectors[i * n + j];
+    return { values: full.values.slice(0, r), vectors };
+  }
+  if (opts.start.length !== n * r) throw new CollabperfError('E_LENGTH_MISMATCH', `topEigenvectors: start has ${opts.start.length} entries, expected ${n}×${r}`);
+  let Q: Float64Array = Float64Array.from(opts.start);
+  let values: Float64Array = new Float64Array(r);
+  const steps = opts.steps ?? 2;
+  const Y = new Float64Array(n * r);
+  const AY = new Float64Array(n * r);
+  for (let step = 0; step < steps; step++) {
+    multiply(a, Q, Y, n, r);
+    orthonormalise(Y, n, r);
+    multiply(a, Y, AY, n, r);
+    const B = new Float64Array(r * r);
+    for (let j = 0; j < r; j++) {
+      for (let k = 0; k <= j; k++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += Y[i * r + j] * AY[i * r + k];
+        B[j * r + k] = s;
+        B[k * r + j] = s;
+      }
+    }
+    const eig = symmetricEigen(B, r);
+    values = eig.values;
+    const next = new Float64Array(n * r);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < r; j++) {
+        let s = 0;
+        for (let k = 0; k < r; k++) s += Y[i * r + k] * eig.vectors[k * r + j];
+        next[i * r + j] = s;
+      }
+    }
+    Q = next;
+  }
+  return { values, vectors: Q };
+}
+
+/** out (n × r) = a (n × n) · q (n × r). */
+function multiply(a: Float64Array, q: Float64Array, out: Float64Array, n: number, r: number): void {
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      const aik = a[i * n + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < r; j++) out[i * r + j] += aik * q[k * r + j];
+    }
+  }
+}
+
+/**
+ * Modified Gram–Schmidt on the columns of y (n × r), twice for accuracy. A column that vanishes
+ * (the matrix has rank below r) is replaced by the first coordinate vector independent of the others,
+ * so the result always has r orthonormal columns.
+ */
+function orthonormalise(y: Float64Array, n: number, r: number): void {
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]));
+  for (let j = 0; j < r; j++) {
+    for (let unit = -1; unit < n; unit++) {
+      if (unit >= 0) for (let i = 0; i < n; i++) y[i * r + j] = i === unit ? 1 : 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let k = 0; k < j; k++) {
+          let d = 0;
+          for (let i = 0; i < n; i++) d += y[i * r + j] * y[i * r + k];
+          for (let i = 0; i < n; i++) y[i * r + j] -= d * y[i * r + k];
+        }
+      }
+      let norm = 0;
+      for (let i = 0; i < n; i++) norm += y[i * r + j] ** 2;
+      norm = Math.sqrt(norm);
+      if (norm > 1e-10 * (unit >= 0 ? 1 : Math.max(scale, 1e-300))) {
+        for (let i = 0; i < n; i++) y[i * r + j] /= norm;
+        break;
+      }
+    }
+  }
+}

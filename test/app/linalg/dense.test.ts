@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ridgeRegression, solveSpd, symmetricEigen } from '../../../src/app/linalg/dense.js';
+import { ridgeRegression, solveSpd, symmetricEigen, topEigenvectors } from '../../../src/app/linalg/dense.js';
 import { Rng } from '../../../src/backends/ts/rng.js';
 import { isCollabperfError } from '../../../src/errors.js';
 
@@ -120,5 +120,51 @@ describe('ridgeRegression', () => {
     const w = ridgeRegression(Float64Array.from([0, 1, 2]), [0, 1, 100], 3, 1, { weights: [1, 1, 0] });
     expect(w.coef[0]).toBeCloseTo(1, 10);
     expect(w.intercept).toBeCloseTo(0, 10);
+  });
+});
+
+describe('topEigenvectors', () => {
+  it('cold: the leading part of the full decomposition', () => {
+    const n = 12;
+    const a = randomSymmetric(n, 3);
+    const full = symmetricEigen(a, n);
+    const top = topEigenvectors(a, n, 3);
+    expect(Array.from(top.values)).toEqual(Array.from(full.values.slice(0, 3)));
+    for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) expect(top.vectors[i * 3 + j]).toBe(full.vectors[i * n + j]);
+  });
+
+  it('warm: subspace iteration from a perturbed basis converges to the leading eigenpairs', () => {
+    const n = 15;
+    const r = 3;
+    // a covariance with a clear gap after the third eigenvalue
+    const rng = new Rng(8, 0);
+    const F = Array.from({ length: 40 }, () => Array.from({ length: n }, (_, i) => (i < 3 ? 3 : 0.3) * (rng.nextDouble() - 0.5)));
+    const a = new Float64Array(n * n);
+    for (const row of F) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] += row[i] * row[j];
+    const full = symmetricEigen(a, n);
+    const start = new Float64Array(n * r);
+    for (let i = 0; i < n; i++) for (let j = 0; j < r; j++) start[i * r + j] = full.vectors[i * n + j] + 0.2 * (rng.nextDouble() - 0.5);
+    const top = topEigenvectors(a, n, r, { start, steps: 30 });
+    for (let j = 0; j < r; j++) {
+      expect(top.values[j]).toBeCloseTo(full.values[j], 8);
+      let d = 0;
+      for (let i = 0; i < n; i++) d += top.vectors[i * r + j] * full.vectors[i * n + j];
+      expect(Math.abs(d)).toBeCloseTo(1, 8);
+    }
+  });
+
+  it('keeps r orthonormal columns when the matrix has lower rank', () => {
+    const n = 4;
+    const a = new Float64Array(n * n);
+    a[0] = 2; // rank one
+    const start = Float64Array.from([0.5, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, -0.5].map((v, i) => v + i * 1e-3));
+    const { vectors } = topEigenvectors(a, n, 2, { start });
+    for (let j = 0; j < 2; j++) {
+      for (let l = 0; l <= j; l++) {
+        let d = 0;
+        for (let i = 0; i < n; i++) d += vectors[i * 2 + j] * vectors[i * 2 + l];
+        expect(d).toBeCloseTo(j === l ? 1 : 0, 10);
+      }
+    }
   });
 });
