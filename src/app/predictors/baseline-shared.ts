@@ -1,0 +1,167 @@
+/**
+ * Plumbing shared by the baseline predictors (mean, knn, scaling-law, pca): the training cells as
+ * plain arrays, a seeded inner holdout of those cells for choosing hyperparameters, a scale-free
+ * validation error, and index checks for `predict`.
+ *
+ * The baselines fit on cell arrays rather than on Datasets so that inner validation can refit on a
+ * subset of cells without building and validating a new Dataset each time.
+ */
+import { Rng } from '../../backends/ts/rng.js';
+import { CollabperfError } from '../../errors.js';
+import { scaleBounds, type Dataset } from '../data/dataset.js';
+
+/** Observed cells of a models × tasks matrix as parallel arrays. */
+export interface Cells {
+  nModels: number;
+  nTasks: number;
+  model: Int32Array;
+  task: Int32Array;
+  value: Float64Array;
+}
+
+/** The training cells of a Dataset (arrays shared, not copied). */
+export function cellsOf(ds: Dataset): Cells {
+  return { nModels: ds.models.length, nTasks: ds.tasks.length, model: ds.scores.model, task: ds.scores.task, value: ds.scores.value };
+}
+
+/** The cells at the given positions. */
+export function selectCells(c: Cells, idx: ArrayLike<number>): Cells {
+  const n = idx.length;
+  const model = new Int32Array(n);
+  const task = new Int32Array(n);
+  const value = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    model[i] = c.model[idx[i]];
+    task[i] = c.task[idx[i]];
+    value[i] = c.value[idx[i]];
+  }
+  return { nModels: c.nModels, nTasks: c.nTasks, model, task, value };
+}
+
+/** Share of the training cells that inner validation holds out. */
+export const INNER_HOLDOUT_FRACTION = 0.15;
+
+/**
+ * Splits training cells into an inner fit part and a holdout of about `fraction` of them, drawn by a
+ * seeded shuffle. A cell is only held out when its model keeps at least one fit cell and its task at
+ * least two: otherwise the holdout would mostly measure the cold-start fallback, the same for every
+ * candidate setting, and dilute the comparison. `stream` keeps the draws of different predictors apart.
+ */
+export function innerHoldout(c: Cells, seed: number, stream: number, fraction = INNER_HOLDOUT_FRACTION): { fit: Cells; hold: Cells } {
+  const n = c.value.length;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  new Rng(seed, stream).shuffle(order);
+  const perModel = new Int32Array(c.nModels);
+  const perTask = new Int32Array(c.nTasks);
+  for (let i = 0; i < n; i++) {
+    perModel[c.model[i]]++;
+    perTask[c.task[i]]++;
+  }
+  const held = new Uint8Array(n);
+  const want = Math.round(n * fraction);
+  let got = 0;
+  for (let j = 0; j < n && got < want; j++) {
+    const i = order[j];
+    if (perModel[c.model[i]] <= 1 || perTask[c.task[i]] <= 2) continue;
+    perModel[c.model[i]]--;
+    perTask[c.task[i]]--;
+    held[i] = 1;
+    got++;
+  }
+  const fitIdx: number[] = [];
+  const holdIdx: number[] = [];
+  for (let i = 0; i < n; i++) (held[i] ? holdIdx : fitIdx).push(i);
+  return { fit: selectCells(c, fitIdx), hold: selectCells(c, holdIdx) };
+}
+
+/** Per-task mean, standard deviation and count of the cells. */
+export interface TaskMoments {
+  mean: Float64Array;
+  /** Population std; a task with fewer than two distinct values gets the median std of the others (1 if none). */
+  sd: Float64Array;
+  count: Int32Array;
+}
+
+/** Mean, std and count of each task's cells (see {@link TaskMoments} for the zero-spread guard). */
+export function taskMoments(c: Cells): TaskMoments {
+  const mean = new Float64Array(c.nTasks);
+  const sd = new Float64Array(c.nTasks);
+  const count = new Int32Array(c.nTasks);
+  for (let e = 0; e < c.value.length; e++) {
+    mean[c.task[e]] += c.value[e];
+    count[c.task[e]]++;
+  }
+  for (let t = 0; t < c.nTasks; t++) mean[t] = count[t] > 0 ? mean[t] / count[t] : 0;
+  for (let e = 0; e < c.value.length; e++) sd[c.task[e]] += (c.value[e] - mean[c.task[e]]) ** 2;
+  const good: number[] = [];
+  for (let t = 0; t < c.nTasks; t++) {
+    sd[t] = count[t] > 0 ? Math.sqrt(sd[t] / count[t]) : 0;
+    if (sd[t] > 1e-12 * Math.max(1, Math.abs(mean[t]))) good.push(sd[t]);
+  }
+  good.sort((a, b) => a - b);
+  // A task without spread borrows a typical spread so that z-scores stay on a comparable scale.
+  const fallback = good.length ? good[good.length >> 1] : 1;
+  for (let t = 0; t < c.nTasks; t++) if (!(sd[t] > 1e-12 * Math.max(1, Math.abs(mean[t])))) sd[t] = fallback;
+  return { mean, sd, count };
+}
+
+/**
+ * Mean squared error of predictions on cells, each error divided by its task's spread: tasks on
+ * different scales (percent, 0–1, 1–5) weigh alike when choosing hyperparameters.
+ */
+export function scaledMse(pred: Float64Array, c: Cells, sd: Float64Array): number {
+  if (c.value.length === 0) return 0;
+  let s = 0;
+  for (let i = 0; i < pred.length; i++) s += ((pred[i] - c.value[i]) / sd[c.task[i]]) ** 2;
+  return s / pred.length;
+}
+
+/** Index of the smallest finite error; ties keep the earlier (simpler) candidate. */
+export function argmin(errors: readonly number[]): number {
+  let best = -1;
+  for (let i = 0; i < errors.length; i++) if (Number.isFinite(errors[i]) && (best < 0 || errors[i] < errors[best])) best = i;
+  return best < 0 ? 0 : best;
+}
+
+/** Throws `E_ABORTED` when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CollabperfError('E_ABORTED', `${what} was cancelled`);
+}
+
+/**
+ * Checks the arguments of `FittedPredictor.predict`: equal lengths (`E_LENGTH_MISMATCH`) and indices
+ * inside the training Dataset (`E_INDEX_OUT_OF_RANGE`).
+ */
+export function checkPredictArgs(models: Int32Array, tasks: Int32Array, nModels: number, nTasks: number): void {
+  if (models.length !== tasks.length) throw new CollabperfError('E_LENGTH_MISMATCH', `model indices (${models.length}) and task indices (${tasks.length}) differ in length`);
+  for (let i = 0; i < models.length; i++) {
+    if (!(models[i] >= 0 && models[i] < nModels)) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `model index ${models[i]} outside 0..${nModels - 1}`, { field: 'model' });
+    if (!(tasks[i] >= 0 && tasks[i] < nTasks)) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `task index ${tasks[i]} outside 0..${nTasks - 1}`, { field: 'task' });
+  }
+}
+
+/**
+ * Per-task clip range of predictions: the task's scale widened to include every training score (a
+ * source may report a score slightly outside its stated scale); ±Infinity for tasks without a scale.
+ * Clipping can only help when the truth lies within the scale, and keeps extrapolating methods from
+ * predicting 104 % on a percent task.
+ */
+export function clipRanges(ds: Dataset): { lo: Float64Array; hi: Float64Array } {
+  const nT = ds.tasks.length;
+  const lo = new Float64Array(nT).fill(-Infinity);
+  const hi = new Float64Array(nT).fill(Infinity);
+  ds.tasks.forEach((t, i) => {
+    if (t.scale === undefined) return;
+    const b = scaleBounds(t.scale);
+    lo[i] = b.min;
+    hi[i] = b.max;
+  });
+  const { task, value } = ds.scores;
+  for (let e = 0; e < value.length; e++) {
+    const t = task[e];
+    if (lo[t] > value[e]) lo[t] = value[e];
+    if (hi[t] < value[e]) hi[t] = value[e];
+  }
+  return { lo, hi };
+}

@@ -1,0 +1,230 @@
+/**
+ * The k-nearest-neighbour predictor: a model's missing score is its additive baseline (the mean
+ * predictor) plus a weighted average of how its most similar models deviated from their own baselines
+ * on that task. Similarity is computed on the baseline residuals in per-task z-units over the tasks
+ * both models have, shrunk by the size of that overlap.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { Rng } from '../../backends/ts/rng.js';
+import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
+import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
+import type { FittedPredictor, PredictContext, Predictor } from './types.js';
+
+/** Neighbour counts tried by inner validation. */
+export const KNN_K_GRID: readonly number[] = [5, 10, 20, 40];
+/**
+ * Overlap shrinkage tried by inner validation: a similarity over `n` shared tasks is multiplied by
+ * `n / (n + beta)`, so that two models agreeing on two tasks count for less than two agreeing on ten.
+ */
+export const KNN_BETA_GRID: readonly number[] = [0, 2, 5];
+/** Pairs sharing fewer tasks than this have similarity 0: a cosine over one task is always ±1. */
+export const KNN_MIN_OVERLAP = 2;
+/**
+ * At most this many training models serve as candidate neighbours (those with the most training cells,
+ * ties in a seeded random order). Keeps fit and predict at O(models × candidates × tasks) on the
+ * 6.8k-model Open LLM Leaderboard instead of O(models² × tasks); far more candidates than any k.
+ */
+export const KNN_MAX_CANDIDATES = 1500;
+
+const STREAM = 0x6b6e6e;
+
+/** Residual matrix and candidate set of one fit. */
+interface Neighbourhood {
+  nModels: number;
+  nTasks: number;
+  base: MeanCellsFit;
+  /** Per-task spread used for z-units. */
+  sd: Float64Array;
+  /** models × tasks residuals in z-units, NaN where the model has no training cell. */
+  resid: Float64Array;
+  /** Candidate neighbour model indices. */
+  candidates: Int32Array;
+}
+
+function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed: number): Neighbourhood {
+  const { nModels, nTasks } = c;
+  const resid = new Float64Array(nModels * nTasks).fill(NaN);
+  const count = new Int32Array(nModels);
+  for (let e = 0; e < c.value.length; e++) {
+    const m = c.model[e];
+    const t = c.task[e];
+    resid[m * nTasks + t] = (c.value[e] - base.predictOne(m, t)) / sd[t];
+    count[m]++;
+  }
+  const withCells: number[] = [];
+  for (let m = 0; m < nModels; m++) if (count[m] >= KNN_MIN_OVERLAP) withCells.push(m);
+  let candidates = Int32Array.from(withCells);
+  if (candidates.length > KNN_MAX_CANDIDATES) {
+    const order = Int32Array.from(withCells);
+    new Rng(seed, STREAM + 1).shuffle(order);
+    const rank = new Int32Array(nModels);
+    order.forEach((m, i) => (rank[m] = i));
+    candidates = Int32Array.from(withCells)
+      .sort((a, b) => count[b] - count[a] || rank[a] - rank[b])
+      .slice(0, KNN_MAX_CANDIDATES)
+      .sort();
+  }
+  return { nModels, nTasks, base, sd, resid, candidates };
+}
+
+/**
+ * Cosine similarity of model `q`'s residuals with every candidate's over their shared tasks, and the
+ * overlap counts. A candidate equal to `q`, or sharing fewer than {@link KNN_MIN_OVERLAP} tasks, gets 0.
+ */
+function similarities(nb: Neighbourhood, q: number, sim: Float64Array, overlap: Int32Array): void {
+  const T = nb.nTasks;
+  const R = nb.resid;
+  const qo = q * T;
+  const C = nb.candidates;
+  for (let i = 0; i < C.length; i++) {
+    const j = C[i];
+    let dot = 0;
+    let qq = 0;
+    let jj = 0;
+    let n = 0;
+    const jo = j * T;
+    for (let t = 0; t < T; t++) {
+      const a = R[qo + t];
+      const b = R[jo + t];
+      if (a === a && b === b) {
+        dot += a * b;
+        qq += a * a;
+        jj += b * b;
+        n++;
+      }
+    }
+    overlap[i] = n;
+    sim[i] = j === q || n < KNN_MIN_OVERLAP || !(qq > 0 && jj > 0) ? 0 : dot / Math.sqrt(qq * jj);
+  }
+}
+
+/**
+ * The positive-similarity candidates that have task `t`, best first (at most `kMax`), under shrinkage
+ * `beta`: writes candidate positions into `idx` and their shrunk similarities into `w`; returns the count.
+ */
+function topNeighbours(nb: Neighbourhood, t: number, sim: Float64Array, overlap: Int32Array, beta: number, kMax: number, idx: Int32Array, w: Float64Array): number {
+  const T = nb.nTasks;
+  const C = nb.candidates;
+  let k = 0;
+  for (let i = 0; i < C.length; i++) {
+    if (!(sim[i] > 0)) continue;
+    const r = nb.resid[C[i] * T + t];
+    if (r !== r) continue;
+    const n = overlap[i];
+    const s = (sim[i] * n) / (n + beta);
+    if (k === kMax && s <= w[k - 1]) continue;
+    // insertion into the sorted prefix; strict comparison keeps the earlier candidate on ties
+    let p = k < kMax ? k++ : k - 1;
+    while (p > 0 && w[p - 1] < s) {
+      w[p] = w[p - 1];
+      idx[p] = idx[p - 1];
+      p--;
+    }
+    w[p] = s;
+    idx[p] = i;
+  }
+  return k;
+}
+
+/** Residual prediction (z-units) from the first `k` of `found` neighbours; 0 when none. */
+function deviation(nb: Neighbourhood, t: number, idx: Int32Array, w: Float64Array, found: number, k: number): number {
+  const use = Math.min(found, k);
+  let num = 0;
+  let den = 0;
+  for (let p = 0; p < use; p++) {
+    num += w[p] * nb.resid[nb.candidates[idx[p]] * nb.nTasks + t];
+    den += w[p];
+  }
+  return den > 0 ? num / den : 0;
+}
+
+/** Groups cell positions by model, so similarities are computed once per model. */
+function byModel(models: Int32Array, nModels: number): Map<number, number[]> {
+  const g = new Map<number, number[]>();
+  for (let i = 0; i < models.length; i++) {
+    const m = models[i];
+    if (!(m >= 0 && m < nModels)) continue;
+    let l = g.get(m);
+    if (!l) g.set(m, (l = []));
+    l.push(i);
+  }
+  return g;
+}
+
+/**
+ * Nearest-model predictor: baseline (the mean predictor) plus the similarity-weighted mean of the
+ * k most similar models' residuals on the task. Similarity: cosine of baseline residuals in per-task
+ * z-units over shared tasks (at least two), times `n / (n + beta)` for `n` shared tasks; only positive
+ * similarities count. With no neighbour having the task, the prediction is the mean predictor's.
+ * `k` ∈ {@link KNN_K_GRID} and `beta` ∈ {@link KNN_BETA_GRID} are chosen by inner validation on 15 % of
+ * the training cells. Predictions are clipped to the task's scale.
+ * `chosen`: `{ k, beta, candidates, baseSpace, baseLambda }`.
+ */
+export const knnPredictor: Predictor = {
+  name: 'knn',
+  description: 'k nearest models by residual similarity over shared tasks, on top of the mean predictor (k and overlap shrinkage by inner validation)',
+  usesFactors: false,
+  async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
+    throwIfAborted(ctx.signal, 'the knn fit');
+    const c = cellsOf(train);
+    const base = fitMeanCells(c, ctx.seed);
+    const sd = taskMoments(c).sd;
+    const kMax = KNN_K_GRID[KNN_K_GRID.length - 1];
+
+    let bestK = KNN_K_GRID[1];
+    let bestBeta = KNN_BETA_GRID[1];
+    const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
+    if (hold.value.length >= 5) {
+      const innerBase = fitMeanFixed(fit, base.space, base.lambda);
+      const innerSd = taskMoments(fit).sd;
+      const nb = buildNeighbourhood(fit, innerBase, innerSd, ctx.seed);
+      const grid: Array<{ k: number; beta: number }> = KNN_BETA_GRID.flatMap((beta) => KNN_K_GRID.map((k) => ({ k, beta })));
+      const preds = grid.map(() => new Float64Array(hold.value.length));
+      const sim = new Float64Array(nb.candidates.length);
+      const overlap = new Int32Array(nb.candidates.length);
+      const idx = new Int32Array(kMax);
+      const w = new Float64Array(kMax);
+      let done = 0;
+      for (const [m, cells] of byModel(hold.model, c.nModels)) {
+        if (++done % 256 === 0) throwIfAborted(ctx.signal, 'the knn fit');
+        similarities(nb, m, sim, overlap);
+        for (const i of cells) {
+          const t = hold.task[i];
+          const b0 = innerBase.predictOne(m, t);
+          KNN_BETA_GRID.forEach((beta, bi) => {
+            const found = topNeighbours(nb, t, sim, overlap, beta, kMax, idx, w);
+            KNN_K_GRID.forEach((k, ki) => {
+              preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, idx, w, found, k);
+            });
+          });
+        }
+      }
+      const best = grid[argmin(preds.map((p) => scaledMse(p, hold, sd)))];
+      bestK = best.k;
+      bestBeta = best.beta;
+    }
+
+    const nb = buildNeighbourhood(c, base, sd, ctx.seed);
+    const { lo, hi } = clipRanges(train);
+    return {
+      chosen: { k: bestK, beta: bestBeta, candidates: nb.candidates.length, baseSpace: base.space, baseLambda: base.lambda },
+      predict(models: Int32Array, tasks: Int32Array): Float64Array {
+        checkPredictArgs(models, tasks, c.nModels, c.nTasks);
+        const out = new Float64Array(models.length);
+        const sim = new Float64Array(nb.candidates.length);
+        const overlap = new Int32Array(nb.candidates.length);
+        const idx = new Int32Array(bestK);
+        const w = new Float64Array(bestK);
+        for (const [m, cells] of byModel(models, c.nModels)) {
+          similarities(nb, m, sim, overlap);
+          for (const i of cells) {
+            const t = tasks[i];
+            const found = topNeighbours(nb, t, sim, overlap, bestBeta, bestK, idx, w);
+            out[i] = Math.min(hi[t], Math.max(lo[t], base.predictOne(m, t) + sd[t] * deviation(nb, t, idx, w, found, bestK)));
+          }
+        }
+        return out;
+      },
+    };
+  },
+};
