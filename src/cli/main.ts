@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerDatasets } from './commands/datasets.js';
+import { registerEval } from './commands/eval.js';
 import { registerFit } from './commands/fit.js';
+import { registerImportance } from './commands/importance.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
 import { reportError } from './output.js';
@@ -24,6 +26,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDatasets(program, run);
   registerFit(program, run);
   registerPredict(program, run);
+  registerEval(program, run);
+  registerImportance(program, run);
   registerInfo(program, run);
   return program;
 }

@@ -1,9 +1,26 @@
 import { CollabperfError } from '../../errors.js';
+import { cmfPredictor } from './cmf.js';
+import { knnPredictor } from './knn.js';
+import { meanPredictor } from './mean.js';
 import { mfAlsPredictor, mfSgdPredictor } from './mf.js';
+import { factorsOnlyPredictor, ncfFactorsPredictor, ncfPredictor } from './ncf.js';
+import { pcaPredictor } from './pca.js';
+import { scalingLawPredictor } from './scaling-law.js';
 import type { Predictor } from './types.js';
 
 /** Every prediction method, in the order `--methods all` runs and reports them. */
-export const PREDICTORS: readonly Predictor[] = [mfSgdPredictor, mfAlsPredictor];
+export const PREDICTORS: readonly Predictor[] = [
+  meanPredictor,
+  knnPredictor,
+  mfSgdPredictor,
+  mfAlsPredictor,
+  ncfPredictor,
+  ncfFactorsPredictor,
+  factorsOnlyPredictor,
+  cmfPredictor,
+  scalingLawPredictor,
+  pcaPredictor,
+];
 
 /** The method `predict` uses when none is named: chosen by held-out accuracy across the built-in datasets. */
 export const DEFAULT_METHOD = 'mf-als';

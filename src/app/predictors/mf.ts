@@ -44,6 +44,19 @@ async function fitCells(c: Cells, s: MfSettings, r: MfRecipe, ctx: PredictContex
 const MF_STREAM = 0x6d66;
 
 /**
+ * Chooses settings for a factorization-based predictor: fits each candidate on an inner holdout of
+ * the training cells (in transformed space) and keeps the one with the lowest squared error there.
+ */
+export async function chooseOnInnerHoldout<S>(cells: Cells, grid: readonly S[], seed: number, stream: number, fitOn: (c: Cells, s: S) => Promise<FactorModel>): Promise<S> {
+  if (grid.length === 1 || cells.value.length < 20) return grid[0];
+  const { fit: inner, hold } = innerHoldout(cells, seed, stream);
+  if (hold.value.length === 0) return grid[0];
+  const errors: number[] = [];
+  for (const s of grid) errors.push(mse((await fitOn(inner, s)).predictMany(hold.model, hold.task), hold.value));
+  return grid[argmin(errors)];
+}
+
+/**
  * Builds a Predictor from a recipe: transform the training cells per task, choose rank and lambda
  * on an inner holdout of the training cells, refit on all of them, predict and transform back.
  */
@@ -56,15 +69,7 @@ export function mfPredictor(r: MfRecipe): Predictor {
       const tf = fitTransform(r.transform, train);
       const raw = cellsOf(train);
       const cells: Cells = { ...raw, value: tf.forwardCells(raw.task, raw.value) };
-      let best = r.grid[0];
-      if (r.grid.length > 1 && cells.value.length >= 20) {
-        const { fit: inner, hold } = innerHoldout(cells, ctx.seed, MF_STREAM);
-        if (hold.value.length > 0) {
-          const errors: number[] = [];
-          for (const s of r.grid) errors.push(mse((await fitCells(inner, s, r, ctx)).predictMany(hold.model, hold.task), hold.value));
-          best = r.grid[argmin(errors)];
-        }
-      }
+      const best = await chooseOnInnerHoldout(cells, r.grid, ctx.seed, MF_STREAM, (c, s) => fitCells(c, s, r, ctx));
       const model = await fitCells(cells, best, r, ctx);
       return {
         chosen: { rank: best.rank, lambda: best.lambda, transform: r.transform },

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { evaluate, evaluationSummary, predictionsCsv, type EvaluationResult } from '../../app/eval/evaluate.js';
+import { readSplitFile, writeSplitFile } from '../../app/eval/protocols.js';
+import { parseMethods } from '../../app/predictors/index.js';
+import { CollabperfError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { backendFlag, loadFromFlags, withDataFlags, type DataFlags } from '../app-options.js';
+import { printJson, ProgressLine } from '../output.js';
+import type { CliRunner } from '../runner.js';
+
+interface EvalFlags extends DataFlags {
+  methods: string;
+  protocol: string;
+  seeds: string;
+  split?: string;
+  exportSplit?: string;
+  predictions?: string;
+}
+
+const pm = (m: number, s: number, d: number, scale = 1): string => (Number.isNaN(m) ? '—' : `${(m * scale).toFixed(d)}${Number.isNaN(s) ? '' : `±${(s * scale).toFixed(d)}`}`);
+
+/** The per-method table a person reads; --json has every number. */
+export function evalTable(r: EvaluationResult): string {
+  const head = ['method', 'MAE', 'MAE100', 'medAE100', 'RMSE100', '±3pt', '±5pt', 'Spearman', 'nMSE', 'nL1', 'rank acc', 'MAE@2', 'pool', 'seconds'];
+  const rows = r.methods.map((m) => {
+    const a = m.mean;
+    const s = m.std;
+    return [
+      m.method,
+      pm(a.mae, s.mae, 3),
+      pm(a.mae100, s.mae100, 2),
+      pm(a.medianAe100, s.medianAe100, 2),
+      pm(a.rmse100, s.rmse100, 2),
+      pm(a.within3, s.within3, 0, 100) + '%',
+      pm(a.within5, s.within5, 0, 100) + '%',
+      pm(a.spearman, s.spearman, 2),
+      pm(a.nmse, s.nmse, 4),
+      pm(a.nl1, s.nl1, 4),
+      pm(a.rankAccuracy, s.rankAccuracy, 0, 100) + '%',
+      pm(a.mae2, s.mae2, 0, 100) + '%',
+      a.rankPool.toFixed(1),
+      (m.ms / 1000).toFixed(2),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** `collabperf eval`: held-out accuracy of methods under a protocol, over seeds. */
+export function registerEval(program: Command, run: CliRunner): void {
+  withDataFlags(
+    program
+      .command('eval')
+      .description('measure methods on held-out cells: cells:p, model-kfold:K, new-model:k, new-task:k, family-out, or --split FILE')
+      .option('--methods <list>', 'comma-separated methods, or all', 'all')
+      .option('--protocol <spec>', 'cells:p | model-kfold:K | new-model:k | new-task:k | family-out', 'cells:0.05')
+      .option('--seeds <n>', 'number of seeds (0..n-1)', '5')
+      .option('--split <file>', 'held-out cells from a split file instead of a protocol')
+      .option('--export-split <file>', 'write the folds used, to rerun them here or in another tool')
+      .option('--predictions <file>', 'write every held-out prediction as CSV (method, seed, fold, model, task, truth, prediction)'),
+  ).action(async (f: EvalFlags) =>
+    run(Boolean(f.json), async () => {
+      const { dataset: ds, origin } = await loadFromFlags(f);
+      const predictors = parseMethods(f.methods);
+      const seeds = Number(f.seeds);
+      if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new CollabperfError('E_INVALID_ARGUMENT', `--seeds must be an integer from 1 to 1000, got "${f.seeds}"`, { field: 'seeds' });
+      const progress = new ProgressLine();
+      const t0 = Date.now();
+      const result = await evaluate(ds, predictors, {
+        protocol: f.split ? undefined : f.protocol,
+        split: f.split ? readSplitFile(f.split, ds) : undefined,
+        seeds,
+        ctx: { backend: backendFlag(f.backend) },
+        onProgress: (p) => progress.update(`eval ${p.done}/${p.total}: ${p.method}, seed ${p.seed}, fold ${p.fold}/${p.folds}`),
+      });
+      progress.done();
+      if (f.exportSplit) writeSplitFile(f.exportSplit, ds, result.splits.flatMap((s) => s.folds));
+      if (f.predictions) writeFileAtomic(f.predictions, (a) => a(predictionsCsv(result, ds)));
+      if (f.json) return printJson({ ...evaluationSummary(result), dataset: origin, seconds: (Date.now() - t0) / 1000 });
+      process.stdout.write(
+        `${origin} (${ds.models.length} models x ${ds.tasks.length} tasks, ${ds.scores.value.length} scores), protocol ${result.protocol}, ${result.seeds.length} seed(s); mean±std over seeds\n` +
+          `${evalTable(result)}\n` +
+          'MAE on each task\'s own scale; MAE100/medAE100/RMSE100/±3pt/±5pt on a 0-100 scale per task; nMSE/nL1 on per-task min-max scores (the CPP paper); rank accuracy and MAE@2 within each task\'s held-out cells, pool = held-out cells per task.\n' +
+          (f.exportSplit ? `split written to ${f.exportSplit}\n` : '') +
+          (f.predictions ? `predictions written to ${f.predictions}\n` : ''),
+      );
+    }),
+  );
+}
