@@ -77,6 +77,7 @@ export function innerHoldout(c: Cells, seed: number, stream: number, fraction = 
 
 /** Per-task mean, standard deviation and count of the cells. */
 export interface TaskMoments {
+  /** Mean of the task's cells; the mean of all cells for a task without any. */
   mean: Float64Array;
   /** Population std; a task with fewer than two distinct values gets the median std of the others (1 if none). */
   sd: Float64Array;
@@ -92,7 +93,11 @@ export function taskMoments(c: Cells): TaskMoments {
     mean[c.task[e]] += c.value[e];
     count[c.task[e]]++;
   }
-  for (let t = 0; t < c.nTasks; t++) mean[t] = count[t] > 0 ? mean[t] / count[t] : 0;
+  let global = 0;
+  for (let e = 0; e < c.value.length; e++) global += c.value[e];
+  global = c.value.length > 0 ? global / c.value.length : 0;
+  // A task without cells is centred on the mean of all cells: the least surprising guess for it.
+  for (let t = 0; t < c.nTasks; t++) mean[t] = count[t] > 0 ? mean[t] / count[t] : global;
   for (let e = 0; e < c.value.length; e++) sd[c.task[e]] += (c.value[e] - mean[c.task[e]]) ** 2;
   const good: number[] = [];
   for (let t = 0; t < c.nTasks; t++) {

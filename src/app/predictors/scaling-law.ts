@@ -29,11 +29,12 @@ export const SCALING_MIN_SIGMOID_POINTS = 6;
 /** A line needs at least this many points; fewer leave the task to the mean predictor. */
 export const SCALING_MIN_LINEAR_POINTS = 3;
 /**
- * Penalty on the slopes and on the bound parameters, relative to the squared error in units of the
- * task's spread. Small: it only stops a task whose small and large models are perfectly separated from
- * becoming a step function, and fitted bounds from drifting where the gradient vanishes.
+ * Penalty on the slopes (of standardised log size), relative to the squared error in units of the
+ * task's spread. Tiny: it only keeps a task whose small and large models are perfectly separated from
+ * turning into a step function with an infinite slope. The bounds are not penalised: pulling them
+ * towards the middle of their ranges biased fits of noiseless planted curves by up to half a point.
  */
-const PENALTY = 0.01;
+const PENALTY = 1e-3;
 /**
  * Levenberg–Marquardt iteration limit. Fits with fixed bounds converge in under ten; fitted bounds can
  * creep on for long after the predictions have stopped changing, so the limit mostly caps those.
@@ -132,7 +133,7 @@ function taskRange(task: TaskEntry, ys: ArrayLike<number>): { L: number; H: numb
 }
 
 /**
- * Levenberg–Marquardt on `Σ ((y - f)/s)² + PENALTY · |slopes, u, v|²` with
+ * Levenberg–Marquardt on `Σ ((y - f)/s)² + PENALTY · |slopes|²` with
  * `f = lo + (hi - lo) σ(a + w·x)`; in `fitted` mode `lo = L + (yMin - L) σ(u)` and
  * `hi = yMax + (H - yMax) σ(v)` keep the bounds within their limits without constraints.
  */
@@ -167,7 +168,7 @@ function fitSigmoid(X: Float64Array, p: number, y: Float64Array, s: number, L: n
       const r = (y[i] - lo - (hi - lo) * sigmoid(z)) / s;
       f += r * r;
     }
-    for (let j = 1; j < q; j++) f += PENALTY * th[j] * th[j];
+    for (let j = 1; j <= p; j++) f += PENALTY * th[j] * th[j];
     return f;
   };
 
@@ -201,7 +202,7 @@ function fitSigmoid(X: Float64Array, p: number, y: Float64Array, s: number, L: n
         for (let k = 0; k <= j; k++) JtJ[j * q + k] += J[j] * J[k];
       }
     }
-    for (let j = 1; j < q; j++) {
+    for (let j = 1; j <= p; j++) {
       JtJ[j * q + j] += PENALTY;
       g[j] -= PENALTY * theta[j];
     }
