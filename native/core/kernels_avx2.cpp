@@ -27,7 +27,8 @@
 #define CP_NV 3
 #define VREDUCE(v) cp_avx2_hsum(v)
 #define CP_FUNC solveRangeAvx2
-#define CP_SGD_FUNC sgdRowAvx2
+#define CP_SGD_FUNC sgdTasksAvx2
+#define CP_SGD_NVMAX 4
 static inline double cp_avx2_hsum(__m256d v) {
   const __m128d lo = _mm256_castpd256_pd128(v);
   const __m128d hi = _mm256_extractf128_pd(v, 1);
@@ -46,9 +47,7 @@ Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws,
 }
 }  // namespace als_detail
 namespace sgd_detail {
-int64_t sgdRowAvx2(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf) {
-  return sgdRowGeneric(cx, r, ord, m, ubuf);
-}
+int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }
 }  // namespace sgd_detail
 }  // namespace collabperf
 #endif

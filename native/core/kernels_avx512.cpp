@@ -34,7 +34,8 @@ static inline double cp_avx512_hsum(__m512d v) {
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 #define CP_FUNC solveRangeAvx512
-#define CP_SGD_FUNC sgdRowAvx512
+#define CP_SGD_FUNC sgdTasksAvx512
+#define CP_SGD_NVMAX 4
 #include "als_kernel.inc"
 #include "sgd_kernel.inc"
 
@@ -47,9 +48,7 @@ Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* w
 }
 }  // namespace als_detail
 namespace sgd_detail {
-int64_t sgdRowAvx512(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf) {
-  return sgdRowGeneric(cx, r, ord, m, ubuf);
-}
+int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }
 }  // namespace sgd_detail
 }  // namespace collabperf
 #endif

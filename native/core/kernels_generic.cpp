@@ -21,6 +21,7 @@
 #define CP_NV 1
 #define VREDUCE(v) (v)
 #define CP_FUNC solveRangeGeneric
-#define CP_SGD_FUNC sgdRowGeneric
+#define CP_SGD_FUNC sgdTasksGeneric
+#define CP_SGD_NVMAX 0
 #include "als_kernel.inc"
 #include "sgd_kernel.inc"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <memory>
@@ -23,6 +24,10 @@ namespace {
 using detail::str;
 
 constexpr int64_t kCancelEvery = 4096;
+
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 [[noreturn]] void badIndex(const char* field, int64_t e, int64_t value, const char* bound, int64_t n) {
   throw Error(ErrorCode::IndexOutOfRange, std::string(field) + "[" + str(e) + "] = " + str(value) +
@@ -141,7 +146,7 @@ Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options&
 
 // ---- Parallel mode ---------------------------------------------------------------------------
 
-typedef int64_t (*RowFn)(const sgd_detail::RowCtx&, int32_t, const int32_t*, int64_t, double*);
+typedef int64_t (*TasksFn)(const sgd_detail::RowCtx&, const sgd_detail::RowTask*, int64_t);
 
 /** Checks an offsets array (n+1 entries, non-decreasing, inside [0, nnz]). */
 void checkOffsets(const int32_t* ptr, int64_t n, int64_t nnz, const char* field) {
@@ -172,10 +177,6 @@ std::vector<int32_t> balancedCuts(const int32_t* ptr, int32_t n, int B) {
   cuts[static_cast<size_t>(B)] = n;
   return cuts;
 }
-
-struct FreeDeleter {
-  void operator()(double* p) const { std::free(p); }
-};
 
 /** Hands out blocks that share no row block or column block with a running one. */
 class BlockScheduler {
@@ -229,8 +230,9 @@ class BlockScheduler {
 
 Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch,
                    const SgdTuning& tuning) {
+  const double tStart = seconds();
   const int T = o.threads;
-  int B = tuning.blocksPerDim > 0 ? tuning.blocksPerDim : 2 * T + 2;
+  int B = tuning.blocksPerDim > 0 ? tuning.blocksPerDim : T + 1;
   B = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(B), p.nRows, p.nCols})));
   const int64_t nnz = p.nnz;
   checkOffsets(p.rowPtr, p.nRows, nnz, "problem.rowPtr");
@@ -272,10 +274,10 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
   for (int i = 0; i < nBlocks; ++i) order[static_cast<size_t>(i)] = i;
   master.shuffle(order.data(), order.size());
 
-  RowFn rowFn = sgd_detail::sgdRowGeneric;
+  TasksFn tasksFn = sgd_detail::sgdTasksGeneric;
   switch (activeIsa()) {
-    case Isa::Avx512: rowFn = sgd_detail::sgdRowAvx512; break;
-    case Isa::Avx2: rowFn = sgd_detail::sgdRowAvx2; break;
+    case Isa::Avx512: tasksFn = sgd_detail::sgdTasksAvx512; break;
+    case Isa::Avx2: tasksFn = sgd_detail::sgdTasksAvx2; break;
     default: break;
   }
 
@@ -294,6 +296,8 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
   base.lambda = o.lambda;
   base.lambdaBias = o.lambdaBias;
 
+  if (tuning.profile) tuning.profile->setupSeconds += seconds() - tStart;
+  std::mutex profMutex;
   Team team(T);
   BlockScheduler sched(B, order, team);
   std::atomic<bool> aborted{false};
@@ -303,61 +307,70 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
 
   team.run([&](int) {
     std::vector<int32_t> rows(static_cast<size_t>(maxRowBlock));
-    std::vector<int32_t> ord;
-    void* raw = nullptr;
-    if (posix_memalign(&raw, 64, (static_cast<size_t>(m.k) + 8) * sizeof(double)) != 0) throw std::bad_alloc();
-    std::unique_ptr<double, FreeDeleter> ubuf(static_cast<double*>(raw));
+    std::vector<sgd_detail::RowTask> tasks;
+    tasks.reserve(static_cast<size_t>(maxRowBlock));
+    double waitT = 0.0, procT = 0.0;
     try {
       for (;;) {
+        const double t0 = tuning.profile ? seconds() : 0.0;
         const int b = sched.acquire();
+        const double t1 = tuning.profile ? seconds() : 0.0;
+        waitT += t1 - t0;
         if (b < 0) break;
         const int bi = b / B, bj = b % B;
+        // The block's rows in a seeded order: ascending from a random row (streams through the CSR
+        // arrays, like LIBMF's sorted blocks) or fully shuffled (tuning.shuffleRows); each row's
+        // entries from a seeded random start.
         Rng rng(blockSeed[static_cast<size_t>(b)], 0);
         const int32_t r0 = rb[static_cast<size_t>(bi)], r1 = rb[static_cast<size_t>(bi) + 1];
         const int32_t nr = r1 - r0;
-        for (int32_t i = 0; i < nr; ++i) rows[static_cast<size_t>(i)] = r0 + i;
-        for (int32_t i = nr - 1; i > 0; --i) std::swap(rows[static_cast<size_t>(i)], rows[rng.nextBelowFast(static_cast<uint32_t>(i) + 1)]);
+        if (nr <= 0) {
+          sched.release(b);
+          continue;
+        }
+        const int32_t first = static_cast<int32_t>(rng.nextBelowFast(static_cast<uint32_t>(nr)));
+        for (int32_t i = 0; i < nr; ++i) rows[static_cast<size_t>(i)] = r0 + (first + i) % nr;
+        if (tuning.shuffleRows)
+          for (int32_t i = nr - 1; i > 0; --i)
+            std::swap(rows[static_cast<size_t>(i)], rows[rng.nextBelowFast(static_cast<uint32_t>(i) + 1)]);
+        tasks.clear();
+        for (int32_t i = 0; i < nr; ++i) {
+          const int32_t r = rows[static_cast<size_t>(i)];
+          const int32_t* sp = split.data() + static_cast<size_t>(r) * stride + bj;
+          const int32_t lo = sp[0], hi = sp[1];
+          if (hi <= lo) continue;
+          const int32_t start =
+              tuning.rotateRows ? lo + static_cast<int32_t>(rng.nextBelowFast(static_cast<uint32_t>(hi - lo))) : lo;
+          tasks.push_back(sgd_detail::RowTask{r, lo, hi, start});
+        }
         sgd_detail::RowCtx cx = base;
         cx.cLo = cb[static_cast<size_t>(bj)];
         cx.cHi = cb[static_cast<size_t>(bj) + 1];
-        int64_t sinceCheck = 0;
-        bool stop = false;
-        for (int32_t i = 0; i < nr && !stop; ++i) {
-          if (i + 2 < nr) {  // prefetch a coming row's factors and entries
-            const int32_t rf = rows[static_cast<size_t>(i) + 2];
-            const int32_t* sf = split.data() + static_cast<size_t>(rf) * stride + bj;
-            __builtin_prefetch(m.U + static_cast<int64_t>(rf) * m.k, 1);
-            __builtin_prefetch(p.colIdx + sf[0]);
-            __builtin_prefetch(p.value + sf[0]);
+        // Batches of about kCancelEvery entries, with a look at the cancel flag in between.
+        size_t i = 0;
+        while (i < tasks.size()) {
+          size_t j = i;
+          int64_t entries = 0;
+          while (j < tasks.size() && entries < kCancelEvery * 4) {
+            entries += tasks[j].hi - tasks[j].lo;
+            ++j;
           }
-          const int32_t r = rows[static_cast<size_t>(i)];
-          const int32_t* s = split.data() + static_cast<size_t>(r) * stride + bj;
-          const int32_t lo = s[0], hi = s[1];
-          const int64_t cnt = static_cast<int64_t>(hi) - lo;
-          if (cnt <= 0) continue;
-          ord.resize(static_cast<size_t>(cnt));
-          for (int64_t t = 0; t < cnt; ++t) ord[static_cast<size_t>(t)] = lo + static_cast<int32_t>(t);
-          if (tuning.shuffleWithinRow)
-            for (int64_t t = cnt - 1; t > 0; --t)
-              std::swap(ord[static_cast<size_t>(t)], ord[rng.nextBelowFast(static_cast<uint32_t>(t) + 1)]);
-          const int64_t bad = rowFn(cx, r, ord.data(), cnt, ubuf.get());
+          const int64_t bad = tasksFn(cx, tasks.data() + i, static_cast<int64_t>(j - i));
+          if (bad == -2) throw std::bad_alloc();
           if (bad >= 0) {
             int64_t expected = -1;
             badEntry.compare_exchange_strong(expected, bad);
             team.requestStop();
-            stop = true;
           }
-          sinceCheck += cnt;
-          if (sinceCheck >= kCancelEvery) {
-            sinceCheck = 0;
-            if (cancelRequested(o.cancel)) {
-              aborted.store(true, std::memory_order_relaxed);
-              team.requestStop();
-            }
-            if (team.stopped()) stop = true;
+          i = j;
+          if (cancelRequested(o.cancel)) {
+            aborted.store(true, std::memory_order_relaxed);
+            team.requestStop();
           }
+          if (team.stopped()) break;
         }
         sched.release(b);
+        if (tuning.profile) procT += seconds() - t1;
       }
     } catch (...) {
       team.requestStop();
@@ -365,6 +378,11 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
       throw;
     }
     sched.wakeAll();
+    if (tuning.profile) {
+      std::lock_guard<std::mutex> lock(profMutex);
+      tuning.profile->waitSeconds += waitT;
+      tuning.profile->processSeconds += procT;
+    }
   });
   const int64_t bad = badEntry.load();
   if (bad >= 0) {

@@ -8,10 +8,19 @@
 
 namespace collabperf {
 
+/** Where a parallel epoch spends its time (seconds; process and wait summed over threads). */
+struct SgdProfile {
+  double setupSeconds = 0.0;    // block cuts and per-row split points (wall)
+  double processSeconds = 0.0;  // updating entries
+  double waitSeconds = 0.0;     // waiting for a free block
+};
+
 /** Knobs for benchmarks and tests; the defaults are what the addon uses. */
 struct SgdTuning {
-  int blocksPerDim = 0;           // parallel mode grid is B x B; 0 = automatic (2 * threads + 2)
-  bool shuffleWithinRow = true;   // parallel mode: shuffle a row's entries inside a block
+  int blocksPerDim = 0;           // parallel mode grid is B x B; 0 = automatic (threads + 1)
+  bool rotateRows = true;         // parallel mode: start each row's entries at a seeded random one
+  bool shuffleRows = false;       // parallel mode: rows of a block fully shuffled (else a seeded rotation)
+  SgdProfile* profile = nullptr;  // filled when set
 };
 
 /**

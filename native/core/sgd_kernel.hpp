@@ -1,5 +1,6 @@
-// Internal interface between sgd.cpp (scheduling, threads, errors) and the per-ISA parallel-SGD row
-// update (built from sgd_kernel.inc in kernels_avx512.cpp, kernels_avx2.cpp, kernels_generic.cpp).
+// Internal interface between sgd.cpp (blocks, scheduling, threads, errors) and the per-ISA
+// parallel-SGD update loops (built from sgd_kernel.inc in kernels_avx512.cpp, kernels_avx2.cpp,
+// kernels_generic.cpp).
 #pragma once
 
 #include <cstdint>
@@ -7,7 +8,7 @@
 namespace collabperf {
 namespace sgd_detail {
 
-/** What a block worker needs to update one row's entries inside the block's column range. */
+/** What a block worker needs to update entries inside the block's column range. */
 struct RowCtx {
   const int32_t* colIdx = nullptr;
   const double* value = nullptr;
@@ -27,13 +28,24 @@ struct RowCtx {
 };
 
 /**
- * Plain SGD updates (docs/kernels.md step 3, any rounding order, FMA allowed) for the entries
- * ord[0..m) of row r, in that order, keeping U[r] in `ubuf` (k doubles, 64-byte aligned) meanwhile.
- * Returns -1, or the first entry whose column is outside [cLo, cHi) (nothing of it is updated).
+ * One row's part of a block: CSR entries [lo, hi) of row r, visited from `start` to hi-1 and then
+ * from lo to start-1 (a seeded rotation of the row's column order). Rows of one task list differ.
  */
-int64_t sgdRowAvx512(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf);
-int64_t sgdRowAvx2(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf);
-int64_t sgdRowGeneric(const RowCtx& cx, int32_t r, const int32_t* ord, int64_t m, double* ubuf);
+struct RowTask {
+  int32_t r;
+  int32_t lo;
+  int32_t hi;
+  int32_t start;
+};
+
+/**
+ * Plain SGD updates (docs/kernels.md step 3 with any rounding order, FMA allowed) for the tasks in
+ * order; the entries of two tasks may be interleaved (entry by entry, as if in that order). Returns
+ * -1, or the first entry met whose column is outside [cLo, cHi) (nothing of that entry is updated).
+ */
+int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n);
+int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n);
+int64_t sgdTasksGeneric(const RowCtx& cx, const RowTask* tasks, int64_t n);
 
 }  // namespace sgd_detail
 }  // namespace collabperf

@@ -25,6 +25,14 @@ static double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+/** CPU seconds (user + system) of this process so far: with other load on the machine, CPU time / threads
+ *  is a steadier estimate than wall time. */
+static double cpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 static double peakRssMiB() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -41,7 +49,7 @@ int main(int argc, char** argv) {
   spec.minPerRow = 20;
   int prefetch = 16;
   int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
-  bool lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
+  bool shuffleRows = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -77,8 +85,9 @@ int main(int argc, char** argv) {
     else if (a == "--prefetch") prefetch = std::atoi(next());
     else if (a == "--lapack") lapack = true;
     else if (a == "--blas-gram") blasGram = true;
-    else if (a == "--no-row-shuffle") noRowShuffle = true;
+    else if (a == "--no-rotate") noRowShuffle = true;
     else if (a == "--weighted") weighted = true;
+    else if (a == "--shuffle-rows") shuffleRows = true;
     else if (a == "--no-profile") profile = false;
     else if (a == "--isa") {
       const std::string v = next();
@@ -106,12 +115,12 @@ int main(int argc, char** argv) {
   o.lrDecay = 0.0;
   o.seed = 7;
 
-  auto report = [&](Model& M, const char* what, int it, double secs) {
+  auto report = [&](Model& M, const char* what, int it, double secs, double cpu) {
     LossSums s;
     const double tl = now();
     trainLoss(P.view(), M.view(), o, s);
-    std::printf("  %s %d: %.3f s   train rmse %.5f   (loss %.3f s)\n", what, it, secs, std::sqrt(s.sse / s.wsum),
-                now() - tl);
+    std::printf("  %s %d: %.3f s wall, %.3f s CPU (%.3f s per thread)   train rmse %.5f   (loss %.3f s)\n", what, it,
+                secs, cpu, cpu / threads, std::sqrt(s.sse / s.wsum), now() - tl);
   };
 
   if (alsSweeps > 0) {
@@ -123,14 +132,17 @@ int main(int argc, char** argv) {
     tuning.useBlasGram = blasGram;
     tuning.prefetch = prefetch;
     std::printf("ALS%s%s:\n", lapack ? " (LAPACK dposv)" : "", blasGram ? " (BLAS Gram)" : "");
-    double best = 1e300;
+    double best = 1e300, bestCpu = 1e300;
     for (int it = 0; it < alsSweeps; ++it) {
       AlsProfile prof;
       t0 = now();
+      const double c0 = cpuSeconds();
       alsSweep(P.view(), M.view(), o, &tuning, profile ? &prof : nullptr);
       const double secs = now() - t0;
+      const double cpu = cpuSeconds() - c0;
       best = std::min(best, secs);
-      report(M, "sweep", it, secs);
+      bestCpu = std::min(bestCpu, cpu);
+      report(M, "sweep", it, secs, cpu);
       if (profile)
         std::printf("    rows %.3f s, cols %.3f s; thread time: gather %.3f s, Gram %.3f s (%.1f GFLOP/s per thread), "
                     "solve %.3f s\n",
@@ -141,7 +153,7 @@ int main(int argc, char** argv) {
                     prof.passGather[0], prof.passGram[0], prof.passSolve[0], prof.passGather[1], prof.passGram[1],
                     prof.passSolve[1]);
     }
-    std::printf("ALS best sweep %.3f s\n", best);
+    std::printf("ALS best sweep %.3f s wall, %.3f s CPU\n", best, bestCpu);
   }
 
   for (int mode = 0; mode < 2; ++mode) {
@@ -153,17 +165,28 @@ int main(int argc, char** argv) {
     o.sgdMode = mode == 0 ? SgdMode::Deterministic : SgdMode::Parallel;
     SgdTuning tuning;
     tuning.blocksPerDim = blocks;
-    tuning.shuffleWithinRow = !noRowShuffle;
+    tuning.rotateRows = !noRowShuffle;
+    tuning.shuffleRows = shuffleRows;
+    SgdProfile sp;
+    if (mode == 1 && profile) tuning.profile = &sp;
     std::printf("SGD %s:\n", mode == 0 ? "deterministic" : "parallel");
-    double best = 1e300;
+    double best = 1e300, bestCpu = 1e300;
     for (int ep = 0; ep < epochs; ++ep) {
       t0 = now();
+      const double c0 = cpuSeconds();
       sgdEpoch(P.view(), M.view(), o, ep, &tuning);
       const double secs = now() - t0;
+      const double cpu = cpuSeconds() - c0;
       best = std::min(best, secs);
-      report(M, "epoch", ep, secs);
+      bestCpu = std::min(bestCpu, cpu);
+      report(M, "epoch", ep, secs, cpu);
+      if (tuning.profile) {
+        std::printf("    setup %.3f s, thread time: updates %.3f s, waiting %.3f s\n", sp.setupSeconds, sp.processSeconds,
+                    sp.waitSeconds);
+        sp = SgdProfile();
+      }
     }
-    std::printf("SGD %s best epoch %.3f s\n", mode == 0 ? "deterministic" : "parallel", best);
+    std::printf("SGD %s best epoch %.3f s wall, %.3f s CPU\n", mode == 0 ? "deterministic" : "parallel", best, bestCpu);
   }
   std::printf("peak RSS %.0f MiB\n", peakRssMiB());
   return 0;
