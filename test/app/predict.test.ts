@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { loadBuiltinDataset } from '../../src/app/data/builtin.js';
+import { completeMatrix, parseNewFactors, parseNewScores, predictNewModel, resolveTask } from '../../src/app/predict.js';
+import { getPredictor, parseMethods, PREDICTORS } from '../../src/app/predictors/index.js';
+import { CollabperfError } from '../../src/errors.js';
+
+const ds = loadBuiltinDataset('crowdsource');
+const ctx = { seed: 0 };
+
+function errorOf(f: () => unknown): CollabperfError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CollabperfError);
+    return e as CollabperfError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('naming tasks and factors as a user types them', () => {
+  it('resolves exact, case-insensitive and setting-less task names', () => {
+    expect(ds.tasks[resolveTask(ds, 'MMLU(5-shot)')].name).toBe('MMLU(5-shot)');
+    expect(ds.tasks[resolveTask(ds, 'mmlu')].name).toBe('MMLU(5-shot)');
+    expect(ds.tasks[resolveTask(ds, 'GSM8K')].name).toBe('GSM8K(4-shot)');
+    expect(errorOf(() => resolveTask(ds, 'HellaSwag')).message).toMatch(/several tasks/);
+    const e = errorOf(() => resolveTask(ds, 'NoSuchBench'));
+    expect(e.code).toBe('E_NOT_FOUND');
+  });
+  it('parses --new scores and rejects bad ones', () => {
+    expect(parseNewScores(ds, 'MMLU=66.6, GSM8K=45.8')).toEqual([
+      { task: resolveTask(ds, 'MMLU'), value: 66.6 },
+      { task: resolveTask(ds, 'GSM8K'), value: 45.8 },
+    ]);
+    expect(errorOf(() => parseNewScores(ds, 'MMLU=abc')).code).toBe('E_PARSE');
+    expect(errorOf(() => parseNewScores(ds, 'MMLU')).code).toBe('E_PARSE');
+    expect(errorOf(() => parseNewScores(ds, 'MMLU=1,mmlu(5-shot)=2')).code).toBe('E_DUPLICATE_ENTRY');
+    expect(errorOf(() => parseNewScores(ds, '')).code).toBe('E_PARSE');
+  });
+  it('converts --factors counts into the dataset units', () => {
+    // crowdsource stores params in millions and tokens in billions.
+    expect(parseNewFactors(ds, 'params=8e9,tokens=15T,family=Llama')).toEqual({ params: 8000, pretrainingTokens: 15000, family: 'Llama' });
+    expect(errorOf(() => parseNewFactors(ds, 'wingspan=3')).code).toBe('E_NOT_FOUND');
+    expect(errorOf(() => parseNewFactors(ds, 'params=big')).code).toBe('E_PARSE');
+  });
+});
+
+describe('predictions', () => {
+  it('fills exactly the missing cells, or one model\'s', async () => {
+    const all = await completeMatrix(ds, getPredictor('mean'), ctx);
+    expect(all.cells).toHaveLength(ds.models.length * ds.tasks.length - ds.scores.value.length);
+    const one = await completeMatrix(ds, getPredictor('mean'), ctx, { model: 'Llama 3 8B' });
+    expect(one.cells.every((c) => c.model === 'Llama 3 8B')).toBe(true);
+    expect(one.cells.length).toBe(all.cells.filter((c) => c.model === 'Llama 3 8B').length);
+  });
+  it('predicts a new model from two scores: a stronger MMLU gives higher predictions', async () => {
+    const p = getPredictor('mf-als');
+    const weak = await predictNewModel(ds, p, ctx, { scores: parseNewScores(ds, 'MMLU=35,GSM8K=10') });
+    const strong = await predictNewModel(ds, p, ctx, { scores: parseNewScores(ds, 'MMLU=80,GSM8K=80') });
+    expect(weak.cells).toHaveLength(ds.tasks.length);
+    expect(weak.cells.find((c) => c.task === 'MMLU(5-shot)')!.given).toBe(35);
+    const mean = (r: typeof weak) => r.cells.filter((c) => c.given === undefined).reduce((s, c) => s + c.prediction, 0) / (ds.tasks.length - 2);
+    expect(mean(strong)).toBeGreaterThan(mean(weak) + 5);
+  });
+  it('needs a score unless the method uses factors', async () => {
+    await expect(predictNewModel(ds, getPredictor('mf-als'), ctx, { scores: [], factors: { params: 7000 } })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    const r = await predictNewModel(ds, getPredictor('cmf'), ctx, { scores: [], factors: parseNewFactors(ds, 'params=70e9,tokens=2T') });
+    expect(r.cells.every((c) => Number.isFinite(c.prediction))).toBe(true);
+  });
+  it('lists the methods and refuses unknown ones', () => {
+    expect(parseMethods('all').map((p) => p.name)).toEqual(PREDICTORS.map((p) => p.name));
+    expect(PREDICTORS.map((p) => p.name)).toEqual(expect.arrayContaining(['mean', 'knn', 'mf-sgd', 'mf-als', 'ncf', 'ncf-factors', 'factors-only', 'cmf', 'scaling-law', 'pca']));
+    expect(errorOf(() => getPredictor('svd')).code).toBe('E_NOT_FOUND');
+  });
+});
