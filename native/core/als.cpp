@@ -125,6 +125,8 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   detail::checkShape(problem, model, options);
   detail::checkNonNegative(options.lambda, "options.lambda");
   detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
+  detail::require(model.k <= kMaxAlsK, ErrorCode::InvalidArgument,
+                  "model.k = " + detail::str(model.k) + " is too large for ALS (at most " + detail::str(kMaxAlsK) + ")");
   detail::require((problem.rowPtr && problem.colIdx && problem.value && problem.colPtr && problem.cscRow &&
                    problem.cscValue) ||
                       problem.nnz == 0,

@@ -5,6 +5,9 @@
 
 namespace collabperf {
 
+/** ALS keeps a (k+1) x (k+1) system per thread: k is capped so that stays a few hundred MB at most. */
+constexpr int kMaxAlsK = 4096;
+
 /** Knobs for benchmarks and tests; the defaults are what the addon uses. */
 struct AlsTuning {
   bool useLapack = false;    // LAPACK dposv_ instead of the built-in Cholesky
