@@ -14,3 +14,11 @@ export { FactorModel, type FoldedRow, type TrainingInfo } from './factorization/
 export { saveModel, loadModel, MODEL_FILE_FORMAT, MODEL_FILE_VERSION } from './factorization/model-file.js';
 export { buildProblem, toEntries, type DenseRatings, type Entries, type RatingsInput, type SparseRatings } from './factorization/ratings.js';
 export { readTriplets, writeTriplets, type TripletFile } from './factorization/triplets.js';
+export { syntheticRatings, SYNTHETIC_SIZES, type SyntheticRatings, type SyntheticSpec } from './factorization/synthetic.js';
+
+// The performance-prediction application.
+export * from './app/data/index.js';
+export * from './app/eval/index.js';
+export { fitTransform, TRANSFORM_KINDS, type FittedTransform, type TransformKind } from './app/transforms/index.js';
+export { PREDICTORS, DEFAULT_METHOD, getPredictor, parseMethods, type FittedPredictor, type PredictContext, type Predictor } from './app/predictors/index.js';
+export { completeMatrix, predictNewModel, parseNewScores, parseNewFactors, resolveTask, type Completion, type NewModelPrediction, type PredictedCell } from './app/predict.js';

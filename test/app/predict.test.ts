@@ -68,7 +68,7 @@ describe('predictions', () => {
   });
   it('lists the methods and refuses unknown ones', () => {
     expect(parseMethods('all').map((p) => p.name)).toEqual(PREDICTORS.map((p) => p.name));
-    expect(PREDICTORS.map((p) => p.name)).toEqual(expect.arrayContaining(['mean', 'knn', 'mf-sgd', 'mf-als', 'ncf', 'ncf-factors', 'factors-only', 'cmf', 'scaling-law', 'pca']));
+    expect(PREDICTORS.map((p) => p.name)).toEqual(expect.arrayContaining(['mean', 'knn', 'mf-sgd', 'mf-als', 'ncf', 'ncf-factors', 'factors-only', 'cmf', 'scaling-law', 'pca', 'ensemble']));
     expect(errorOf(() => getPredictor('svd')).code).toBe('E_NOT_FOUND');
   });
 });

@@ -1,0 +1,35 @@
+import type { Dataset } from '../data/dataset.js';
+import type { FittedPredictor, PredictContext, Predictor } from './types.js';
+
+/**
+ * The average of several methods' predictions. Methods that err in different ways (neighbours,
+ * principal components, factorization) cancel part of each other's errors, so the average is
+ * usually better than its best member, and never much worse.
+ */
+export function ensemblePredictor(name: string, members: readonly Predictor[]): Predictor {
+  return {
+    name,
+    description: `average of ${members.map((m) => m.name).join(', ')}`,
+    usesFactors: members.some((m) => m.usesFactors),
+    async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
+      const fitted: FittedPredictor[] = [];
+      for (const m of members) fitted.push(await m.fit(train, ctx));
+      const chosen: Record<string, number | string | boolean> = {};
+      members.forEach((m, i) => {
+        for (const [k, v] of Object.entries(fitted[i].chosen)) chosen[`${m.name}.${k}`] = v;
+      });
+      return {
+        chosen,
+        predict(models, tasks) {
+          const out = new Float64Array(models.length);
+          for (const f of fitted) {
+            const p = f.predict(models, tasks);
+            for (let i = 0; i < out.length; i++) out[i] += p[i];
+          }
+          for (let i = 0; i < out.length; i++) out[i] /= fitted.length;
+          return out;
+        },
+      };
+    },
+  };
+}
