@@ -19,7 +19,8 @@ struct SideJob {
   const double* wgt = nullptr;    // nnz or nullptr
   double* selfF = nullptr;        // nSelf*k
   double* selfB = nullptr;        // nSelf
-  const double* otherF = nullptr;  // nOther*k
+  const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
+  int64_t otherStride = 0;         // doubles between rows of otherF (k, or a 64-byte-aligned copy's kp)
   const double* otherB = nullptr;  // nOther
   int k = 1;
   double mu = 0.0;

@@ -19,6 +19,7 @@
 #define VSET1(x) _mm256_set1_pd(x)
 #define VZERO() _mm256_setzero_pd()
 #define VADD(a, b) _mm256_add_pd((a), (b))
+#define VSUB(a, b) _mm256_sub_pd((a), (b))
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VFNMA(a, b, c) _mm256_fnmadd_pd((a), (b), (c))

@@ -21,6 +21,7 @@
 #define VSET1(x) _mm512_set1_pd(x)
 #define VZERO() _mm512_setzero_pd()
 #define VADD(a, b) _mm512_add_pd((a), (b))
+#define VSUB(a, b) _mm512_sub_pd((a), (b))
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VFNMA(a, b, c) _mm512_fnmadd_pd((a), (b), (c))

@@ -13,6 +13,7 @@
 #define VSET1(x) (x)
 #define VZERO() 0.0
 #define VADD(a, b) ((a) + (b))
+#define VSUB(a, b) ((a) - (b))
 #define VMUL(a, b) ((a) * (b))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VFNMA(a, b, c) ((c) - (a) * (b))

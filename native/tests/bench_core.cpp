@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   spec.minPerRow = 20;
   int prefetch = 16;
   int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
-  bool shuffleRows = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
+  bool shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     else if (a == "--lambda") lambda = std::atof(next());
     else if (a == "--prefetch") prefetch = std::atoi(next());
     else if (a == "--lapack") lapack = true;
+    else if (a == "--no-aligned-copy") noAlignedCopy = true;
     else if (a == "--blas-gram") blasGram = true;
     else if (a == "--no-rotate") noRowShuffle = true;
     else if (a == "--weighted") weighted = true;
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
     tuning.useLapack = lapack;
     tuning.useBlasGram = blasGram;
     tuning.prefetch = prefetch;
+    tuning.alignedCopy = !noAlignedCopy;
     std::printf("ALS%s%s:\n", lapack ? " (LAPACK dposv)" : "", blasGram ? " (BLAS Gram)" : "");
     double best = 1e300, bestCpu = 1e300;
     for (int it = 0; it < alsSweeps; ++it) {
