@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "check.hpp"
 #include "cpu.hpp"
 #include "errors.hpp"
@@ -35,12 +37,12 @@ double seconds() {
 }
 
 /** Fisher–Yates exactly as Rng::shuffle, drawing the swap partners a few steps ahead to prefetch them. */
-void shufflePrefetched(Rng& rng, int32_t* a, int64_t n) {
+template <class T>
+void shufflePrefetched(Rng& rng, T* a, int64_t n) {
   if (n < 2) return;
-  constexpr int64_t D = 32;  // look-ahead (a power of two below the ring size)
+  constexpr int64_t D = 32;  // look-ahead (below the ring size)
   uint32_t ring[64];
-  // j for i = n-1-t is drawn at step t; draw the first D in advance.
-  int64_t drawn = 0;  // number of j values drawn so far (for i = n-1, n-2, ...)
+  int64_t drawn = 0;  // j values drawn so far (for i = n-1, n-2, ...)
   auto draw = [&]() {
     const int64_t i = n - 1 - drawn;
     const uint32_t j = static_cast<uint32_t>(rng.nextDouble() * static_cast<double>(i + 1));
@@ -52,73 +54,101 @@ void shufflePrefetched(Rng& rng, int32_t* a, int64_t n) {
   for (int64_t t = 0, i = n - 1; i > 0; ++t, --i) {
     if (n - 1 - drawn > 0) draw();
     const uint32_t j = ring[t & 63];
-    const int32_t x = a[i];
+    const T x = a[i];
     a[i] = a[j];
     a[j] = x;
   }
 }
 
-Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
+/** A large buffer, 2 MB aligned and (on Linux) backed by transparent huge pages where the system allows. */
+struct HugeBuffer {
+  void* p = nullptr;
+  explicit HugeBuffer(size_t bytes) {
+    const size_t align = size_t{2} << 20;
+    const size_t size = (std::max<size_t>(bytes, 64) + align - 1) / align * align;
+    if (posix_memalign(&p, align, size) != 0 || p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+  }
+  ~HugeBuffer() { std::free(p); }
+  HugeBuffer(const HugeBuffer&) = delete;
+  HugeBuffer& operator=(const HugeBuffer&) = delete;
+};
+
+struct Entry {
+  int32_t r, c;
+  double y;
+};
+struct WeightedEntry {
+  int32_t r, c;
+  double y, w;
+};
+inline double entryWeight(const Entry&) { return 1; }
+inline double entryWeight(const WeightedEntry& x) { return x.w; }
+
+/**
+ * The doc's epoch: perm = Rng(seed, 1 + epoch).shuffle([0..nnz-1]), then the updates in perm order.
+ * Instead of shuffling indices, the entries themselves (r, c, y[, w]) are packed and shuffled with the
+ * very same swaps, so position i holds entry perm[i] and the update loop streams through them: the
+ * same updates in the same order (bit-identical), without three random reads per entry.
+ */
+template <class E>
+Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
   const int64_t nnz = p.nnz;
-  std::vector<int32_t> perm(static_cast<size_t>(nnz));
-  for (int64_t i = 0; i < nnz; ++i) perm[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  HugeBuffer buffer(static_cast<size_t>(nnz) * sizeof(E));
+  E* a = static_cast<E*>(buffer.p);
+  const uint32_t nRows = static_cast<uint32_t>(p.nRows);
+  const uint32_t nCols = static_cast<uint32_t>(p.nCols);
+  for (int64_t e = 0; e < nnz; ++e) {
+    const int32_t r = p.rowIdx[e];
+    const int32_t c = p.colIdx[e];
+    if (static_cast<uint32_t>(r) >= nRows) badIndex("problem.rowIdx", e, r, "nRows", p.nRows);
+    if (static_cast<uint32_t>(c) >= nCols) badIndex("problem.colIdx", e, c, "nCols", p.nCols);
+    E x;
+    x.r = r;
+    x.c = c;
+    x.y = p.value[e];
+    if constexpr (sizeof(E) == sizeof(WeightedEntry)) x.w = p.weight[e];
+    a[e] = x;
+  }
+  if (cancelRequested(o.cancel)) return Status::Aborted;
   Rng rng(o.seed, static_cast<uint32_t>(1 + epoch));
-  shufflePrefetched(rng, perm.data(), nnz);
+  shufflePrefetched(rng, a, nnz);
 
   const double lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
   const double lambda = o.lambda;
   const double lambdaBias = o.lambdaBias;
   const double mu = m.mu;
   const int k = m.k;
-  const int32_t* rowIdx = p.rowIdx;
-  const int32_t* colIdx = p.colIdx;
-  const double* value = p.value;
-  const double* weight = p.weight;
   double* U = m.U;
   double* V = m.V;
   double* rowBias = m.rowBias;
   double* colBias = m.colBias;
-  const uint32_t nRows = static_cast<uint32_t>(p.nRows);
-  const uint32_t nCols = static_cast<uint32_t>(p.nCols);
-  constexpr int64_t PF1 = 24;  // prefetch the entry's arrays this far ahead
-  constexpr int64_t PF2 = 8;   // and its factor rows this far ahead
-  const int32_t* pp = perm.data();
+  constexpr int64_t PF = 10;  // prefetch the factor rows of the entry this far ahead
 
   for (int64_t base = 0; base < nnz; base += kCancelEvery) {
     if (cancelRequested(o.cancel)) return Status::Aborted;
     const int64_t stop = std::min(nnz, base + kCancelEvery);
     for (int64_t i = base; i < stop; ++i) {
-      if (i + PF1 < nnz) {
-        const int32_t ef = pp[i + PF1];
-        __builtin_prefetch(rowIdx + ef);
-        __builtin_prefetch(colIdx + ef);
-        __builtin_prefetch(value + ef);
-        if (weight) __builtin_prefetch(weight + ef);
-      }
-      if (i + PF2 < nnz) {
-        const int32_t ef = pp[i + PF2];
-        const uint32_t rf = static_cast<uint32_t>(rowIdx[ef]);
-        const uint32_t cf = static_cast<uint32_t>(colIdx[ef]);
-        if (rf < nRows && cf < nCols) {
-          const double* up = U + static_cast<int64_t>(rf) * k;
-          const double* vp = V + static_cast<int64_t>(cf) * k;
-          for (int f = 0; f < k; f += 8) {
-            __builtin_prefetch(up + f, 1);
-            __builtin_prefetch(vp + f, 1);
-          }
-          __builtin_prefetch(up + k - 1, 1);
-          __builtin_prefetch(vp + k - 1, 1);
-          __builtin_prefetch(rowBias + rf, 1);
-          __builtin_prefetch(colBias + cf, 1);
+      if (i + PF < nnz) {
+        const E& f = a[i + PF];
+        const double* up = U + static_cast<int64_t>(f.r) * k;
+        const double* vp = V + static_cast<int64_t>(f.c) * k;
+        for (int q = 0; q < k; q += 8) {
+          __builtin_prefetch(up + q, 1);
+          __builtin_prefetch(vp + q, 1);
         }
+        __builtin_prefetch(up + k - 1, 1);
+        __builtin_prefetch(vp + k - 1, 1);
+        __builtin_prefetch(rowBias + f.r, 1);
+        __builtin_prefetch(colBias + f.c, 1);
       }
-      const int64_t e = pp[i];
-      const int32_t r = rowIdx[e];
-      const int32_t c = colIdx[e];
-      if (static_cast<uint32_t>(r) >= nRows) badIndex("problem.rowIdx", e, r, "nRows", p.nRows);
-      if (static_cast<uint32_t>(c) >= nCols) badIndex("problem.colIdx", e, c, "nCols", p.nCols);
-      const double y = value[e];
-      const double w = weight ? weight[e] : 1;
+      const E x = a[i];
+      const int32_t r = x.r;
+      const int32_t c = x.c;
+      const double y = x.y;
+      const double w = entryWeight(x);
       double* u = U + static_cast<int64_t>(r) * k;
       double* v = V + static_cast<int64_t>(c) * k;
       // pred exactly as the doc: ((mu + rowBias[r]) + colBias[c]) + dot, dot from 0.0 in f order.
@@ -142,6 +172,11 @@ Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options&
     }
   }
   return Status::Ok;
+}
+
+Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
+  return p.weight ? sgdDeterministicPacked<WeightedEntry>(p, m, o, epoch)
+                  : sgdDeterministicPacked<Entry>(p, m, o, epoch);
 }
 
 // ---- Parallel mode ---------------------------------------------------------------------------
