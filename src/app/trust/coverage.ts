@@ -1,0 +1,277 @@
+/**
+ * Evaluation of prediction intervals on held-out cells: empirical coverage and mean width, for the
+ * adaptive conformal intervals of {@link withIntervals} and for the baseline of one global residual
+ * quantile, under the same protocols and folds as {@link evaluate}.
+ */
+import { performance } from 'node:perf_hooks';
+import { CollabperfError } from '../../errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { taskScales, type TaskScales } from '../eval/metrics.js';
+import { formatProtocol, makeFolds, parseProtocol, type ProtocolSpec } from '../eval/protocols.js';
+import { heldOutCells, trainView } from '../eval/split.js';
+import type { PredictContext, Predictor } from '../predictors/types.js';
+import { checkLevel, DEFAULT_INTERVAL_FOLDS, DEFAULT_LEVEL, withIntervals, type IntervalOptions } from './intervals.js';
+
+/** Coverage and width of intervals over a set of cells. */
+export interface IntervalMetrics {
+  /** Number of cells. */
+  n: number;
+  /** Share of cells whose truth lies in [lower, upper] (NaN without cells). */
+  coverage: number;
+  /** Mean of upper - lower on each task's own scale. */
+  meanWidth: number;
+  /** Mean width on the 0–100 scale of each task (NaN when no task scales were given). */
+  meanWidth100: number;
+  /** Median width on the 0–100 scale (NaN when no task scales were given). */
+  medianWidth100: number;
+}
+
+/**
+ * Coverage and mean width of intervals. With `norm` (the cells' task indices and the dataset's
+ * {@link taskScales}) widths are also given on the 0–100 scale, so tasks on different scales can be
+ * averaged. Arrays of different lengths are `E_LENGTH_MISMATCH`.
+ */
+export function intervalMetrics(
+  truth: ArrayLike<number>,
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  norm?: { task: ArrayLike<number>; scales: TaskScales },
+): IntervalMetrics {
+  const n = truth.length;
+  if (lower.length !== n || upper.length !== n || (norm && norm.task.length !== n)) {
+    throw new CollabperfError('E_LENGTH_MISMATCH', `interval arrays differ in length (truth ${n}, lower ${lower.length}, upper ${upper.length}${norm ? `, task ${norm.task.length}` : ''})`);
+  }
+  let hit = 0;
+  let w = 0;
+  let w100 = 0;
+  const widths100 = new Float64Array(norm ? n : 0);
+  for (let i = 0; i < n; i++) {
+    if (truth[i] >= lower[i] && truth[i] <= upper[i]) hit++;
+    const width = upper[i] - lower[i];
+    w += width;
+    if (norm) {
+      widths100[i] = (100 * width) / norm.scales.range100[norm.task[i]];
+      w100 += widths100[i];
+    }
+  }
+  widths100.sort();
+  const h = n >> 1;
+  return {
+    n,
+    coverage: n === 0 ? NaN : hit / n,
+    meanWidth: n === 0 ? NaN : w / n,
+    meanWidth100: norm && n > 0 ? w100 / n : NaN,
+    medianWidth100: norm && n > 0 ? (n % 2 ? widths100[h] : (widths100[h - 1] + widths100[h]) / 2) : NaN,
+  };
+}
+
+/** Options of {@link evaluateIntervals}. */
+export interface EvaluateIntervalsOptions {
+  /** Which cells to hold out (as for `evaluate`). */
+  protocol: ProtocolSpec | string;
+  /** Seeds to run, or how many (`n` → seeds 0..n-1); a seed draws the folds and is the predictors' seed. */
+  seeds: number[] | number;
+  /** Nominal level of the reported intervals, in (0, 1); default 0.9. */
+  level?: number;
+  /** More levels to report coverage at (from the same calibration, so nearly free), e.g. for a coverage curve. */
+  levels?: number[];
+  /** Calibration folds of {@link withIntervals} (default 5). */
+  folds?: number;
+  /** Further options of {@link withIntervals} (for studies of the method). */
+  intervalOptions?: Omit<IntervalOptions, 'level' | 'folds'>;
+  /** Backend, threads, abort signal for the predictors. */
+  ctx?: Omit<PredictContext, 'seed'>;
+  /** Called after every protocol fold of every method. */
+  onProgress?: (p: { method: string; seed: number; fold: number; folds: number; done: number; total: number }) => void;
+}
+
+/** Adaptive and global intervals measured side by side. */
+export interface IntervalComparison {
+  /** Adaptive conformal intervals ({@link FittedIntervalPredictor.interval}). */
+  adaptive: IntervalMetrics;
+  /** One global residual quantile ({@link FittedIntervalPredictor.globalInterval}). */
+  global: IntervalMetrics;
+}
+
+/** Per-cell intervals of an evaluation (one entry per held-out cell per seed and fold). */
+export interface IntervalCells {
+  model: Int32Array;
+  task: Int32Array;
+  truth: Float64Array;
+  prediction: Float64Array;
+  lower: Float64Array;
+  upper: Float64Array;
+  globalLower: Float64Array;
+  globalUpper: Float64Array;
+  seed: Int32Array;
+  /** 1-based protocol fold within the seed. */
+  fold: Int32Array;
+}
+
+/** Results of one method in {@link evaluateIntervals}. */
+export interface IntervalMethodResult extends IntervalComparison {
+  method: string;
+  description: string;
+  /** Pooled over the held-out cells of each seed. */
+  perSeed: Array<{ seed: number } & IntervalComparison>;
+  /** Coverage and width at every level of `levels` (and `level`), pooled over all seeds. */
+  byLevel: Array<{ level: number } & IntervalComparison>;
+  cells: IntervalCells;
+  /** Wall time of all fits (calibration included) and intervals, milliseconds. */
+  ms: number;
+}
+
+/** What {@link evaluateIntervals} returns. */
+export interface IntervalEvaluation {
+  dataset: string;
+  protocol: string;
+  level: number;
+  folds: number;
+  seeds: number[];
+  /** Adaptive and global metrics pooled over every held-out cell of every seed. */
+  methods: IntervalMethodResult[];
+}
+
+function invalid(message: string, field: string): CollabperfError {
+  return new CollabperfError('E_INVALID_ARGUMENT', message, { field });
+}
+
+function resolveSeeds(seeds: number[] | number): number[] {
+  if (typeof seeds === 'number') {
+    if (!Number.isSafeInteger(seeds) || seeds < 1) throw invalid(`the number of seeds must be a positive integer, got ${seeds}`, 'seeds');
+    return Array.from({ length: seeds }, (_, i) => i);
+  }
+  if (!Array.isArray(seeds) || seeds.length === 0) throw invalid('give at least one seed', 'seeds');
+  if (seeds.some((s) => !Number.isSafeInteger(s))) throw invalid('seeds must be integers', 'seeds');
+  if (new Set(seeds).size !== seeds.length) throw invalid('a seed is given twice', 'seeds');
+  return [...seeds];
+}
+
+interface Chunk {
+  model: Int32Array;
+  task: Int32Array;
+  truth: Float64Array;
+  prediction: Float64Array;
+  /** Per level: adaptive and global bounds. */
+  bounds: Array<{ lower: Float64Array; upper: Float64Array; gLower: Float64Array; gUpper: Float64Array }>;
+  seed: number;
+  fold: number;
+}
+
+function concat(chunks: Chunk[], li: number): { task: Int32Array; truth: Float64Array; lower: Float64Array; upper: Float64Array; gLower: Float64Array; gUpper: Float64Array } {
+  const n = chunks.reduce((a, c) => a + c.truth.length, 0);
+  const out = { task: new Int32Array(n), truth: new Float64Array(n), lower: new Float64Array(n), upper: new Float64Array(n), gLower: new Float64Array(n), gUpper: new Float64Array(n) };
+  let o = 0;
+  for (const c of chunks) {
+    out.task.set(c.task, o);
+    out.truth.set(c.truth, o);
+    out.lower.set(c.bounds[li].lower, o);
+    out.upper.set(c.bounds[li].upper, o);
+    out.gLower.set(c.bounds[li].gLower, o);
+    out.gUpper.set(c.bounds[li].gUpper, o);
+    o += c.truth.length;
+  }
+  return out;
+}
+
+function compare(chunks: Chunk[], li: number, scales: TaskScales): IntervalComparison {
+  const c = concat(chunks, li);
+  return {
+    adaptive: intervalMetrics(c.truth, c.lower, c.upper, { task: c.task, scales }),
+    global: intervalMetrics(c.truth, c.gLower, c.gUpper, { task: c.task, scales }),
+  };
+}
+
+/**
+ * Evaluates the intervals of predictors under a protocol over seeds: for every fold, each predictor
+ * is wrapped by {@link withIntervals} and fitted on a training view that physically lacks the fold's
+ * held-out cells (so calibration can only use training cells), and the intervals of the held-out
+ * cells are scored. Widths on the 0–100 scale use the task scales of the whole dataset, as the
+ * error metrics of `evaluate` do. Bad levels, seeds or protocols are `E_INVALID_ARGUMENT`.
+ */
+export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], opts: EvaluateIntervalsOptions): Promise<IntervalEvaluation> {
+  if (predictors.length === 0) throw invalid('give at least one method to evaluate', 'method');
+  const level = checkLevel(opts.level ?? DEFAULT_LEVEL);
+  const levels = [level, ...(opts.levels ?? []).filter((l) => l !== level)];
+  levels.forEach(checkLevel);
+  const folds = opts.folds ?? DEFAULT_INTERVAL_FOLDS;
+  const spec = typeof opts.protocol === 'string' ? parseProtocol(opts.protocol) : opts.protocol;
+  const seeds = resolveSeeds(opts.seeds);
+  const splits = seeds.map((seed) => ({ seed, folds: makeFolds(ds, spec, seed) }));
+  const scales = taskScales(ds);
+  const wrapped = predictors.map((p) => withIntervals(p, { ...opts.intervalOptions, level, folds }));
+  const total = predictors.length * splits.reduce((a, s) => a + s.folds.length, 0);
+  const signal = opts.ctx?.signal;
+  const acc = predictors.map(() => ({ chunks: [] as Chunk[], ms: 0 }));
+  let done = 0;
+
+  for (const { seed, folds: fs } of splits) {
+    for (let f = 0; f < fs.length; f++) {
+      const held = heldOutCells(ds, fs[f].trainMask);
+      for (let p = 0; p < wrapped.length; p++) {
+        if (signal?.aborted) throw new CollabperfError('E_ABORTED', 'interval evaluation aborted');
+        const t0 = performance.now();
+        // A fresh training view per method, without the fold's held-out cells.
+        const fitted = await wrapped[p].fit(trainView(ds, fs[f].trainMask), { ...opts.ctx, seed });
+        const bounds = levels.map((l) => {
+          const a = fitted.interval(Int32Array.from(held.model), Int32Array.from(held.task), l);
+          const g = fitted.globalInterval(Int32Array.from(held.model), Int32Array.from(held.task), l);
+          return { lower: a.lower, upper: a.upper, gLower: g.lower, gUpper: g.upper, prediction: a.prediction };
+        });
+        acc[p].ms += performance.now() - t0;
+        acc[p].chunks.push({ model: held.model, task: held.task, truth: held.value, prediction: bounds[0].prediction, bounds, seed, fold: f + 1 });
+        done++;
+        opts.onProgress?.({ method: predictors[p].name, seed, fold: f + 1, folds: fs.length, done, total });
+      }
+    }
+  }
+
+  return {
+    dataset: ds.name,
+    protocol: formatProtocol(spec),
+    level,
+    folds,
+    seeds,
+    methods: predictors.map((pred, p) => {
+      const chunks = acc[p].chunks;
+      const all = compare(chunks, 0, scales);
+      const n = chunks.reduce((a, c) => a + c.truth.length, 0);
+      const cells: IntervalCells = {
+        model: new Int32Array(n),
+        task: new Int32Array(n),
+        truth: new Float64Array(n),
+        prediction: new Float64Array(n),
+        lower: new Float64Array(n),
+        upper: new Float64Array(n),
+        globalLower: new Float64Array(n),
+        globalUpper: new Float64Array(n),
+        seed: new Int32Array(n),
+        fold: new Int32Array(n),
+      };
+      let o = 0;
+      for (const c of chunks) {
+        const m = c.truth.length;
+        cells.model.set(c.model, o);
+        cells.task.set(c.task, o);
+        cells.truth.set(c.truth, o);
+        cells.prediction.set(c.prediction, o);
+        cells.lower.set(c.bounds[0].lower, o);
+        cells.upper.set(c.bounds[0].upper, o);
+        cells.globalLower.set(c.bounds[0].gLower, o);
+        cells.globalUpper.set(c.bounds[0].gUpper, o);
+        cells.seed.fill(c.seed, o, o + m);
+        cells.fold.fill(c.fold, o, o + m);
+        o += m;
+      }
+      return {
+        method: pred.name,
+        description: pred.description,
+        ...all,
+        perSeed: seeds.map((seed) => ({ seed, ...compare(chunks.filter((c) => c.seed === seed), 0, scales) })),
+        byLevel: levels.map((l, li) => ({ level: l, ...compare(chunks, li, scales) })).sort((a, b) => a.level - b.level),
+        cells,
+        ms: acc[p].ms,
+      };
+    }),
+  };
+}

@@ -1,0 +1,473 @@
+/**
+ * Prediction intervals for any predictor: locally adaptive (normalised) cross-conformal prediction.
+ *
+ * {@link withIntervals} wraps a {@link Predictor}. Its `fit` sees only the training Dataset, and
+ * calibrates on cells of that Dataset alone:
+ *
+ * 1. Calibration folds. The training cells are dealt into K folds at random, and the models with
+ *    at least two scores are dealt into K groups. Fold k holds out its random cells and also
+ *    makes its group's models sparse: each keeps r random scores, r drawn from 0..4, and the others
+ *    are held out. The base predictor is fitted on what is left and predicts every held-out cell.
+ *    Random cells give residuals like those of a cell held out from a well-observed model. The sparse
+ *    models give residuals like those of a model that has only a few scores, which is what the
+ *    cells still to be predicted mostly are (a new model, a row with gaps). Without them, intervals
+ *    calibrated on well-observed models would be too narrow for the rows people ask about.
+ * 2. Residuals on a 0–100 scale per task (the task's declared scale, else the min–max of its training
+ *    scores, like {@link taskScales}), so that one quantile serves tasks in percent, 0–1 or Elo.
+ * 3. Difficulty sigma(cell): a ridge regression of log(|residual| + δ) on features of the cell that
+ *    are computed the same way for a calibration cell (from its fold's fit) and for a query cell (from
+ *    the final fit): log(1 + scores of the model), log(1 + scores of the task), whether the model has
+ *    no score, how well the fitted predictor explains the model's and the task's own training scores
+ *    (mean absolute in-sample residual), and how far the prediction lies from the task's mean.
+ * 4. Conformal scores |residual| / sigma, grouped by how many scores the cell's model had in its fit
+ *    (Mondrian groups, merged until each holds enough scores): the level's conformal quantile q of the
+ *    group is the ceil((n + 1) · level)-th smallest score. Grouping keeps coverage near the level for
+ *    rows with 2 scores as well as for rows with 20, even when sigma misjudges the difference.
+ * 5. The final model is the base predictor fitted on all training cells; the interval of a cell is
+ *    prediction ± q · sigma(cell) (converted back to the task's own scale), clipped to the task's
+ *    scale (widened to the training scores, as predictors clip).
+ *
+ * For comparison, {@link FittedIntervalPredictor.globalInterval} gives plain cross-conformal intervals
+ * of constant width: one quantile of |residual| on the 0–100 scale over the random-cell residuals.
+ */
+import { Rng } from '../../backends/ts/rng.js';
+import { CollabperfError } from '../../errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { taskScales } from '../eval/metrics.js';
+import { trainView } from '../eval/split.js';
+import { ridgeRegression } from '../linalg/dense.js';
+import { checkPredictArgs, clipRanges, throwIfAborted } from '../predictors/baseline-shared.js';
+import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
+
+/** The interval level used when none is given. */
+export const DEFAULT_LEVEL = 0.9;
+/** Calibration folds used when none are given. */
+export const DEFAULT_INTERVAL_FOLDS = 5;
+
+/** Options of {@link withIntervals}. */
+export interface IntervalOptions {
+  /** Default level of {@link FittedIntervalPredictor.interval}, in (0, 1); default 0.9. */
+  level?: number;
+  /** Calibration folds K (integer >= 2): the base predictor is fitted K + 1 times; default 5. */
+  folds?: number;
+  /**
+   * Also calibrate on simulated sparse models (step 1 of the module comment); default true. Turn it
+   * off only to study plain cell-wise cross-conformal calibration.
+   */
+  sparseModels?: boolean;
+  /**
+   * Group conformal scores by the model's number of scores (step 4); default true. Off, one quantile
+   * of |residual| / sigma serves every cell.
+   */
+  groupByCount?: boolean;
+}
+
+/** Intervals for a list of cells, on each task's own scale. */
+export interface Intervals {
+  /** The point prediction (as `predict` returns it). */
+  prediction: Float64Array;
+  /** Lower bound; `-Infinity` when calibration had too few cells for the level and the task has no scale. */
+  lower: Float64Array;
+  /** Upper bound; `Infinity` in the same case. */
+  upper: Float64Array;
+}
+
+/** What calibration found, for reports and `--json`. */
+export interface CalibrationSummary {
+  /** Calibration folds K. */
+  folds: number;
+  /** Conformal scores (residuals of held-out training cells) used, all kinds. */
+  residuals: number;
+  /** Of those, residuals of random held-out cells (the ones {@link FittedIntervalPredictor.globalInterval} uses). */
+  cellResiduals: number;
+  /** Residuals of cells of simulated sparse models. */
+  sparseResiduals: number;
+  /** Mondrian groups: models with `minScores`..`maxScores` scores (inclusive; `maxScores` Infinity for the last) and their number of residuals. */
+  groups: Array<{ minScores: number; maxScores: number; residuals: number }>;
+  /** Names of the difficulty features, in the order of `coef`. */
+  features: string[];
+  /** Intercept and coefficients of the difficulty regression (log scale). */
+  intercept: number;
+  coef: number[];
+}
+
+/** A fitted predictor that also gives intervals. */
+export interface FittedIntervalPredictor extends FittedPredictor {
+  /** Level used when `interval` is called without one. */
+  readonly level: number;
+  /**
+   * Adaptive conformal intervals of the cells at `level` (default: the wrapper's level), on each
+   * task's own scale. `level` outside (0, 1) is `E_INVALID_ARGUMENT`.
+   */
+  interval(models: Int32Array, tasks: Int32Array, level?: number): Intervals;
+  /**
+   * Baseline: plain cross-conformal intervals of one width on the 0–100 scale for every cell (the
+   * quantile of |residual| over random held-out cells), clipped like {@link interval}.
+   */
+  globalInterval(models: Int32Array, tasks: Int32Array, level?: number): Intervals;
+  /** Difficulty sigma of each cell on the 0–100 scale (the interval half-width is q · sigma). */
+  difficulty(models: Int32Array, tasks: Int32Array): Float64Array;
+  readonly calibration: CalibrationSummary;
+}
+
+/** A predictor wrapped by {@link withIntervals}. */
+export interface IntervalPredictor extends Predictor {
+  /** The wrapped predictor. */
+  readonly base: Predictor;
+  readonly level: number;
+  readonly folds: number;
+  fit(train: Dataset, ctx: PredictContext): Promise<FittedIntervalPredictor>;
+}
+
+/**
+ * Checks an interval level: a number strictly between 0 and 1, else `E_INVALID_ARGUMENT` (field
+ * `level`). Returns it, so callers can validate `--level` before any work.
+ */
+export function checkLevel(level: unknown): number {
+  if (typeof level !== 'number' || !(level > 0 && level < 1)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `the interval level must be a number strictly between 0 and 1 (e.g. 0.9 for 90%), got ${String(level)}`, { field: 'level' });
+  }
+  return level;
+}
+
+function checkFolds(folds: unknown): number {
+  if (typeof folds !== 'number' || !Number.isSafeInteger(folds) || folds < 2) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `interval calibration needs an integer number of folds >= 2, got ${String(folds)}`, { field: 'folds' });
+  }
+  return folds;
+}
+
+/**
+ * The conformal quantile of sorted scores at `level`: the ceil((n + 1) · level)-th smallest, or
+ * Infinity when there are too few scores for the level (the only interval with the guarantee then).
+ */
+export function conformalQuantile(sorted: ArrayLike<number>, level: number): number {
+  const n = sorted.length;
+  // The small tolerance keeps e.g. (9 + 1) · 0.9 = 9.000000000000002 from rounding up to 10.
+  const k = Math.ceil((n + 1) * level - 1e-9);
+  if (k > n) return Infinity;
+  return sorted[Math.max(k, 1) - 1];
+}
+
+// PRNG streams of the calibration folds, apart from the protocols' (0x101..) and predictors' streams.
+const STREAM_CELL_FOLDS = 0x636f6e00;
+const STREAM_MODEL_GROUPS = 0x636f6e01;
+
+/** Most scores a simulated sparse model keeps (r is drawn from 0..this). */
+const MAX_REVEAL = 4;
+/** Fewest conformal scores in a Mondrian group; fewer make the group's quantile too noisy. */
+const MIN_GROUP = 150;
+/** Candidate lower edges of the Mondrian groups (numbers of scores of a model), before merging. */
+const GROUP_EDGES = [0, 1, 2, 3, 4, 5, 7, 10, 15, 22, 33, 50, 75, 110, 170, 250];
+
+const FEATURES = ['log1p(model scores)', 'log1p(task scores)', 'model has no score', 'log model in-sample error', 'log task in-sample error', 'log1p |prediction - task mean| / task sd'];
+const P = FEATURES.length;
+
+/** Counts and in-sample fit of one fitted predictor on the Dataset it was fitted on. */
+interface FitStats {
+  modelCount: Int32Array;
+  taskCount: Int32Array;
+  /** Mean |in-sample residual| (0–100) of each model's training cells (global mean for a model without). */
+  modelErr: Float64Array;
+  taskErr: Float64Array;
+  taskMean: Float64Array;
+  taskSd: Float64Array;
+}
+
+function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array): FitStats {
+  const nM = d.models.length;
+  const nT = d.tasks.length;
+  const { model, task, value } = d.scores;
+  const n = value.length;
+  const pred = n > 0 ? fitted.predict(Int32Array.from(model), Int32Array.from(task)) : new Float64Array(0);
+  const modelCount = new Int32Array(nM);
+  const taskCount = new Int32Array(nT);
+  const modelErr = new Float64Array(nM);
+  const taskErr = new Float64Array(nT);
+  const taskMean = new Float64Array(nT);
+  const taskSd = new Float64Array(nT);
+  let all = 0;
+  for (let e = 0; e < n; e++) {
+    const t = task[e];
+    const a = (Math.abs(value[e] - pred[e]) * 100) / range100[t];
+    modelCount[model[e]]++;
+    taskCount[t]++;
+    modelErr[model[e]] += a;
+    taskErr[t] += a;
+    taskMean[t] += (value[e] * 100) / range100[t];
+    all += a;
+  }
+  all = n > 0 ? all / n : 0;
+  for (let m = 0; m < nM; m++) modelErr[m] = modelCount[m] > 0 ? modelErr[m] / modelCount[m] : all;
+  for (let t = 0; t < nT; t++) {
+    taskErr[t] = taskCount[t] > 0 ? taskErr[t] / taskCount[t] : all;
+    taskMean[t] = taskCount[t] > 0 ? taskMean[t] / taskCount[t] : 50;
+  }
+  for (let e = 0; e < n; e++) {
+    const t = task[e];
+    taskSd[t] += ((value[e] * 100) / range100[t] - taskMean[t]) ** 2;
+  }
+  for (let t = 0; t < nT; t++) taskSd[t] = taskCount[t] > 1 ? Math.max(Math.sqrt(taskSd[t] / taskCount[t]), 1e-6) : 10;
+  return { modelCount, taskCount, modelErr, taskErr, taskMean, taskSd };
+}
+
+function features(out: Float64Array, at: number, s: FitStats, m: number, t: number, pred100: number, delta: number): void {
+  const o = at * P;
+  out[o] = Math.log1p(s.modelCount[m]);
+  out[o + 1] = Math.log1p(s.taskCount[t]);
+  out[o + 2] = s.modelCount[m] === 0 ? 1 : 0;
+  out[o + 3] = Math.log(delta + s.modelErr[m]);
+  out[o + 4] = Math.log(delta + s.taskErr[t]);
+  out[o + 5] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
+}
+
+/** Mondrian groups over the number of scores of a model, merged until each has MIN_GROUP scores. */
+function makeGroups(counts: Int32Array): Array<{ lo: number; hi: number }> {
+  const edges = [...GROUP_EDGES];
+  let maxCount = 0;
+  for (const c of counts) maxCount = Math.max(maxCount, c);
+  while (edges[edges.length - 1] <= maxCount) edges.push(Math.ceil(edges[edges.length - 1] * 1.5));
+  const raw = edges.map((lo, i) => ({ lo, hi: i + 1 < edges.length ? edges[i + 1] - 1 : Infinity, n: 0 }));
+  for (const c of counts) {
+    let i = raw.length - 1;
+    while (raw[i].lo > c) i--;
+    raw[i].n++;
+  }
+  // Greedy from few scores upwards; a small remainder joins the last group.
+  const out: Array<{ lo: number; hi: number; n: number }> = [];
+  let cur: { lo: number; hi: number; n: number } | undefined;
+  for (const g of raw) {
+    cur = cur ? { lo: cur.lo, hi: g.hi, n: cur.n + g.n } : { ...g };
+    if (cur.n >= MIN_GROUP) {
+      out.push(cur);
+      cur = undefined;
+    }
+  }
+  if (cur) {
+    if (out.length > 0) {
+      const last = out[out.length - 1];
+      out[out.length - 1] = { lo: last.lo, hi: Infinity, n: last.n + cur.n };
+    } else out.push({ lo: 0, hi: Infinity, n: cur.n });
+  }
+  out[out.length - 1].hi = Infinity;
+  return out;
+}
+
+function groupOf(groups: Array<{ lo: number; hi: number }>, count: number): number {
+  let i = groups.length - 1;
+  while (i > 0 && groups[i].lo > count) i--;
+  return i;
+}
+
+/**
+ * Wraps a predictor so that its fitted form also gives calibrated prediction intervals (see the
+ * module comment for the method). `predict` and `chosen` are those of the base predictor fitted on
+ * all training cells; `fit` costs K + 1 fits of the base predictor. `level` outside (0, 1) or `folds`
+ * not an integer >= 2 is `E_INVALID_ARGUMENT`. Deterministic for `ctx.seed` when the base predictor is.
+ */
+export function withIntervals(predictor: Predictor, opts: IntervalOptions = {}): IntervalPredictor {
+  const level = checkLevel(opts.level ?? DEFAULT_LEVEL);
+  const folds = checkFolds(opts.folds ?? DEFAULT_INTERVAL_FOLDS);
+  const sparseModels = opts.sparseModels ?? true;
+  const groupByCount = opts.groupByCount ?? true;
+  return {
+    name: predictor.name,
+    description: `${predictor.description}, with ${Math.round(level * 100)}% conformal intervals`,
+    usesFactors: predictor.usesFactors,
+    base: predictor,
+    level,
+    folds,
+    async fit(train: Dataset, ctx: PredictContext): Promise<FittedIntervalPredictor> {
+      return fitWithIntervals(predictor, train, ctx, { level, folds, sparseModels, groupByCount });
+    },
+  };
+}
+
+async function fitWithIntervals(
+  base: Predictor,
+  train: Dataset,
+  ctx: PredictContext,
+  o: { level: number; folds: number; sparseModels: boolean; groupByCount: boolean },
+): Promise<FittedIntervalPredictor> {
+  const nM = train.models.length;
+  const nT = train.tasks.length;
+  const { model, task, value } = train.scores;
+  const n = value.length;
+  if (n < 2) throw new CollabperfError('E_EMPTY', `interval calibration needs at least 2 training cells; dataset "${train.name}" has ${n}`);
+  const K = Math.min(o.folds, n);
+  // Scales from the training cells only: the wrapper never sees anything else.
+  const range100 = taskScales(train).range100;
+  const clip = clipRanges(train);
+
+  // --- Calibration folds ---------------------------------------------------------------------
+  const cellFold = new Int32Array(n);
+  {
+    const order = new Int32Array(n);
+    for (let e = 0; e < n; e++) order[e] = e;
+    new Rng(ctx.seed, STREAM_CELL_FOLDS).shuffle(order);
+    for (let j = 0; j < n; j++) cellFold[order[j]] = j % K;
+  }
+  const modelGroup = new Int32Array(nM).fill(-1);
+  const revealed = new Uint8Array(n);
+  if (o.sparseModels) {
+    const byModel: number[][] = Array.from({ length: nM }, () => []);
+    for (let e = 0; e < n; e++) byModel[model[e]].push(e);
+    const eligible: number[] = [];
+    for (let m = 0; m < nM; m++) if (byModel[m].length >= 2) eligible.push(m);
+    const rng = new Rng(ctx.seed, STREAM_MODEL_GROUPS);
+    rng.shuffle(eligible);
+    eligible.forEach((m, i) => {
+      modelGroup[m] = i % K;
+      const cells = byModel[m];
+      rng.shuffle(cells);
+      const r = rng.nextInt(Math.min(MAX_REVEAL, cells.length - 1) + 1);
+      for (let j = 0; j < r; j++) revealed[cells[j]] = 1;
+    });
+  }
+
+  // --- Out-of-fold residuals -----------------------------------------------------------------
+  const res: number[] = []; // |residual| on 0–100
+  const kind: number[] = []; // 0 = random cell, 1 = sparse model
+  const count: number[] = []; // scores of the cell's model in its fit
+  const pending: Array<{ stats: FitStats; m: Int32Array; t: Int32Array; pred: Float64Array; truth: Float64Array; kind: Uint8Array }> = [];
+  for (let k = 0; k < K; k++) {
+    throwIfAborted(ctx.signal, 'interval calibration');
+    const keep = new Uint8Array(n);
+    const held: number[] = [];
+    const heldKind: number[] = [];
+    for (let e = 0; e < n; e++) {
+      const sparse = modelGroup[model[e]] === k;
+      if (sparse ? !revealed[e] : cellFold[e] === k) {
+        held.push(e);
+        heldKind.push(sparse ? 1 : 0);
+      } else keep[e] = 1;
+    }
+    if (held.length === 0) continue;
+    const d = trainView(train, keep);
+    const fitted = await base.fit(d, ctx);
+    const hm = Int32Array.from(held, (e) => model[e]);
+    const ht = Int32Array.from(held, (e) => task[e]);
+    const pred = fitted.predict(hm, ht);
+    const stats = fitStats(fitted, d, range100);
+    pending.push({ stats, m: hm, t: ht, pred, truth: Float64Array.from(held, (e) => value[e]), kind: Uint8Array.from(heldKind) });
+  }
+  throwIfAborted(ctx.signal, 'interval calibration');
+  const fittedAll = await base.fit(train, ctx);
+  const statsAll = fitStats(fittedAll, train, range100);
+
+  for (const p of pending) {
+    for (let i = 0; i < p.m.length; i++) {
+      const t = p.t[i];
+      if (!Number.isFinite(p.pred[i])) throw new CollabperfError('E_NON_FINITE', `method "${base.name}" predicted ${p.pred[i]} for a calibration cell`);
+      res.push((Math.abs(p.truth[i] - p.pred[i]) * 100) / range100[t]);
+      kind.push(p.kind[i]);
+      count.push(p.stats.modelCount[p.m[i]]);
+    }
+  }
+  const nr = res.length;
+  // δ keeps log|r| finite for exact hits and damps the pull of tiny residuals on the regression.
+  const sortedAbs = Float64Array.from(res).sort();
+  const delta = Math.max(1e-6, 0.1 * (nr > 0 ? sortedAbs[nr >> 1] : 1));
+  const X = new Float64Array(nr * P);
+  {
+    let at = 0;
+    for (const p of pending) {
+      for (let i = 0; i < p.m.length; i++, at++) {
+        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], delta);
+      }
+    }
+  }
+  const y = Float64Array.from(res, (r) => Math.log(delta + r));
+  // A light penalty: features are O(1) logs; it only matters when one is constant or collinear.
+  const ridge = nr > P ? ridgeRegression(X, y, nr, P, { lambda: 1e-3 * nr }) : { intercept: 0, coef: new Float64Array(P) };
+  const linear = (F: Float64Array, i: number): number => {
+    let s = ridge.intercept;
+    for (let j = 0; j < P; j++) s += ridge.coef[j] * F[i * P + j];
+    return s;
+  };
+  // Query cells are clamped to the range of the calibration fit: no extrapolation of the exponent.
+  let lo = Infinity;
+  let hi = -Infinity;
+  const sigmaCal = new Float64Array(nr);
+  for (let i = 0; i < nr; i++) {
+    const l = linear(X, i);
+    lo = Math.min(lo, l);
+    hi = Math.max(hi, l);
+    sigmaCal[i] = Math.exp(l);
+  }
+  const sigmaOf = (l: number): number => Math.exp(nr > 0 ? Math.min(hi, Math.max(lo, l)) : 0);
+
+  // Mondrian groups by the model's number of scores.
+  const countArr = Int32Array.from(count);
+  const groups = o.groupByCount ? makeGroups(countArr) : [{ lo: 0, hi: Infinity }];
+  const scoreLists: number[][] = groups.map(() => []);
+  const groupN = groups.map(() => 0);
+  for (let i = 0; i < nr; i++) {
+    const g = groupOf(groups, countArr[i]);
+    scoreLists[g].push(res[i] / sigmaCal[i]);
+    groupN[g]++;
+  }
+  const groupScores = scoreLists.map((l) => Float64Array.from(l).sort());
+  const cellOnly = Float64Array.from(res.filter((_, i) => kind[i] === 0)).sort();
+
+  const calibration: CalibrationSummary = {
+    folds: K,
+    residuals: nr,
+    cellResiduals: cellOnly.length,
+    sparseResiduals: nr - cellOnly.length,
+    groups: groups.map((g, i) => ({ minScores: g.lo, maxScores: g.hi, residuals: groupN[i] })),
+    features: [...FEATURES],
+    intercept: ridge.intercept,
+    coef: Array.from(ridge.coef),
+  };
+
+  const difficulty = (models: Int32Array, tasks: Int32Array, pred: Float64Array): Float64Array => {
+    const F = new Float64Array(models.length * P);
+    const out = new Float64Array(models.length);
+    for (let i = 0; i < models.length; i++) {
+      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], delta);
+      out[i] = sigmaOf(linear(F, i));
+    }
+    return out;
+  };
+
+  const build = (models: Int32Array, tasks: Int32Array, pred: Float64Array, half100: (i: number) => number): Intervals => {
+    const lower = new Float64Array(models.length);
+    const upper = new Float64Array(models.length);
+    for (let i = 0; i < models.length; i++) {
+      const t = tasks[i];
+      const h = (half100(i) * range100[t]) / 100;
+      const p = pred[i];
+      // Clipping to the task's range can only remove impossible values; the prediction stays inside.
+      lower[i] = Math.min(p, Math.max(p - h, clip.lo[t]));
+      upper[i] = Math.max(p, Math.min(p + h, clip.hi[t]));
+    }
+    return { prediction: pred, lower, upper };
+  };
+
+  return {
+    chosen: { ...fittedAll.chosen, 'interval.level': o.level, 'interval.folds': K },
+    level: o.level,
+    calibration,
+    predict: (models, tasks) => fittedAll.predict(models, tasks),
+    difficulty(models, tasks) {
+      checkPredictArgs(models, tasks, nM, nT);
+      return difficulty(models, tasks, fittedAll.predict(Int32Array.from(models), Int32Array.from(tasks)));
+    },
+    interval(models, tasks, lvl = o.level) {
+      checkLevel(lvl);
+      checkPredictArgs(models, tasks, nM, nT);
+      const pred = Float64Array.from(fittedAll.predict(Int32Array.from(models), Int32Array.from(tasks)));
+      const sigma = difficulty(models, tasks, pred);
+      const q = groupScores.map((s) => conformalQuantile(s, lvl));
+      return build(models, tasks, pred, (i) => q[groupOf(groups, statsAll.modelCount[models[i]])] * sigma[i]);
+    },
+    globalInterval(models, tasks, lvl = o.level) {
+      checkLevel(lvl);
+      checkPredictArgs(models, tasks, nM, nT);
+      const pred = Float64Array.from(fittedAll.predict(Int32Array.from(models), Int32Array.from(tasks)));
+      const q = conformalQuantile(cellOnly.length > 0 ? cellOnly : sortedAbs, lvl);
+      return build(models, tasks, pred, () => q);
+    },
+  };
+}
