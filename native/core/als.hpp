@@ -12,7 +12,7 @@ constexpr int kMaxAlsK = 4096;
 struct AlsTuning {
   bool useLapack = false;    // LAPACK dposv_ instead of the built-in Cholesky
   bool useBlasGram = false;  // cblas_dsyrk / dgemm instead of the SIMD Gram tiles
-  int prefetch = 16;         // gather: prefetch factor rows this many entries ahead (0 = off)
+  int prefetch = 32;         // gather: prefetch factor rows this many entries ahead (0 = off)
   bool alignedCopy = true;   // gather from a cache-line-aligned copy of the other side's factors
 };
 

@@ -30,7 +30,7 @@ struct SideJob {
   bool weightedLambda = false;
   bool useLapack = false;  // solve with LAPACK dposv_ instead of the built-in Cholesky (benchmarks)
   bool useBlasGram = false;  // Gram by cblas_dsyrk/dgemm instead of the SIMD tiles (benchmarks)
-  int prefetch = 16;         // gather: prefetch the factor row this many entries ahead
+  int prefetch = 32;         // gather: prefetch the factor row this many entries ahead
 };
 
 enum FaultKind : int { kFaultNone = 0, kFaultNumeric = 1, kFaultPtr = 2, kFaultIndex = 3 };

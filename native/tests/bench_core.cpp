@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   spec.trueRank = 10;
   spec.noise = 0.5;
   spec.minPerRow = 20;
-  int prefetch = 16;
+  int prefetch = 32;
   int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
   bool shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
