@@ -40,8 +40,8 @@ double seconds() {
 
 /** Fisher–Yates exactly as Rng::shuffle, drawing the swap partners a few steps ahead to prefetch them. */
 template <class T>
-void shufflePrefetched(Rng& rng, T* a, int64_t n) {
-  if (n < 2) return;
+bool shufflePrefetched(Rng& rng, T* a, int64_t n, const int32_t* cancel) {
+  if (n < 2) return true;
   constexpr int64_t D = 32;  // look-ahead (below the ring size)
   uint32_t ring[64];
   int64_t drawn = 0;  // j values drawn so far (for i = n-1, n-2, ...)
@@ -54,12 +54,14 @@ void shufflePrefetched(Rng& rng, T* a, int64_t n) {
   };
   while (drawn < D && n - 1 - drawn > 0) draw();
   for (int64_t t = 0, i = n - 1; i > 0; ++t, --i) {
+    if ((t & 0xffff) == 0xffff && cancelRequested(cancel)) return false;
     if (n - 1 - drawn > 0) draw();
     const uint32_t j = ring[t & 63];
     const T x = a[i];
     a[i] = a[j];
     a[j] = x;
   }
+  return true;
 }
 
 /** A large buffer, 2 MB aligned and (on Linux) backed by transparent huge pages where the system allows. */
@@ -116,7 +118,7 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
   }
   if (cancelRequested(o.cancel)) return Status::Aborted;
   Rng rng(o.seed, static_cast<uint32_t>(1 + epoch));
-  shufflePrefetched(rng, a, nnz);
+  if (!shufflePrefetched(rng, a, nnz, o.cancel)) return Status::Aborted;
 
   const double lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
   const double lambda = o.lambda;
