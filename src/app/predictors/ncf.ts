@@ -35,23 +35,52 @@ import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 export interface NcfOptions {
   /** GMF embedding size d; the MLP embeddings (IDs and factors) have 2d. Default 8. */
   embeddingDim?: number;
+  /** MLP embedding size (IDs and factors). Default 2 × embeddingDim. */
+  mlpEmbeddingDim?: number;
+  /**
+   * How factor embeddings enter the MLP next to the ID embeddings: `concat` (own inputs) or `sum`
+   * (added to the model/task ID embeddings, as in the CPP authors' code). Default `concat`.
+   */
+  factorJoin?: 'concat' | 'sum';
   /** Hidden layer widths of the MLP branch (ReLU). Default [32, 16]. */
   hidden?: number[];
-  /** AdamW learning rate. Default 0.005. */
+  /** AdamW learning rate. Default 0.01. */
   learningRate?: number;
-  /** AdamW decoupled weight decay (not on biases). Default 0.02. */
+  /** AdamW decoupled weight decay of the dense weights (layers, factor encoders; not biases). Default 0.05. */
   weightDecay?: number;
+  /** AdamW decoupled weight decay of the ID embeddings, applied to the rows of each mini-batch. Default 6. */
+  embeddingDecay?: number;
   /** Mini-batch size. Default 64. */
   batchSize?: number;
   /** Most epochs. Default 300. */
   maxEpochs?: number;
-  /** Stop when the validation loss has not improved for this many epochs. Default 25. */
+  /** Stop when the validation loss has not improved for this many epochs. Default 10. */
   patience?: number;
   /** Fraction of training cells in the inner validation split. Default 0.1. */
   validationFraction?: number;
-  /** Refit on all training cells for the best epoch count after early stopping. Default true. */
+  /**
+   * Epoch cap from the data size: at most `cellBudget / training cells` epochs (at least 5), so
+   * large matrices stay fast (openllm-v1: 12 epochs). Default 500,000.
+   */
+  cellBudget?: number;
+  /**
+   * Refit on all training cells for the best epoch count after early stopping. Default false: each
+   * ensemble member keeps its early-stopped weights, and the members' different inner splits
+   * together cover every training cell.
+   */
   refit?: boolean;
-  /** Networks of different seeds whose predictions are averaged. Default 1. */
+  /**
+   * Evaluate and keep an exponential moving average of the weights, updated once per epoch with this
+   * factor (0 = off). Default 0.
+   */
+  averaging?: number;
+  /** Model and task bias terms in the output (ID variants). Default false. */
+  biases?: boolean;
+  /**
+   * Networks of different seeds (each with its own inner split) whose predictions are averaged.
+   * Default: 3 up to {@link ENSEMBLE_CELLS} training cells, 1 above (less variance to average out,
+   * more time per network).
+   */
   ensemble?: number;
   /**
    * Factors to use (factor predictors only): qualified (`"model:params"`, `"task:ability"`) or bare
@@ -63,31 +92,44 @@ export interface NcfOptions {
 type Variant = 'ncf' | 'ncf-factors' | 'factors-only';
 
 interface Resolved {
+  factorJoin: 'concat' | 'sum';
   embeddingDim: number;
+  mlpEmbeddingDim?: number;
   hidden: number[];
   learningRate: number;
   weightDecay: number;
+  embeddingDecay: number;
   batchSize: number;
   maxEpochs: number;
   patience: number;
   validationFraction: number;
   refit: boolean;
-  ensemble: number;
+  averaging: number;
+  biases: boolean;
+  ensemble?: number;
+  cellBudget: number;
   factors?: string[];
 }
 
+/** Training cells up to which the default ensemble has 3 networks (1 above). */
+export const ENSEMBLE_CELLS = 10_000;
+
 /** Default hyperparameters. */
 export const NCF_DEFAULTS: Readonly<Omit<Resolved, 'factors'>> = Object.freeze({
+  factorJoin: 'concat',
   embeddingDim: 8,
   hidden: [32, 16],
-  learningRate: 0.005,
-  weightDecay: 0.02,
+  learningRate: 0.01,
+  weightDecay: 0.05,
+  embeddingDecay: 6,
   batchSize: 64,
   maxEpochs: 300,
-  patience: 25,
+  patience: 10,
   validationFraction: 0.1,
-  refit: true,
-  ensemble: 1,
+  refit: false,
+  averaging: 0,
+  biases: false,
+  cellBudget: 500_000,
 });
 
 function resolve(opts: NcfOptions): Resolved {
@@ -101,12 +143,17 @@ function resolve(opts: NcfOptions): Resolved {
   };
   posInt('embeddingDim');
   posInt('batchSize');
+  if (r.factorJoin !== 'concat' && r.factorJoin !== 'sum') throw bad('factorJoin', r.factorJoin, '"concat" or "sum"');
+  if (r.mlpEmbeddingDim !== undefined) posInt('mlpEmbeddingDim');
   posInt('maxEpochs');
   posInt('patience');
-  posInt('ensemble');
+  if (r.ensemble !== undefined) posInt('ensemble');
+  posInt('cellBudget');
   if (!Array.isArray(r.hidden) || r.hidden.some((h) => !Number.isInteger(h) || h < 1)) throw bad('hidden', r.hidden, 'a list of positive integers');
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) throw bad('learningRate', r.learningRate, 'a positive number');
   if (!(r.weightDecay >= 0 && Number.isFinite(r.weightDecay))) throw bad('weightDecay', r.weightDecay, 'a non-negative number');
+  if (!(r.embeddingDecay >= 0 && Number.isFinite(r.embeddingDecay))) throw bad('embeddingDecay', r.embeddingDecay, 'a non-negative number');
+  if (!(r.averaging >= 0 && r.averaging < 1)) throw bad('averaging', r.averaging, 'in [0, 1)');
   if (!(r.validationFraction >= 0 && r.validationFraction < 1)) throw bad('validationFraction', r.validationFraction, 'in [0, 1)');
   return r;
 }
@@ -158,7 +205,7 @@ interface Table {
 }
 
 interface Layer {
-  w: number; // nout × nin
+  w: number; // nin × nout (input-major)
   b: number;
   nin: number;
   nout: number;
@@ -173,7 +220,13 @@ interface NetSpec {
   taskSide: SideInputs | null;
   /** GMF on factor embeddings (factors-only). */
   factorGmf: boolean;
+  /** Model and task bias terms added to the output (ID variants only). */
+  idBiases: boolean;
   d: number;
+  /** MLP embedding size (IDs and factors). */
+  dm: number;
+  /** Add factor embeddings to the ID embeddings instead of concatenating them (ID variants). */
+  sumFactors: boolean;
   hidden: number[];
 }
 
@@ -190,6 +243,8 @@ class Net {
 
   readonly gmfDim: number;
   readonly tables: { mg: Table; tg: Table; mh: Table; th: Table } | null;
+  /** Per-model and per-task output biases (ID variants with `biases`). */
+  readonly biasTables: { bm: Table; bt: Table } | null;
   readonly enc: { mh: Encoder | null; th: Encoder | null; mg: Encoder | null; tg: Encoder | null };
   readonly layers: Layer[];
   readonly in0: number;
@@ -208,7 +263,7 @@ class Net {
 
   constructor(readonly spec: NetSpec, rng: Rng) {
     const d = spec.d;
-    const dm = 2 * d;
+    const dm = spec.dm;
     let size = 0;
     const alloc = (n: number) => {
       const o = size;
@@ -219,6 +274,7 @@ class Net {
     this.tables = spec.useIds
       ? { mg: table(spec.nModels, d), tg: table(spec.nTasks, d), mh: table(spec.nModels, dm), th: table(spec.nTasks, dm) }
       : null;
+    this.biasTables = spec.useIds && spec.idBiases ? { bm: table(spec.nModels, 1), bt: table(spec.nTasks, 1) } : null;
     this.sparseEnd = size;
     const biasRanges: Array<[number, number]> = [];
     const encoder = (side: SideInputs | null, dim: number): Encoder | null => {
@@ -240,7 +296,7 @@ class Net {
       this.enc.tg = null;
     }
     this.gmfDim = gmfOn ? d : 0;
-    this.in0 = (spec.useIds ? 2 * dm : 0) + (this.enc.mh ? dm : 0) + (this.enc.th ? dm : 0);
+    this.in0 = spec.useIds && spec.sumFactors ? 2 * dm : (spec.useIds ? 2 * dm : 0) + (this.enc.mh ? dm : 0) + (this.enc.th ? dm : 0);
     this.layers = [];
     let nin = this.in0;
     if (nin > 0) {
@@ -294,11 +350,12 @@ class Net {
     this.yhat = new Float64Array(n);
   }
 
-  /** v[vo..vo+dim) = encoder output for `row`. */
-  private encode(e: Encoder, row: number, v: Float64Array, vo: number): void {
+  /** v[vo..vo+dim) = (or +=, with `add`) encoder output for `row`. */
+  private encode(e: Encoder, row: number, v: Float64Array, vo: number, add: boolean): void {
     const p = this.params;
     const dim = e.dim;
-    for (let k = 0; k < dim; k++) v[vo + k] = p[e.b + k];
+    if (add) for (let k = 0; k < dim; k++) v[vo + k] += p[e.b + k];
+    else for (let k = 0; k < dim; k++) v[vo + k] = p[e.b + k];
     const np = e.side.p;
     const xo = row * np;
     const x = e.side.x;
@@ -341,9 +398,10 @@ class Net {
     this.ensure(n);
     const p = this.params;
     const d = this.gmfDim;
-    const dm = 2 * this.spec.d;
+    const dm = this.spec.dm;
     const x0 = this.acts[0];
     const in0 = this.in0;
+    const sum = this.spec.sumFactors;
     const T = this.tables;
     for (let i = 0; i < n; i++) {
       const c = ids ? ids[from + i] : from + i;
@@ -359,8 +417,8 @@ class Net {
             this.gt[i * d + k] = p[to_ + k];
           }
         } else {
-          this.encode(this.enc.mg!, m, this.gm, i * d);
-          this.encode(this.enc.tg!, t, this.gt, i * d);
+          this.encode(this.enc.mg!, m, this.gm, i * d, false);
+          this.encode(this.enc.tg!, t, this.gt, i * d, false);
         }
       }
       // MLP input
@@ -370,27 +428,40 @@ class Net {
         const to_ = T.th.off + t * dm;
         for (let k = 0; k < dm; k++) x0[o + k] = p[mo + k];
         for (let k = 0; k < dm; k++) x0[o + dm + k] = p[to_ + k];
+        if (sum) {
+          if (this.enc.mh) this.encode(this.enc.mh, m, x0, o, true);
+          if (this.enc.th) this.encode(this.enc.th, t, x0, o + dm, true);
+        }
         o += 2 * dm;
       }
-      if (this.enc.mh) {
-        this.encode(this.enc.mh, m, x0, o);
-        o += dm;
+      if (!sum) {
+        if (this.enc.mh) {
+          this.encode(this.enc.mh, m, x0, o, false);
+          o += dm;
+        }
+        if (this.enc.th) this.encode(this.enc.th, t, x0, o, false);
       }
-      if (this.enc.th) this.encode(this.enc.th, t, x0, o);
     }
-    // hidden layers
+    // hidden layers (weights input-major: w[j * nout + r]; zero inputs are skipped)
     for (let li = 0; li < this.layers.length; li++) {
       const l = this.layers[li];
       const a = this.acts[li];
       const z = this.acts[li + 1];
+      const nin = l.nin;
+      const nout = l.nout;
+      const w = l.w;
+      const bo = l.b;
       for (let i = 0; i < n; i++) {
-        const ao = i * l.nin;
-        for (let r = 0; r < l.nout; r++) {
-          let s = p[l.b + r];
-          const wo = l.w + r * l.nin;
-          for (let j = 0; j < l.nin; j++) s += p[wo + j] * a[ao + j];
-          z[i * l.nout + r] = s > 0 ? s : 0;
+        const ao = i * nin;
+        const zo = i * nout;
+        for (let r = 0; r < nout; r++) z[zo + r] = p[bo + r];
+        for (let j = 0; j < nin; j++) {
+          const aj = a[ao + j];
+          if (aj === 0) continue;
+          const wo = w + j * nout;
+          for (let r = 0; r < nout; r++) z[zo + r] += aj * p[wo + r];
         }
+        for (let r = 0; r < nout; r++) if (z[zo + r] < 0) z[zo + r] = 0;
       }
     }
     // output
@@ -400,6 +471,10 @@ class Net {
       let s = p[this.outB];
       for (let k = 0; k < d; k++) s += p[this.outW + k] * this.gm[i * d + k] * this.gt[i * d + k];
       for (let k = 0; k < hOut; k++) s += p[this.outW + d + k] * last[i * hOut + k];
+      if (this.biasTables) {
+        const c = ids ? ids[from + i] : from + i;
+        s += p[this.biasTables.bm.off + models[c]] + p[this.biasTables.bt.off + tasks[c]];
+      }
       this.yhat[i] = s;
     }
     return this.yhat;
@@ -411,7 +486,7 @@ class Net {
     const p = this.params;
     const g = this.grads;
     const d = this.gmfDim;
-    const dm = 2 * this.spec.d;
+    const dm = this.spec.dm;
     const hOut = this.mlpOut;
     const L = this.layers.length;
     const last = this.acts[L];
@@ -437,30 +512,50 @@ class Net {
       const z = this.acts[li + 1];
       const dz = this.dAct[li + 1];
       const da = this.dAct[li];
-      da.fill(0, 0, n * l.nin);
+      const nin = l.nin;
+      const nout = l.nout;
+      const w = l.w;
+      const bo = l.b;
       for (let i = 0; i < n; i++) {
-        const ao = i * l.nin;
-        for (let r = 0; r < l.nout; r++) {
-          if (z[i * l.nout + r] <= 0) continue;
-          const dr = dz[i * l.nout + r];
-          if (dr === 0) continue;
-          g[l.b + r] += dr;
-          const wo = l.w + r * l.nin;
-          for (let j = 0; j < l.nin; j++) {
-            g[wo + j] += dr * a[ao + j];
-            da[ao + j] += dr * p[wo + j];
+        const ao = i * nin;
+        const zo = i * nout;
+        for (let r = 0; r < nout; r++) {
+          if (z[zo + r] <= 0) dz[zo + r] = 0;
+          else g[bo + r] += dz[zo + r];
+        }
+        for (let j = 0; j < nin; j++) {
+          const aj = a[ao + j];
+          // an inactive ReLU input gets no gradient through its own derivative anyway
+          if (li > 0 && aj === 0) {
+            da[ao + j] = 0;
+            continue;
           }
+          const wo = w + j * nout;
+          let acc = 0;
+          for (let r = 0; r < nout; r++) {
+            const dr = dz[zo + r];
+            acc += dr * p[wo + r];
+            g[wo + r] += aj * dr;
+          }
+          da[ao + j] = acc;
         }
       }
     }
     const dx0 = this.dAct[0];
     const in0 = this.in0;
+    const sum = this.spec.sumFactors;
     const T = this.tables;
     for (let i = 0; i < n; i++) {
       const c = ids[from + i];
       const m = models[c];
       const t = tasks[c];
       const e = dy[i];
+      if (this.biasTables) {
+        this.touch(this.biasTables.bm, m);
+        this.touch(this.biasTables.bt, t);
+        g[this.biasTables.bm.off + m] += e;
+        g[this.biasTables.bt.off + t] += e;
+      }
       if (d > 0) {
         // dgm = e * w ⊙ gt, dgt = e * w ⊙ gm
         for (let k = 0; k < d; k++) {
@@ -491,13 +586,19 @@ class Net {
         const to_ = T.th.off + t * dm;
         for (let k = 0; k < dm; k++) g[mo + k] += dx0[o + k];
         for (let k = 0; k < dm; k++) g[to_ + k] += dx0[o + dm + k];
+        if (sum) {
+          if (this.enc.mh) this.encodeBack(this.enc.mh, m, dx0, o);
+          if (this.enc.th) this.encodeBack(this.enc.th, t, dx0, o + dm);
+        }
         o += 2 * dm;
       }
-      if (this.enc.mh) {
-        this.encodeBack(this.enc.mh, m, dx0, o);
-        o += dm;
+      if (!sum) {
+        if (this.enc.mh) {
+          this.encodeBack(this.enc.mh, m, dx0, o);
+          o += dm;
+        }
+        if (this.enc.th) this.encodeBack(this.enc.th, t, dx0, o);
       }
-      if (this.enc.th) this.encodeBack(this.enc.th, t, dx0, o);
     }
   }
 
@@ -513,8 +614,11 @@ class Net {
     t.touched[t.nTouched++] = row;
   }
 
-  /** One AdamW step: dense part fully, ID tables on touched rows only; clears the gradients. */
-  adamStep(lr: number, wd: number): void {
+  /**
+   * One AdamW step: dense part fully (decay `wd`, not on biases), ID tables on touched rows only
+   * (decay `wdEmb`); clears the gradients.
+   */
+  adamStep(lr: number, wd: number, wdEmb: number): void {
     this.step++;
     const b1 = 0.9;
     const b2 = 0.999;
@@ -526,7 +630,7 @@ class Net {
     const m1 = this.m1;
     const m2 = this.m2;
     const dec = this.decay;
-    const upd = (i: number) => {
+    const upd = (i: number, wd: number) => {
       const gi = g[i];
       m1[i] = b1 * m1[i] + (1 - b1) * gi;
       m2[i] = b2 * m2[i] + (1 - b2) * gi * gi;
@@ -535,18 +639,19 @@ class Net {
       p[i] -= lr * (mh / (Math.sqrt(vh) + eps) + (dec[i] ? wd * p[i] : 0));
       g[i] = 0;
     };
-    if (this.tables) {
-      for (const t of Object.values(this.tables)) {
+    for (const group of [this.tables, this.biasTables]) {
+      if (!group) continue;
+      for (const t of Object.values(group)) {
         for (let r = 0; r < t.nTouched; r++) {
           const row = t.touched[r];
           t.mark[row] = 0;
           const o = t.off + row * t.dim;
-          for (let k = 0; k < t.dim; k++) upd(o + k);
+          for (let k = 0; k < t.dim; k++) upd(o + k, wdEmb);
         }
         t.nTouched = 0;
       }
     }
-    for (let i = this.sparseEnd; i < p.length; i++) upd(i);
+    for (let i = this.sparseEnd; i < p.length; i++) upd(i, wd);
   }
 
   /** Replace ID embedding rows never trained (seen[row] = 0) with the mean of the trained rows. */
@@ -568,6 +673,10 @@ class Net {
     fix(this.tables.mh, seenModel);
     fix(this.tables.tg, seenTask);
     fix(this.tables.th, seenTask);
+    if (this.biasTables) {
+      fix(this.biasTables.bm, seenModel);
+      fix(this.biasTables.bt, seenTask);
+    }
   }
 }
 
@@ -636,6 +745,9 @@ async function train(
   let best = Infinity;
   let bestEpoch = 0;
   let bestParams: Float64Array | null = null;
+  const beta = o.averaging;
+  const ema = beta > 0 ? new Float64Array(net.params.length) : null;
+  const live = beta > 0 ? new Float64Array(net.params.length) : null;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     await pause(signal, clock);
     new Rng(seed, shuffleStream + epoch).shuffle(order);
@@ -645,21 +757,34 @@ async function train(
       const yh = net.forward(cells.model, cells.task, order, from, to);
       for (let i = 0; i < n; i++) dy[i] = (2 * (yh[i] - cells.y[order[from + i]])) / n;
       net.backward(cells.model, cells.task, order, from, to, dy);
-      net.adamStep(o.learningRate, o.weightDecay);
+      net.adamStep(o.learningRate, o.weightDecay, o.embeddingDecay);
+    }
+    if (ema && live) {
+      // exponential moving average of the weights, once per epoch; evaluated and kept instead of them
+      const p = net.params;
+      if (epoch === 1) ema.set(p);
+      else for (let i = 0; i < p.length; i++) ema[i] = beta * ema[i] + (1 - beta) * p[i];
     }
     if (valIds) {
+      if (ema && live) {
+        live.set(net.params);
+        net.params.set(ema);
+      }
       const v = evalMse(net, cells, valIds);
       if (v < best) {
         best = v;
         bestEpoch = epoch;
         bestParams = Float64Array.from(net.params);
-      } else if (epoch - bestEpoch >= o.patience) break;
+      }
+      if (ema && live) net.params.set(live);
+      if (epoch - bestEpoch >= o.patience) break;
     }
   }
   if (valIds && bestParams) {
     net.params.set(bestParams);
     return { net, epochs: bestEpoch, valMse: best };
   }
+  if (ema) net.params.set(ema);
   return { net, epochs, valMse: NaN };
 }
 
@@ -732,7 +857,10 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
     modelSide,
     taskSide,
     factorGmf: variant === 'factors-only',
+    idBiases: o.biases,
     d: o.embeddingDim,
+    dm: o.mlpEmbeddingDim ?? 2 * o.embeddingDim,
+    sumFactors: o.factorJoin === 'sum',
     hidden: o.hidden,
   };
 
@@ -745,7 +873,9 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
   const epochsUsed: number[] = [];
   const valMses: number[] = [];
   const all = new Int32Array(nnz).map((_, i) => i);
-  for (let k = 0; k < o.ensemble; k++) {
+  const ensemble = o.ensemble ?? (nnz <= ENSEMBLE_CELLS ? 3 : 1);
+  const maxEpochs = Math.min(o.maxEpochs, Math.max(5, Math.floor(o.cellBudget / nnz)));
+  for (let k = 0; k < ensemble; k++) {
     const seed = memberSeed(ctx.seed, k);
     const nVal = Math.floor(nnz * o.validationFraction);
     let final: TrainResult;
@@ -755,7 +885,7 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
       new Rng(seed, 1).shuffle(perm);
       const valIds = perm.slice(0, nVal);
       const trainIds = perm.slice(nVal);
-      const r = await train(spec, cells, trainIds, valIds, o.maxEpochs, o, seed, 2, ctx.signal, clock);
+      const r = await train(spec, cells, trainIds, valIds, maxEpochs, o, seed, 2, ctx.signal, clock);
       valMses.push(r.valMse);
       epochsUsed.push(r.epochs);
       if (o.refit) {
@@ -767,7 +897,7 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
       }
     } else {
       // too few cells for an inner split: a fixed number of epochs on everything
-      const epochs = Math.min(o.maxEpochs, 100);
+      const epochs = Math.min(maxEpochs, 100);
       final = await train(spec, cells, all, null, epochs, o, seed, 2, ctx.signal, clock);
       finalIds = all;
       epochsUsed.push(epochs);
@@ -784,15 +914,16 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
 
   Object.assign(chosen, {
     embeddingDim: o.embeddingDim,
+    mlpEmbeddingDim: o.mlpEmbeddingDim ?? 2 * o.embeddingDim,
     hidden: o.hidden.join('-'),
     learningRate: o.learningRate,
     weightDecay: o.weightDecay,
     batchSize: o.batchSize,
-    maxEpochs: o.maxEpochs,
+    maxEpochs,
     patience: o.patience,
     validationFraction: o.validationFraction,
     refit: o.refit,
-    ensemble: o.ensemble,
+    ensemble,
     epochs: epochsUsed.join(','),
   });
   if (valMses.length) chosen.validationMse = valMses.reduce((a, b) => a + b, 0) / valMses.length;
