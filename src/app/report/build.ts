@@ -61,6 +61,10 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
   const maxPoints = limit(options.maxScatterPoints, DEFAULT_MAX_SCATTER_POINTS, 'maxScatterPoints');
   const coverage = input.coverage && input.coverage.length > 0 ? input.coverage : undefined;
   const advice = input.advice && input.advice.length > 0 ? input.advice : undefined;
+  // The evaluation's cells are indices into the dataset: another dataset's would be drawn as nonsense.
+  if (input.evaluation.dataset !== ds.name) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `the evaluation is of dataset "${input.evaluation.dataset}" but the report is of "${ds.name}"`, { field: 'evaluation' });
+  }
   if (coverage) checkCoverage(coverage);
   if (advice) checkAdvice(advice);
 
@@ -71,8 +75,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
   // Methods only in the coverage data get colours after the evaluated ones, so that a method keeps
   // its colour across all charts.
   const methods = [...evalMethods, ...[...new Set((coverage ?? []).map((p) => p.method))].filter((m) => !evalMethods.includes(m))];
-  const warn = options.onWarning ?? (() => {});
-  const render = (spec: Parameters<typeof renderSvg>[0]) => renderSvg(spec, warn);
+  const render = (spec: Parameters<typeof renderSvg>[0], id: string) => renderSvg(spec, { onWarning: options.onWarning, idPrefix: id });
 
   const sections: PageSection[] = [];
   sections.push({ id: 'accuracy', heading: 'Held-out accuracy', intro: '', extra: metricsTable(input) });
@@ -87,7 +90,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     intro: `Every model (row, best mean score at the top) on every task (column), on each task's 0–100 scale. Cells with a dot were missing and are predicted by <b>${escapeHtml(input.completion.method)}</b>; the others are observed scores.`,
     chart: {
       id: 'chart-matrix',
-      svg: await render(heatmapSpec(matrix)),
+      svg: await render(heatmapSpec(matrix), 'chart-matrix'),
       caption: `${plural(matrix.observed, 'observed cell')} and ${plural(matrix.predicted, 'predicted cell')}; models ordered by the mean of their row (observed and predicted).${capNote}`,
     },
   });
@@ -99,7 +102,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     intro: `Held-out cells of protocol <code>${escapeHtml(input.evaluation.protocol)}</code>: the score each method predicted for a cell hidden from it, against the observed score. Points on the dashed line are exact.`,
     chart: {
       id: 'chart-scatter',
-      svg: await render(scatterSpec(scatterRows, evalMethods)),
+      svg: await render(scatterSpec(scatterRows, evalMethods), 'chart-scatter'),
       caption: `${plural(rows.length / Math.max(1, evalMethods.length), 'held-out prediction')} per method over ${plural(input.evaluation.seeds.length, 'seed')}${capped ? `; at most ${maxPoints.toLocaleString('en-US')} per method drawn (an even subsample)` : ''}.`,
     },
   });
@@ -108,7 +111,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     id: 'error-distribution',
     heading: 'Error distribution',
     intro: 'Absolute error of each held-out prediction, in points on the 0–100 scale; the dashed line is the mean (MAE).',
-    chart: { id: 'chart-errors', svg: await render(errorHistogramSpec(rows, evalMethods)), caption: 'Counts of held-out cells per error bin, all seeds and folds pooled.' },
+    chart: { id: 'chart-errors', svg: await render(errorHistogramSpec(rows, evalMethods), 'chart-errors'), caption: 'Counts of held-out cells per error bin, all seeds and folds pooled.' },
   });
 
   const taskOrder = tasksByError(rows);
@@ -118,7 +121,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     intro: 'Mean absolute error of each method on each task, hardest task (largest error over all methods) first.',
     chart: {
       id: 'chart-per-task',
-      svg: await render(perTaskErrorSpec(rows, evalMethods, taskOrder)),
+      svg: await render(perTaskErrorSpec(rows, evalMethods, taskOrder), 'chart-per-task'),
       caption: `${plural(taskOrder.length, 'task')} with held-out cells, of ${ds.tasks.length}.`,
     },
   });
@@ -129,7 +132,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
           id: 'coverage',
           heading: 'Interval coverage by level',
           intro: 'How often the prediction intervals contained the held-out score, against the level they were built for (dashed: ideal), and how wide they were.',
-          chart: { id: 'chart-coverage', svg: await render(coverageSpec(coverage, methods)), caption: `${plural(new Set(coverage.map((p) => p.level)).size, 'level')}, ${plural(new Set(coverage.map((p) => p.method)).size, 'method')}.` },
+          chart: { id: 'chart-coverage', svg: await render(coverageSpec(coverage, methods), 'chart-coverage'), caption: `${plural(new Set(coverage.map((p) => p.level)).size, 'level')}, ${plural(new Set(coverage.map((p) => p.method)).size, 'method')}.` },
         }
       : { id: 'coverage', heading: 'Interval coverage by level', intro: '', absent: 'Not computed: no interval coverage was given for this report.' },
   );
@@ -139,7 +142,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
           id: 'advice',
           heading: 'Which benchmark to run next',
           intro: 'Error on the benchmarks not yet run, after revealing a number of benchmarks of held-out models chosen by the advisor or at random.',
-          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice)), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes.` },
+          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice), 'chart-advice'), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes.` },
         }
       : { id: 'advice', heading: 'Which benchmark to run next', intro: '', absent: 'Not computed: no advice error curve was given for this report.' },
   );

@@ -8,4 +8,4 @@ export { writeReport } from './write.js';
 export type { AdviceCurvePoint, CoveragePoint, ReportInput, ReportOptions } from './types.js';
 export { adviceSpec, coverageSpec, errorHistogramSpec, heatmapSpec, perTaskErrorSpec, scatterSpec } from './charts.js';
 export { heldOutRows, matrixData, type HeldOutRow, type MatrixCell, type MatrixData } from './data.js';
-export { renderSvg } from './render.js';
+export { renderSvg, scopeSvgIds, type RenderOptions } from './render.js';

@@ -31,13 +31,47 @@ function logger(onWarning: (message: string) => void): Logger {
   return self;
 }
 
+/** Options of {@link renderSvg}. */
+export interface RenderOptions {
+  /** Receives vega-lite and vega warnings (default: dropped). */
+  onWarning?: (message: string) => void;
+  /**
+   * Prefix for the ids inside the SVG (gradients, clip paths); default `"chart"`. Charts inlined in
+   * one page need distinct prefixes, since ids are global to an HTML document.
+   */
+  idPrefix?: string;
+}
+
 /**
- * Renders a vega-lite spec to an SVG string. vega and vega-lite are loaded on first use so that
- * importing collabperf (e.g. for `predict`) does not pay for them.
+ * Renames every `id` of an SVG string to `<prefix>-1`, `<prefix>-2`… in order of appearance and
+ * updates the `url(#…)` and `href="#…"` references. vega numbers gradients and clip paths with
+ * process-wide counters, so without this the same chart would come out with different ids on
+ * every call (reports would not be reproducible) and two inlined charts could share an id.
+ * Only tags are rewritten, never text, so a label that happens to read `id="…"` is kept.
  */
-export async function renderSvg(spec: TopLevelSpec, onWarning: (message: string) => void = () => {}): Promise<string> {
+export function scopeSvgIds(svg: string, prefix: string): string {
+  const map = new Map<string, string>();
+  for (const tag of svg.matchAll(/<[A-Za-z][^>]*>/g)) {
+    for (const m of tag[0].matchAll(/\sid="([^"]+)"/g)) if (!map.has(m[1])) map.set(m[1], `${prefix}-${map.size + 1}`);
+  }
+  if (map.size === 0) return svg;
+  const sub = (all: string, head: string, id: string, tail: string) => (map.has(id) ? `${head}${map.get(id)}${tail}` : all);
+  return svg.replace(/<[A-Za-z][^>]*>/g, (tag) =>
+    tag
+      .replace(/(\sid=")([^"]+)(")/g, sub)
+      .replace(/(url\(#)([^)"]+)(\))/g, sub)
+      .replace(/(href="#)([^"]+)(")/g, sub),
+  );
+}
+
+/**
+ * Renders a vega-lite spec to an SVG string (ids scoped by {@link scopeSvgIds}). vega and
+ * vega-lite are loaded on first use so that importing collabperf (e.g. for `predict`) does not pay
+ * for them.
+ */
+export async function renderSvg(spec: TopLevelSpec, options: RenderOptions = {}): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const log = logger(onWarning);
+  const log = logger(options.onWarning ?? (() => {}));
   const compiled = vl.compile(spec, { logger: log }).spec;
   // Without a loader that refuses everything, a spec naming a URL would make vega fetch it; the
   // report must never touch the network, so any load is an error.
@@ -47,7 +81,7 @@ export async function renderSvg(spec: TopLevelSpec, onWarning: (message: string)
   };
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger: log, loader });
   try {
-    return await view.toSVG();
+    return scopeSvgIds(await view.toSVG(), options.idPrefix ?? 'chart');
   } finally {
     view.finalize();
   }
