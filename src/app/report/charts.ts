@@ -52,12 +52,17 @@ export function heatmapSpec(d: MatrixData): TopLevelSpec {
   const cellH = d.modelOrder.length <= 80 ? 12 : 8;
   const x = { field: 'task', type: 'nominal', sort: d.taskOrder, axis: { orient: 'top', labelAngle: -50, labelLimit: 180, title: null } } as const;
   const y = { field: 'model', type: 'nominal', sort: d.modelOrder, axis: { labelLimit: 220, labelFontSize: cellH >= 12 ? 10 : 8, title: null } } as const;
+  // The description becomes each cell's aria-label, which the page's script shows on hover.
+  const describe = { calculate: "datum.model + '; ' + datum.task + '; ' + format(datum.score, '.1f') + ' (' + datum.kind + ')'", as: 'label' };
+  const description = { field: 'label', type: 'nominal' };
   const layers: object[] = [
     {
+      transform: [describe],
       mark: { type: 'rect' },
       encoding: {
         x,
         y,
+        description,
         color: {
           field: 'score',
           type: 'quantitative',
@@ -70,11 +75,12 @@ export function heatmapSpec(d: MatrixData): TopLevelSpec {
   ];
   if (d.predicted > 0) {
     layers.push({
-      transform: [{ filter: "datum.kind === 'predicted'" }],
+      transform: [{ filter: "datum.kind === 'predicted'" }, describe],
       mark: { type: 'point', filled: true, size: cellH >= 12 ? 22 : 10, fill: 'white', stroke: '#222', strokeWidth: 0.6, opacity: 1 },
       encoding: {
         x,
         y,
+        description,
         shape: { field: 'kind', type: 'nominal', scale: { domain: ['predicted'], range: ['circle'] }, legend: { title: 'Cell', labelExpr: "'predicted (dot)'" } },
       },
     });
@@ -96,7 +102,7 @@ export function scatterSpec(rows: readonly HeldOutRow[], methods: readonly strin
   return {
     config: CHART_CONFIG,
     description: 'Predicted vs actual held-out scores per method',
-    data: { values: rows.map((r) => ({ method: r.method, truth: r.truth, prediction: r.prediction })) },
+    data: { values: rows.map((r) => ({ method: r.method, model: r.model, task: r.task, truth: r.truth, prediction: r.prediction })) },
     facet: { field: 'method', type: 'nominal', sort: [...methods], title: null },
     columns: columns(methods.length),
     spec: {
@@ -110,11 +116,15 @@ export function scatterSpec(rows: readonly HeldOutRow[], methods: readonly strin
           encoding: { x: { datum: dom[0] }, y: { datum: dom[0] }, x2: { datum: dom[1] }, y2: { datum: dom[1] } },
         },
         {
+          transform: [
+            { calculate: "datum.model + '; ' + datum.task + '; actual ' + format(datum.truth, '.1f') + ', predicted ' + format(datum.prediction, '.1f') + ' (' + datum.method + ')'", as: 'label' },
+          ],
           mark: { type: 'circle', size: n > 1500 ? 8 : 18, opacity: n > 1500 ? 0.35 : 0.6 },
           encoding: {
             x: { field: 'truth', type: 'quantitative', scale: { domain: dom }, title: 'Actual (0–100)' },
             y: { field: 'prediction', type: 'quantitative', scale: { domain: dom }, title: 'Predicted (0–100)' },
             color: { field: 'method', type: 'nominal', scale: methodScale(methods), legend: null },
+            description: { field: 'label', type: 'nominal' },
           },
         },
       ],
@@ -164,13 +174,18 @@ export function perTaskErrorSpec(rows: readonly HeldOutRow[], methods: readonly 
     config: CHART_CONFIG,
     description: 'Mean absolute error per task and method',
     data: { values: rows.map((r) => ({ method: r.method, task: r.task, error: r.error })) },
+    transform: [
+      { aggregate: [{ op: 'mean', field: 'error', as: 'mae' }, { op: 'count', as: 'cells' }], groupby: ['task', 'method'] },
+      { calculate: "datum.task + '; ' + datum.method + ': MAE ' + format(datum.mae, '.2f') + ' over ' + datum.cells + ' cells'", as: 'label' },
+    ],
     width: 420,
     height: { step },
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'task', type: 'nominal', sort: [...taskOrder], title: null, axis: { labelLimit: 300 } },
       yOffset: { field: 'method', type: 'nominal', sort: [...methods] },
-      x: { field: 'error', aggregate: 'mean', type: 'quantitative', title: 'MAE (0–100 points)' },
+      x: { field: 'mae', type: 'quantitative', title: 'MAE (0–100 points)' },
+      description: { field: 'label', type: 'nominal' },
       color: { field: 'method', type: 'nominal', scale: methodScale(methods), legend: { title: 'Method', orient: 'top' } },
     },
   } as TopLevelSpec;

@@ -35,6 +35,7 @@ export interface MatrixData {
 /** One held-out cell of one method, on the 0–100 scale. */
 export interface HeldOutRow {
   method: string;
+  model: string;
   task: string;
   truth: number;
   prediction: number;
@@ -138,7 +139,7 @@ export function heldOutRows(ds: Dataset, evaluation: EvaluationResult, scales: T
       }
       const truth = to100(scales, t, p.truth[i]);
       const prediction = to100(scales, t, p.prediction[i]);
-      rows.push({ method: r.method, task: ds.tasks[t].name, truth, prediction, error: Math.abs(prediction - truth) });
+      rows.push({ method: r.method, model: ds.models[m].name, task: ds.tasks[t].name, truth, prediction, error: Math.abs(prediction - truth) });
     }
   }
   return rows;

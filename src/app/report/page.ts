@@ -65,11 +65,12 @@ table.metrics th, table.metrics td { padding: 4px 12px; border-bottom: 1px solid
 table.metrics th:first-child, table.metrics td:first-child { text-align: left; }
 table.metrics thead th { border-bottom: 2px solid #c9ced8; font-weight: 600; }
 .note { font-size: 13px; color: #5a6375; }
+.tip { position: absolute; display: none; pointer-events: none; z-index: 10; max-width: 420px; padding: 4px 8px; border-radius: 4px; background: rgba(29, 35, 48, 0.92); color: #fff; font-size: 12px; line-height: 1.4; white-space: pre-line; }
 @media print { body { background: #fff; } .export, nav { display: none; } section { break-inside: avoid; border: none; } }
 `;
 
 /**
- * Download buttons. The PNG is the chart's own SVG drawn onto a canvas at twice its size, which
+ * Hover text and download buttons. The PNG is the chart's own SVG drawn onto a canvas at twice its size, which
  * every browser can do offline; `window.collabperfChartPng(id, scale)` exposes the same for tests
  * and for users who script the page.
  */
@@ -111,6 +112,23 @@ const SCRIPT = `
     a.remove();
   }
   window.collabperfChartPng = png;
+  // Hover text: every data mark carries its values in aria-label (written by vega for screen
+  // readers); showing it on hover makes the static SVG readable cell by cell.
+  var tip = document.createElement('div');
+  tip.className = 'tip';
+  tip.setAttribute('role', 'tooltip');
+  document.body.appendChild(tip);
+  document.addEventListener('mouseover', function (e) {
+    var el = e.target && e.target.closest ? e.target.closest('.chart-body [role="graphics-symbol"][aria-label]') : null;
+    if (!el) { tip.style.display = 'none'; return; }
+    tip.textContent = el.getAttribute('aria-label').split('; ').join('\\n');
+    tip.style.display = 'block';
+  });
+  document.addEventListener('mousemove', function (e) {
+    if (tip.style.display !== 'block') return;
+    tip.style.left = (e.pageX + 14) + 'px';
+    tip.style.top = (e.pageY + 14) + 'px';
+  });
   document.addEventListener('click', function (e) {
     var b = e.target && e.target.closest ? e.target.closest('button[data-export]') : null;
     if (!b) return;

@@ -108,6 +108,16 @@ describe('report in headless Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('shows the values of a mark on hover', async () => {
+    const cell = page.locator('#chart-matrix [role="graphics-symbol"][aria-label]').first();
+    await cell.hover();
+    const tip = page.locator('div.tip');
+    await expect.poll(() => tip.isVisible()).toBe(true);
+    expect(await tip.textContent()).toMatch(/^.+\n.+\n\d+\.\d \((observed|predicted)\)$/);
+    await page.mouse.move(1, 1);
+    await expect.poll(() => tip.isVisible()).toBe(false);
+  });
+
   it('exports a chart as a non-blank PNG twice its size, offline', async () => {
     for (const id of ['chart-matrix', 'chart-advice']) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#${id} button[data-export="png"]`)]);

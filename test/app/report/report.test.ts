@@ -48,6 +48,8 @@ describe('buildReport on helm-classic (mean, knn; cells:0.2, one seed)', () => {
     const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts).toHaveLength(1);
     expect(scripts[0][1]).toBe('');
+    // It must at least parse (a browser would report a syntax error only at run time).
+    expect(() => new Function(scripts[0][2])).not.toThrow();
   });
 
   it('has the four always-present charts, each an inline <svg>, and notes for the sections not given', () => {
