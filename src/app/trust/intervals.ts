@@ -160,16 +160,26 @@ const MIN_GROUP = 150;
 /** Candidate lower edges of the Mondrian groups (numbers of scores of a model), before merging. */
 const GROUP_EDGES = [0, 1, 2, 3, 4, 5, 7, 10, 15, 22, 33, 50, 75, 110, 170, 250];
 
-const FEATURES = ['log1p(model scores)', 'log1p(task scores)', 'model has no score', 'log model in-sample error', 'log task in-sample error', 'log1p |prediction - task mean| / task sd'];
+const FEATURES = [
+  'log1p(model scores)',
+  'log(task scores / most scores of a task)',
+  'model has no score',
+  'log model in-sample error / mean in-sample error',
+  'log task in-sample error / mean in-sample error',
+  'log task out-of-fold error / mean out-of-fold error',
+  'log1p |prediction - task mean| / task sd',
+];
 const P = FEATURES.length;
 
 /** Counts and in-sample fit of one fitted predictor on the Dataset it was fitted on. */
 interface FitStats {
   modelCount: Int32Array;
   taskCount: Int32Array;
-  /** Mean |in-sample residual| (0–100) of each model's training cells (global mean for a model without). */
+  maxTaskCount: number;
+  /** Mean |in-sample residual| (0–100) of each model's training cells (`meanErr` for a model without). */
   modelErr: Float64Array;
   taskErr: Float64Array;
+  meanErr: number;
   taskMean: Float64Array;
   taskSd: Float64Array;
 }
@@ -198,28 +208,40 @@ function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array): 
     all += a;
   }
   all = n > 0 ? all / n : 0;
+  let maxTaskCount = 1;
   for (let m = 0; m < nM; m++) modelErr[m] = modelCount[m] > 0 ? modelErr[m] / modelCount[m] : all;
   for (let t = 0; t < nT; t++) {
     taskErr[t] = taskCount[t] > 0 ? taskErr[t] / taskCount[t] : all;
     taskMean[t] = taskCount[t] > 0 ? taskMean[t] / taskCount[t] : 50;
+    maxTaskCount = Math.max(maxTaskCount, taskCount[t]);
   }
   for (let e = 0; e < n; e++) {
     const t = task[e];
     taskSd[t] += ((value[e] * 100) / range100[t] - taskMean[t]) ** 2;
   }
   for (let t = 0; t < nT; t++) taskSd[t] = taskCount[t] > 1 ? Math.max(Math.sqrt(taskSd[t] / taskCount[t]), 1e-6) : 10;
-  return { modelCount, taskCount, modelErr, taskErr, taskMean, taskSd };
+  return { modelCount, taskCount, maxTaskCount, modelErr, taskErr, meanErr: all, taskMean, taskSd };
 }
 
-function features(out: Float64Array, at: number, s: FitStats, m: number, t: number, pred100: number, delta: number): void {
+/**
+ * Difficulty features of cell (m, t) given the statistics of the fit that predicts it. Levels that
+ * differ between fits (a fold fit has fewer cells than the final fit, so other in-sample errors and
+ * task counts) enter only relative to the same fit's mean: otherwise a fold-to-final shift of those
+ * levels would move every query sigma away from the calibrated ones.
+ */
+function features(out: Float64Array, at: number, s: FitStats, m: number, t: number, pred100: number, oofTask: number, delta: number): void {
   const o = at * P;
   out[o] = Math.log1p(s.modelCount[m]);
-  out[o + 1] = Math.log1p(s.taskCount[t]);
+  out[o + 1] = Math.log((1 + s.taskCount[t]) / (1 + s.maxTaskCount));
   out[o + 2] = s.modelCount[m] === 0 ? 1 : 0;
-  out[o + 3] = Math.log(delta + s.modelErr[m]);
-  out[o + 4] = Math.log(delta + s.taskErr[t]);
-  out[o + 5] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
+  out[o + 3] = Math.log((delta + s.modelErr[m]) / (delta + s.meanErr));
+  out[o + 4] = Math.log((delta + s.taskErr[t]) / (delta + s.meanErr));
+  out[o + 5] = oofTask;
+  out[o + 6] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
 }
+
+/** Pseudo-residuals at the mean that a task's out-of-fold error is shrunk with. */
+const SHRINK = 10;
 
 /** Mondrian groups over the number of scores of a model, merged until each has MIN_GROUP scores. */
 function makeGroups(counts: Int32Array): Array<{ lo: number; hi: number }> {
@@ -330,14 +352,19 @@ async function fitWithIntervals(
   const kind: number[] = []; // 0 = random cell, 1 = sparse model
   const count: number[] = []; // scores of the cell's model in its fit
   const pending: Array<{ stats: FitStats; m: Int32Array; t: Int32Array; pred: Float64Array; truth: Float64Array; kind: Uint8Array }> = [];
-  for (let k = 0; k < K; k++) {
+  // Cell folds first, then (when enabled) sparse-model folds: separate fits, so that the cell folds
+  // are exactly plain K-fold cross-conformal (the global baseline) and each fit lacks about 1/K of
+  // the cells, like the others.
+  const plan: Array<{ sparse: boolean; k: number }> = [];
+  for (let k = 0; k < K; k++) plan.push({ sparse: false, k });
+  if (o.sparseModels) for (let k = 0; k < K; k++) plan.push({ sparse: true, k });
+  for (const { sparse, k } of plan) {
     throwIfAborted(ctx.signal, 'interval calibration');
     const keep = new Uint8Array(n);
     const held: number[] = [];
     const heldKind: number[] = [];
     for (let e = 0; e < n; e++) {
-      const sparse = modelGroup[model[e]] === k;
-      if (sparse ? !revealed[e] : cellFold[e] === k) {
+      if (sparse ? modelGroup[model[e]] === k && !revealed[e] : cellFold[e] === k) {
         held.push(e);
         heldKind.push(sparse ? 1 : 0);
       } else keep[e] = 1;
@@ -368,12 +395,25 @@ async function fitWithIntervals(
   // δ keeps log|r| finite for exact hits and damps the pull of tiny residuals on the regression.
   const sortedAbs = Float64Array.from(res).sort();
   const delta = Math.max(1e-6, 0.1 * (nr > 0 ? sortedAbs[nr >> 1] : 1));
+  // Each task's out-of-fold error, shrunk towards the mean by SHRINK pseudo-residuals; a calibration
+  // cell leaves its own residual out, so that the feature does not know the residual it explains.
+  const taskSum = new Float64Array(nT);
+  const taskN = new Float64Array(nT);
+  let resMean = 0;
+  {
+    let at = 0;
+    for (const p of pending) for (let i = 0; i < p.m.length; i++, at++) (taskSum[p.t[i]] += res[at]), taskN[p.t[i]]++;
+    for (const r of res) resMean += r;
+    resMean = nr > 0 ? resMean / nr : 1;
+  }
+  const oofTask = (t: number, own: number, self: 0 | 1): number =>
+    Math.log((delta + (taskSum[t] - self * own + SHRINK * resMean) / (taskN[t] - self + SHRINK)) / (delta + resMean));
   const X = new Float64Array(nr * P);
   {
     let at = 0;
     for (const p of pending) {
       for (let i = 0; i < p.m.length; i++, at++) {
-        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], delta);
+        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], oofTask(p.t[i], res[at], 1), delta);
       }
     }
   }
@@ -425,7 +465,7 @@ async function fitWithIntervals(
     const F = new Float64Array(models.length * P);
     const out = new Float64Array(models.length);
     for (let i = 0; i < models.length; i++) {
-      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], delta);
+      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oofTask(tasks[i], 0, 0), delta);
       out[i] = sigmaOf(linear(F, i));
     }
     return out;
