@@ -84,6 +84,10 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     matrix.modelOrder.length < matrix.modelsWithCells
       ? ` Showing ${plural(matrix.modelOrder.length, 'model')} of ${matrix.modelsWithCells.toLocaleString('en-US')}, evenly spaced in the ranking (best and worst included).`
       : '';
+  const lowerBetter = ds.tasks.filter((t) => t.higherIsBetter === false).map((t) => t.name);
+  const lowerNote = lowerBetter.length
+    ? ` On ${lowerBetter.length === 1 ? 'task' : 'tasks'} ${lowerBetter.slice(0, 6).map((t) => escapeHtml(t)).join(', ')}${lowerBetter.length > 6 ? ` and ${lowerBetter.length - 6} more` : ''}, lower is better, so a bright cell there is a poor score.`
+    : '';
   sections.push({
     id: 'matrix',
     heading: 'Score matrix',
@@ -91,7 +95,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
     chart: {
       id: 'chart-matrix',
       svg: await render(heatmapSpec(matrix), 'chart-matrix'),
-      caption: `${plural(matrix.observed, 'observed cell')} and ${plural(matrix.predicted, 'predicted cell')}; models ordered by the mean of their row (observed and predicted).${capNote}`,
+      caption: `${plural(matrix.observed, 'observed cell')} and ${plural(matrix.predicted, 'predicted cell')}; models ordered by the mean of their row (observed and predicted).${capNote}${lowerNote}`,
     },
   });
 

@@ -168,8 +168,9 @@ export function errorHistogramSpec(rows: readonly HeldOutRow[], methods: readonl
 
 /** (4) Mean absolute error per task and method (grouped horizontal bars, hardest task first). */
 export function perTaskErrorSpec(rows: readonly HeldOutRow[], methods: readonly string[], taskOrder: readonly string[]): TopLevelSpec {
-  // Thinner bars with many methods, so that all methods on 50+ tasks stay a scrollable height.
-  const step = methods.length * (methods.length > 4 ? 4 : 7) + 5;
+  // The step is per bar (the offset band); thinner bars with many methods, so that all methods on
+  // 50+ tasks stay a scrollable height.
+  const bar = methods.length > 4 ? 4 : 7;
   return {
     config: CHART_CONFIG,
     description: 'Mean absolute error per task and method',
@@ -179,7 +180,7 @@ export function perTaskErrorSpec(rows: readonly HeldOutRow[], methods: readonly 
       { calculate: "datum.task + '; ' + datum.method + ': MAE ' + format(datum.mae, '.2f') + ' over ' + datum.cells + ' cells'", as: 'label' },
     ],
     width: 420,
-    height: { step },
+    height: { step: bar, for: 'offset' },
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'task', type: 'nominal', sort: [...taskOrder], title: null, axis: { labelLimit: 300 } },
