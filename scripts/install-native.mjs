@@ -210,6 +210,8 @@ function loads() {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+if (!forced && !which('cmake') && !nodeGypCli()) giveUp('neither cmake nor node-gyp found; install cmake');
+
 const order = forced === 'cmake' ? ['cmake'] : forced === 'gyp' ? ['gyp'] : ['cmake', 'gyp'];
 const reasons = [];
 for (const system of order) {

@@ -3,9 +3,27 @@
 // The JS objects of src/backends/types.ts (KernelProblem, KernelModel, KernelOptions) are checked and
 // turned into the core's plain views on the main thread WITHOUT copying: the typed arrays' data
 // pointers are taken and the arrays are kept alive by persistent references until the worker is done.
-// Each kernel then runs in a Napi::AsyncWorker and settles a Promise. Every error is
-// `new ErrorClass(code, message)` (the class given to setErrorClass), or before that a plain Error
-// with a `code` property; bad arguments throw synchronously, kernel failures reject the promise.
+// Each kernel then runs in a Napi::AsyncWorker (plus options.threads - 1 threads of its own) and
+// settles a Promise.
+//
+// Exports:
+//   setErrorClass(cls | null)                  errors become `new cls(code, message)`; before (or after
+//                                              null) a plain Error with a `code` property
+//   alsSweep(problem, model, options)          -> Promise<'ok' | 'aborted'>
+//   sgdEpoch(problem, model, options, epoch)   -> Promise<'ok' | 'aborted'>   (epoch: integer >= 0)
+//   trainLoss(problem, model, options)         -> Promise<{ sse, wsum }>   (ignores options.cancel,
+//                                                 like the TypeScript backend)
+//   info() -> { blas, blasThreads, maxThreads, parallelSgd, version, blasConfig, simd }
+//
+// Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
+// type, non-integer, out-of-range option, k > 65536, threads outside [1, 256]), E_NON_FINITE (NaN or
+// Infinity in mu, lambda, lambdaBias, learningRate, lrDecay), E_LENGTH_MISMATCH (a typed array of the
+// wrong length, naming the field and the expected length). Every field of the three objects is
+// checked for every kernel (weight / cscWeight may be null, together; cancel may be null or absent).
+// Kernel failures reject the promise: E_INDEX_OUT_OF_RANGE (an index or offset outside its range,
+// checked where it is used, so even arrays changed while the kernel runs cannot make it read or write
+// out of bounds), E_INVALID_ARGUMENT (offsets that decrease, unsorted rows in parallel SGD, k > 4096
+// for ALS), E_NUMERIC (ALS non-positive pivot, naming the row or column), E_NATIVE (out of memory).
 #include <napi.h>
 
 #include <cmath>
