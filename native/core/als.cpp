@@ -50,8 +50,8 @@ typedef Fault (*SolveFn)(const SideJob&, int64_t, int64_t, double*, Profile*);
   switch (f.kind) {
     case kFaultNumeric:
       throw Error(ErrorCode::Numeric, std::string("ALS: the normal equations of ") + self + " " + str(f.where) +
-                                          " are not positive definite (pivot " + str(f.value) +
-                                          " <= 0); use lambda > 0");
+                                          " are not positive definite (non-positive pivot at position " +
+                                          str(f.value) + "); use lambda > 0");
     case kFaultPtr: {
       const long long a = job.ptr[f.where], b = job.ptr[f.where + 1];
       const bool order = a >= 0 && b <= job.nnz && b < a;
