@@ -309,7 +309,9 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
       int64_t b, e;
       while (q.next(b, e)) {
         for (int64_t r = b; r < e; ++r) {
-          const int32_t lo = p.rowPtr[r], hi = std::max(lo, p.rowPtr[r + 1]);
+          // (clamped: rowPtr was checked above, but the caller's arrays could change meanwhile)
+          const int32_t lo = static_cast<int32_t>(std::min<int64_t>(std::max<int32_t>(p.rowPtr[r], 0), nnz));
+          const int32_t hi = static_cast<int32_t>(std::min<int64_t>(std::max<int32_t>(p.rowPtr[r + 1], lo), nnz));
           int32_t* s = split.data() + static_cast<size_t>(r) * stride;
           s[0] = lo;
           int32_t prev = lo;
