@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAdvise } from './commands/advise.js';
 import { registerDatasets } from './commands/datasets.js';
 import { registerEval } from './commands/eval.js';
 import { registerFit } from './commands/fit.js';
@@ -28,6 +29,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerPredict(program, run);
   registerEval(program, run);
   registerImportance(program, run);
+  registerAdvise(program, run);
   registerInfo(program, run);
   return program;
 }

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { advise, parseCosts, type KnownScore } from '../../app/advise/index.js';
+import { parseNewFactors, parseNewScores } from '../../app/predict.js';
+import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
+import { CollabperfError } from '../../errors.js';
+import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { printJson, ProgressLine } from '../output.js';
+import type { CliRunner } from '../runner.js';
+
+interface AdviseFlags extends DataFlags {
+  method?: string;
+  new?: string;
+  factors?: string;
+  model?: string;
+  budget: string;
+  costs?: string;
+}
+
+/** `collabperf advise`: the benchmarks to run next, in order, with the expected error after each. */
+export function registerAdvise(program: Command, run: CliRunner): void {
+  withDataFlags(
+    program
+      .command('advise')
+      .description('which benchmarks to run next: greedy by expected reduction of error on the others')
+      .option('--new <scores>', 'scores the new model has: "MMLU=66.6,GSM8K=45.8"')
+      .option('--factors <pairs>', 'the new model\'s factors: "params=8e9,tokens=15e12"')
+      .option('--model <name>', 'an existing model of the table (its other scores are treated as not yet run)')
+      .option('--budget <n>', 'how many benchmarks to recommend', '3')
+      .option('--costs <pairs|file>', 'cost per benchmark: "MMLU=2,GSM8K=1" or a CSV file (task,cost); default 1 each')
+      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD})`),
+  ).action(async (f: AdviseFlags) =>
+    run(Boolean(f.json), async () => {
+      const { dataset: ds, origin } = await loadFromFlags(f);
+      if (f.model !== undefined && (f.new !== undefined || f.factors !== undefined)) {
+        throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
+      }
+      const budget = Number(f.budget);
+      if (!Number.isInteger(budget) || budget < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `--budget must be a positive integer, got "${f.budget}"`, { field: 'budget' });
+      const known: KnownScore[] | undefined = f.new !== undefined ? parseNewScores(ds, f.new).map((s) => ({ task: s.task, value: s.value })) : undefined;
+      const costs = f.costs === undefined ? undefined : parseCosts(ds, f.costs);
+      const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
+      const progress = new ProgressLine();
+      progress.update(`advise: simulating with ${predictor.name}…`);
+      const a = await advise(ds, predictor, {
+        known,
+        factors: f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined,
+        model: f.model,
+        budget,
+        costs,
+        ctx: { seed: seedFlag(f.seed), backend: backendFlag(f.backend) },
+      });
+      progress.done();
+      if (f.json) {
+        return printJson({
+          dataset: origin,
+          method: a.method,
+          known: a.known,
+          baselineError: a.baselineError,
+          steps: a.steps.map((s) => ({ task: s.task, expectedErrorBefore: s.expectedErrorBefore, expectedErrorAfter: s.expectedErrorAfter, gain: s.gain, cost: s.cost, support: s.support })),
+          referenceModels: a.referenceModels,
+          fits: a.fits,
+          seconds: a.ms / 1000,
+        });
+      }
+      const w = Math.max(9, ...a.steps.map((s) => s.task.length));
+      const lines = [
+        `${origin}: benchmarks to run next for ${f.model ?? 'the new model'} (known: ${a.known.join(', ') || 'none'}), method ${a.method}`,
+        `expected error on the unknown benchmarks now: ${a.baselineError.toFixed(2)} points (0-100 scale), from ${a.referenceModels} reference models`,
+        `step  ${'benchmark'.padEnd(w)}  error after  gain${costs ? '   cost' : ''}`,
+        ...a.steps.map((s, i) => `${String(i + 1).padStart(4)}  ${s.task.padEnd(w)}  ${s.expectedErrorAfter.toFixed(2).padStart(11)}  ${s.gain.toFixed(2).padStart(4)}${costs ? `  ${s.cost.toFixed(1).padStart(5)}` : ''}`),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }),
+  );
+}
