@@ -146,7 +146,9 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
           id: 'advice',
           heading: 'Which benchmark to run next',
           intro: 'Error on the benchmarks not yet run, after revealing a number of benchmarks of held-out models chosen by the advisor or at random.',
-          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice), 'chart-advice'), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes.` },
+          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice), 'chart-advice'), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes${
+            advice.some((p) => Number.isFinite(p.advisorStd) || Number.isFinite(p.randomStd)) ? '; shaded: ±1 standard deviation over seeds' : ''
+          }.` },
         }
       : { id: 'advice', heading: 'Which benchmark to run next', intro: '', absent: 'Not computed: no advice error curve was given for this report.' },
   );

@@ -238,27 +238,47 @@ export function coverageSpec(points: readonly CoveragePoint[], methods: readonly
   } as TopLevelSpec;
 }
 
-/** (6) Error on the remaining benchmarks against the number of probes, advisor vs random choice. */
+/**
+ * (6) Error on the remaining benchmarks against the number of probes, advisor vs random choice,
+ * with a ±1 standard deviation band over seeds where one is given.
+ */
 export function adviceSpec(points: readonly AdviceCurvePoint[]): TopLevelSpec {
-  const values = [...points]
-    .sort((a, b) => a.probes - b.probes)
-    .flatMap((p) => [
-      { probes: p.probes, strategy: 'advisor', error: p.advisor },
-      { probes: p.probes, strategy: 'random', error: p.random },
-    ]);
+  const sorted = [...points].sort((a, b) => a.probes - b.probes);
+  const values = sorted.flatMap((p) => [
+    { probes: p.probes, strategy: 'advisor', error: p.advisor, std: p.advisorStd },
+    { probes: p.probes, strategy: 'random', error: p.random, std: p.randomStd },
+  ]);
+  const bands = values
+    .filter((v) => typeof v.std === 'number' && Number.isFinite(v.std))
+    .map((v) => ({ probes: v.probes, strategy: v.strategy, lo: Math.max(0, v.error - v.std!), hi: v.error + v.std! }));
+  const strategies = { domain: ['advisor', 'random'], range: ['#4c78a8', '#e45756'] };
+  const x = { field: 'probes', type: 'quantitative', title: 'Benchmarks revealed (probes)', axis: { tickMinStep: 1, format: 'd' } };
+  // Colour and dash on the same field with the same title merge into one legend of line samples.
+  const legend = { title: 'Probes chosen by', orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 2, symbolOpacity: 1 };
+  const layers: object[] = [];
+  if (bands.length > 0) {
+    layers.push({
+      data: { values: bands },
+      mark: { type: 'area', opacity: 0.15 },
+      // The same legend as the lines' (a null one here would switch the merged legend off).
+      encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'MAE on the remaining benchmarks (0–100)' }, y2: { field: 'hi' }, color: { field: 'strategy', type: 'nominal', scale: strategies, legend } },
+    });
+  }
+  layers.push({
+    data: { values: values.map(({ probes, strategy, error }) => ({ probes, strategy, error })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y: { field: 'error', type: 'quantitative', title: 'MAE on the remaining benchmarks (0–100)', scale: { zero: true } },
+      color: { field: 'strategy', type: 'nominal', scale: strategies, legend },
+      strokeDash: { field: 'strategy', type: 'nominal', scale: { domain: ['advisor', 'random'], range: [[1, 0], [5, 3]] }, legend },
+    },
+  });
   return {
     config: CHART_CONFIG,
     description: 'Error on remaining benchmarks vs number of probes, advisor vs random',
-    data: { values },
     width: 420,
     height: 260,
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'probes', type: 'quantitative', title: 'Benchmarks revealed (probes)', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'error', type: 'quantitative', title: 'MAE on the remaining benchmarks (0–100)', scale: { zero: true } },
-      // Colour and dash on the same field with the same title merge into one legend of line samples.
-      color: { field: 'strategy', type: 'nominal', scale: { domain: ['advisor', 'random'], range: ['#4c78a8', '#e45756'] }, legend: { title: 'Probes chosen by', orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 2 } },
-      strokeDash: { field: 'strategy', type: 'nominal', scale: { domain: ['advisor', 'random'], range: [[1, 0], [5, 3]] }, legend: { title: 'Probes chosen by', orient: 'top', symbolType: 'stroke', symbolStrokeWidth: 2 } },
-    },
+    layer: layers,
   } as TopLevelSpec;
 }

@@ -204,6 +204,11 @@ export function checkAdvice(points: readonly AdviceCurvePoint[]): void {
     for (const k of ['advisor', 'random'] as const) {
       if (!(typeof p[k] === 'number' && Number.isFinite(p[k]) && p[k] >= 0)) throw bad(`${k} error ${p[k]} at ${p.probes} probes is not a finite number >= 0`, field);
     }
+    for (const k of ['advisorStd', 'randomStd'] as const) {
+      const v = p[k];
+      // NaN is what one seed gives: no band, not an error.
+      if (v !== undefined && !Number.isNaN(v) && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw bad(`${k} ${v} at ${p.probes} probes is not a number >= 0`, field);
+    }
     if (seen.has(p.probes)) throw new CollabperfError('E_DUPLICATE_ENTRY', `the advice curve has ${p.probes} probes twice`, { field });
     seen.add(p.probes);
   });

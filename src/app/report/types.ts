@@ -32,6 +32,10 @@ export interface AdviceCurvePoint {
   advisor: number;
   /** The same with probes chosen at random. */
   random: number;
+  /** Standard deviation of `advisor` over seeds; drawn as a band when finite (NaN or absent: none). */
+  advisorStd?: number;
+  /** Standard deviation of `random` over seeds, likewise. */
+  randomStd?: number;
 }
 
 /** Everything a report shows. */

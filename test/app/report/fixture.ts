@@ -25,9 +25,18 @@ export function sampleCoverage(): CoveragePoint[] {
   );
 }
 
-/** An advice curve from 0 to 5 probes where the advisor beats random choice. */
+/**
+ * An advice curve from 0 to 5 probes where the advisor beats random choice, with spreads over seeds
+ * (NaN at 0 probes, as when nothing varies there).
+ */
 export function sampleAdvice(): AdviceCurvePoint[] {
-  return [0, 1, 2, 3, 4, 5].map((probes) => ({ probes, advisor: 10 / (1 + probes), random: 10 / (1 + 0.6 * probes) }));
+  return [0, 1, 2, 3, 4, 5].map((probes) => ({
+    probes,
+    advisor: 10 / (1 + probes),
+    random: 10 / (1 + 0.6 * probes),
+    advisorStd: probes === 0 ? NaN : 0.5,
+    randomStd: probes === 0 ? NaN : 0.8,
+  }));
 }
 
 /** The charts of a report: `<figure class="chart" id=...>` elements with their inner HTML. */

@@ -103,6 +103,8 @@ describe('buildReport on helm-classic (mean, knn; cells:0.2, one seed)', () => {
     // 12 coverage points and 12 width points; 6 x 2 advice points.
     expect(countMarks(figs.get('chart-coverage')!, 'point')).toBe(24);
     expect(countMarks(figs.get('chart-advice')!, 'point')).toBe(12);
+    expect(countMarks(figs.get('chart-advice')!, 'area mark')).toBe(2); // the ±sd bands
+    expect(full).toContain('shaded: ±1 standard deviation over seeds');
     expect(w).toEqual([]);
     // Ids are global to the page: each defined once, every url(#…) reference defined.
     const ids = [...full.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
@@ -136,6 +138,7 @@ describe('buildReport on helm-classic (mean, knn; cells:0.2, one seed)', () => {
     await expect(buildReport({ ...input, coverage: [{ method: 'knn', level: 0.9, coverage: 90, width: 3 }] })).rejects.toThrow(/outside \[0, 1\]/);
     await expect(buildReport({ ...input, advice: [{ probes: 1.5, advisor: 3, random: 4 }] })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
     await expect(buildReport({ ...input, advice: [{ probes: 1, advisor: 3, random: 4 }, { probes: 1, advisor: 2, random: 4 }] })).rejects.toMatchObject({ code: 'E_DUPLICATE_ENTRY' });
+    await expect(buildReport({ ...input, advice: [{ probes: 1, advisor: 3, random: 4, randomStd: -1 }] })).rejects.toThrow(/randomStd -1/);
     await expect(buildReport(input, { maxHeatmapModels: 0 })).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
   });
 
