@@ -139,7 +139,7 @@ export const DEFAULT_FITS_PER_STEP = 4;
  * reference models have would otherwise swing the advice on one residual.
  */
 const TASK_PRIOR_CELLS = 2;
-/** Pseudo-pairs of "no effect" that a revealed task's effect on another task is shrunk with. */
+/** Pseudo-observations at the typical candidate's level that a candidate's effect on a task is shrunk with. */
 const EFFECT_PRIOR_PAIRS = 1;
 
 /** What one simulated step found (internal; cached by the probes evaluation). */
@@ -382,10 +382,8 @@ async function simulateStep(
     }
   }
 
-  // Effect of revealing c on task t: mean paired change of the error on t over the reference models
-  // that revealed c and have t, shrunk towards "no effect" (few pairs are noisy).
-  const dSum = new Map<number, Float64Array>();
-  const dN = new Map<number, Int32Array>();
+  // Every (reference model, revealed candidate, other hidden task) triple: its error before and after.
+  const pairs: Array<{ i: number; c: number; t: number; x: number; y: number }> = [];
   for (const plan of plans) {
     const mask = Uint8Array.from(mask0);
     const ms: number[] = [];
@@ -397,28 +395,59 @@ async function simulateStep(
     const flat = await fitAndScore(mask, ms, ts);
     let p = 0;
     for (const [i, c] of plan) {
-      if (!dSum.has(c)) (dSum.set(c, new Float64Array(nT)), dN.set(c, new Int32Array(nT)));
-      const ds1 = dSum.get(c)!;
-      const dn1 = dN.get(c)!;
-      for (const t of hidden[i]) {
-        if (t === c) continue;
-        ds1[t] += flat[p++] - err0[i].get(t)!;
-        dn1[t]++;
-      }
+      for (const t of hidden[i]) if (t !== c) pairs.push({ i, c, t, x: err0[i].get(t)!, y: flat[p++] });
       support[c]++;
     }
   }
-  // After revealing c: the mean over the other measurable unknown tasks of their expected error
-  // with c known. c's own error leaves the mean (it is known exactly once run).
+
+  // The error on t with c known: the mean error on t of the reference models that revealed c, shrunk
+  // towards the mean over all candidates with a pseudo-observation (few pairs are noisy), as a change
+  // against the same step's error before. (Pairing each error after with the same model's error
+  // before, or fitting a model-plus-candidate additive model, ranked candidates worse against the
+  // true one-probe error on helm-classic, crowdsource and obsscaling: revealing a task reshuffles
+  // which models are hard to predict, so the model's own baseline mostly adds noise.)
+  const effect = new Map<number, Float64Array>(); // candidate → change of the error per task
+  const sumY = new Map<number, Float64Array>();
+  const nY = new Map<number, Int32Array>();
+  const allY = new Float64Array(nT);
+  const allN = new Int32Array(nT);
+  const xSum = new Float64Array(nT);
+  const xN = new Int32Array(nT);
+  const xSeen = new Set<string>();
+  for (const q of pairs) {
+    if (!sumY.has(q.c)) (sumY.set(q.c, new Float64Array(nT)), nY.set(q.c, new Int32Array(nT)));
+    sumY.get(q.c)![q.t] += q.y;
+    nY.get(q.c)![q.t]++;
+    allY[q.t] += q.y;
+    allN[q.t]++;
+    const key = `${q.i},${q.t}`;
+    if (!xSeen.has(key)) (xSeen.add(key), (xSum[q.t] += q.x), xN[q.t]++);
+  }
+  for (const c of candidates) {
+    const sy = sumY.get(c);
+    if (!sy) continue;
+    const ny = nY.get(c)!;
+    const e = new Float64Array(nT).fill(NaN);
+    for (let t = 0; t < nT; t++) {
+      if (t === c || allN[t] === 0) continue;
+      const yBar = allY[t] / allN[t];
+      // A candidate never revealed next to t (sparse tables) gets the typical candidate's effect on t.
+      e[t] = (sy[t] + EFFECT_PRIOR_PAIRS * yBar) / (ny[t] + EFFECT_PRIOR_PAIRS) - xSum[t] / xN[t];
+    }
+    effect.set(c, e);
+  }
+
+  // After revealing c: the mean over the other measurable unknown tasks of their expected error with
+  // c known. c's own error leaves the mean: it is known exactly once run. A candidate no reference
+  // model could reveal keeps the other errors as they are.
   for (const c of candidates) {
     if (nTk[c] === 0) continue; // no reference model has it: nothing to go on
-    const ds1 = dSum.get(c);
-    const dn1 = dN.get(c);
+    const e = effect.get(c);
     let s = 0;
     let n = 0;
     for (const t of measurable) {
       if (t === c) continue;
-      const d = ds1 ? ds1[t] / (dn1![t] + EFFECT_PRIOR_PAIRS) : 0;
+      const d = e && Number.isFinite(e[t]) ? e[t] : 0;
       s += Math.max(0, errT[t] + d);
       n++;
     }

@@ -23,6 +23,15 @@ function taskAt(ds: Dataset, name: string, where: ErrorLocation): number {
   }
 }
 
+function isTask(ds: Dataset, name: string): boolean {
+  try {
+    resolveTask(ds, name.trim());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function add(ds: Dataset, out: Map<number, number>, lineOf: Map<number, string>, t: number, v: number, where: ErrorLocation, here: string): void {
   checkCost(ds, t, v, where);
   const prev = lineOf.get(t);
@@ -65,8 +74,9 @@ export function parseCosts(ds: Dataset, spec: string): Map<number, number> {
     let costCol = 1;
     let first = 0;
     const head = records[0].fields.map((f) => f.trim().toLowerCase());
-    // A first row whose cost cell is a number is data: the file has no header.
-    const looksHeader = head.length < 2 || !looksNumeric(head[1]);
+    // A header names the task or cost column; a first row whose cost is a number, or whose first
+    // cell is a task, is data (a headerless file); anything else is a header missing its columns.
+    const looksHeader = head.includes('task') || head.includes('cost') || head.length < 2 || (!looksNumeric(head[1]) && !isTask(ds, records[0].fields[0]));
     if (looksHeader) {
       taskCol = head.indexOf('task');
       costCol = head.indexOf('cost');
