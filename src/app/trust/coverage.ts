@@ -9,6 +9,7 @@ import type { Dataset } from '../data/dataset.js';
 import { taskScales, type TaskScales } from '../eval/metrics.js';
 import { formatProtocol, makeFolds, parseProtocol, type ProtocolSpec } from '../eval/protocols.js';
 import { heldOutCells, trainView } from '../eval/split.js';
+import { clipRanges } from '../predictors/baseline-shared.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';
 import { checkLevel, DEFAULT_INTERVAL_FOLDS, DEFAULT_LEVEL, withIntervals, type IntervalOptions } from './intervals.js';
 
@@ -91,6 +92,13 @@ export interface IntervalComparison {
   adaptive: IntervalMetrics;
   /** One global residual quantile ({@link FittedIntervalPredictor.globalInterval}). */
   global: IntervalMetrics;
+  /**
+   * Mean 0–100 width of intervals of one constant half-width (0–100 scale, clipped to the task's
+   * range) chosen on the held-out cells themselves to reach exactly the adaptive coverage: the
+   * narrowest any constant-width method could be at that coverage. An oracle for comparison, not a
+   * method; adaptive intervals narrower than this are narrower at equal coverage.
+   */
+  constantWidth100AtEqualCoverage: number;
 }
 
 /** Per-cell intervals of an evaluation (one entry per held-out cell per seed and fold). */
@@ -158,13 +166,22 @@ interface Chunk {
   fold: number;
 }
 
-function concat(chunks: Chunk[], li: number): { task: Int32Array; truth: Float64Array; lower: Float64Array; upper: Float64Array; gLower: Float64Array; gUpper: Float64Array } {
+function concat(chunks: Chunk[], li: number) {
   const n = chunks.reduce((a, c) => a + c.truth.length, 0);
-  const out = { task: new Int32Array(n), truth: new Float64Array(n), lower: new Float64Array(n), upper: new Float64Array(n), gLower: new Float64Array(n), gUpper: new Float64Array(n) };
+  const out = {
+    task: new Int32Array(n),
+    truth: new Float64Array(n),
+    prediction: new Float64Array(n),
+    lower: new Float64Array(n),
+    upper: new Float64Array(n),
+    gLower: new Float64Array(n),
+    gUpper: new Float64Array(n),
+  };
   let o = 0;
   for (const c of chunks) {
     out.task.set(c.task, o);
     out.truth.set(c.truth, o);
+    out.prediction.set(c.prediction, o);
     out.lower.set(c.bounds[li].lower, o);
     out.upper.set(c.bounds[li].upper, o);
     out.gLower.set(c.bounds[li].gLower, o);
@@ -174,12 +191,36 @@ function concat(chunks: Chunk[], li: number): { task: Int32Array; truth: Float64
   return out;
 }
 
-function compare(chunks: Chunk[], li: number, scales: TaskScales): IntervalComparison {
+interface Ranges {
+  scales: TaskScales;
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+function compare(chunks: Chunk[], li: number, r: Ranges): IntervalComparison {
   const c = concat(chunks, li);
-  return {
-    adaptive: intervalMetrics(c.truth, c.lower, c.upper, { task: c.task, scales }),
-    global: intervalMetrics(c.truth, c.gLower, c.gUpper, { task: c.task, scales }),
-  };
+  const norm = { task: c.task, scales: r.scales };
+  const adaptive = intervalMetrics(c.truth, c.lower, c.upper, norm);
+  return { adaptive, global: intervalMetrics(c.truth, c.gLower, c.gUpper, norm), constantWidth100AtEqualCoverage: oracleConstantWidth(c, adaptive.coverage, r) };
+}
+
+/** See {@link IntervalComparison.constantWidth100AtEqualCoverage}. */
+function oracleConstantWidth(c: ReturnType<typeof concat>, coverage: number, r: Ranges): number {
+  const n = c.truth.length;
+  if (n === 0 || !Number.isFinite(coverage)) return NaN;
+  const range = r.scales.range100;
+  const a = Float64Array.from(c.truth, (v, i) => (Math.abs(v - c.prediction[i]) * 100) / range[c.task[i]]).sort();
+  const need = Math.round(coverage * n);
+  if (need === 0) return 0;
+  const h = a[need - 1];
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    const t = c.task[i];
+    const half = (h * range[t]) / 100;
+    const p = c.prediction[i];
+    w += ((Math.max(p, Math.min(p + half, r.hi[t])) - Math.min(p, Math.max(p - half, r.lo[t]))) * 100) / range[t];
+  }
+  return w / n;
 }
 
 /**
@@ -198,7 +239,7 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
   const spec = typeof opts.protocol === 'string' ? parseProtocol(opts.protocol) : opts.protocol;
   const seeds = resolveSeeds(opts.seeds);
   const splits = seeds.map((seed) => ({ seed, folds: makeFolds(ds, spec, seed) }));
-  const scales = taskScales(ds);
+  const ranges: Ranges = { scales: taskScales(ds), ...clipRanges(ds) };
   const wrapped = predictors.map((p) => withIntervals(p, { ...opts.intervalOptions, level, folds }));
   const total = predictors.length * splits.reduce((a, s) => a + s.folds.length, 0);
   const signal = opts.ctx?.signal;
@@ -234,7 +275,7 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
     seeds,
     methods: predictors.map((pred, p) => {
       const chunks = acc[p].chunks;
-      const all = compare(chunks, 0, scales);
+      const all = compare(chunks, 0, ranges);
       const n = chunks.reduce((a, c) => a + c.truth.length, 0);
       const cells: IntervalCells = {
         model: new Int32Array(n),
@@ -267,8 +308,8 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
         method: pred.name,
         description: pred.description,
         ...all,
-        perSeed: seeds.map((seed) => ({ seed, ...compare(chunks.filter((c) => c.seed === seed), 0, scales) })),
-        byLevel: levels.map((l, li) => ({ level: l, ...compare(chunks, li, scales) })).sort((a, b) => a.level - b.level),
+        perSeed: seeds.map((seed) => ({ seed, ...compare(chunks.filter((c) => c.seed === seed), 0, ranges) })),
+        byLevel: levels.map((l, li) => ({ level: l, ...compare(chunks, li, ranges) })).sort((a, b) => a.level - b.level),
         cells,
         ms: acc[p].ms,
       };

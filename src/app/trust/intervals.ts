@@ -89,6 +89,8 @@ export interface CalibrationSummary {
   /** Intercept and coefficients of the difficulty regression (log scale). */
   intercept: number;
   coef: number[];
+  /** Per Mondrian group: intercept then coefficients of its own difficulty regression. */
+  groupCoef: number[][];
 }
 
 /** A fitted predictor that also gives intervals. */
@@ -240,8 +242,11 @@ function features(out: Float64Array, at: number, s: FitStats, m: number, t: numb
   out[o + 6] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
 }
 
+/** Ridge penalty of a group's difficulty regression towards the pooled one. */
+const GROUP_RIDGE = 3;
+
 /** Pseudo-residuals at the mean that a task's out-of-fold error is shrunk with. */
-const SHRINK = 10;
+const SHRINK = 3;
 
 /** Mondrian groups over the number of scores of a model, merged until each has MIN_GROUP scores. */
 function makeGroups(counts: Int32Array): Array<{ lo: number; hi: number }> {
@@ -351,6 +356,7 @@ async function fitWithIntervals(
   const res: number[] = []; // |residual| on 0–100
   const kind: number[] = []; // 0 = random cell, 1 = sparse model
   const count: number[] = []; // scores of the cell's model in its fit
+  const cellTask: number[] = [];
   const pending: Array<{ stats: FitStats; m: Int32Array; t: Int32Array; pred: Float64Array; truth: Float64Array; kind: Uint8Array }> = [];
   // Cell folds first, then (when enabled) sparse-model folds: separate fits, so that the cell folds
   // are exactly plain K-fold cross-conformal (the global baseline) and each fit lacks about 1/K of
@@ -389,23 +395,29 @@ async function fitWithIntervals(
       res.push((Math.abs(p.truth[i] - p.pred[i]) * 100) / range100[t]);
       kind.push(p.kind[i]);
       count.push(p.stats.modelCount[p.m[i]]);
+      cellTask.push(t);
     }
   }
   const nr = res.length;
   // δ keeps log|r| finite for exact hits and damps the pull of tiny residuals on the regression.
   const sortedAbs = Float64Array.from(res).sort();
   const delta = Math.max(1e-6, 0.1 * (nr > 0 ? sortedAbs[nr >> 1] : 1));
-  // Each task's out-of-fold error, shrunk towards the mean by SHRINK pseudo-residuals; a calibration
-  // cell leaves its own residual out, so that the feature does not know the residual it explains.
+  // Each task's out-of-fold error over the random held-out cells (where the task's own noise shows;
+  // on sparse models the model's unknown level dominates and would hide it), shrunk towards the mean
+  // by SHRINK pseudo-residuals. A calibration cell leaves its own residual out, so that the feature
+  // does not know the residual it explains.
   const taskSum = new Float64Array(nT);
   const taskN = new Float64Array(nT);
   let resMean = 0;
-  {
-    let at = 0;
-    for (const p of pending) for (let i = 0; i < p.m.length; i++, at++) (taskSum[p.t[i]] += res[at]), taskN[p.t[i]]++;
-    for (const r of res) resMean += r;
-    resMean = nr > 0 ? resMean / nr : 1;
+  let resN = 0;
+  for (let i = 0; i < nr; i++) {
+    if (kind[i] !== 0) continue;
+    taskSum[cellTask[i]] += res[i];
+    taskN[cellTask[i]]++;
+    resMean += res[i];
+    resN++;
   }
+  resMean = resN > 0 ? resMean / resN : 1;
   const oofTask = (t: number, own: number, self: 0 | 1): number =>
     Math.log((delta + (taskSum[t] - self * own + SHRINK * resMean) / (taskN[t] - self + SHRINK)) / (delta + resMean));
   const X = new Float64Array(nr * P);
@@ -413,40 +425,62 @@ async function fitWithIntervals(
     let at = 0;
     for (const p of pending) {
       for (let i = 0; i < p.m.length; i++, at++) {
-        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], oofTask(p.t[i], res[at], 1), delta);
+        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], oofTask(p.t[i], res[at], kind[at] === 0 ? 1 : 0), delta);
       }
     }
   }
   const y = Float64Array.from(res, (r) => Math.log(delta + r));
   // A light penalty: features are O(1) logs; it only matters when one is constant or collinear.
-  const ridge = nr > P ? ridgeRegression(X, y, nr, P, { lambda: 1e-3 * nr }) : { intercept: 0, coef: new Float64Array(P) };
-  const linear = (F: Float64Array, i: number): number => {
-    let s = ridge.intercept;
-    for (let j = 0; j < P; j++) s += ridge.coef[j] * F[i * P + j];
-    return s;
-  };
-  // Query cells are clamped to the range of the calibration fit: no extrapolation of the exponent.
-  let lo = Infinity;
-  let hi = -Infinity;
-  const sigmaCal = new Float64Array(nr);
-  for (let i = 0; i < nr; i++) {
-    const l = linear(X, i);
-    lo = Math.min(lo, l);
-    hi = Math.max(hi, l);
-    sigmaCal[i] = Math.exp(l);
-  }
-  const sigmaOf = (l: number): number => Math.exp(nr > 0 ? Math.min(hi, Math.max(lo, l)) : 0);
+  const pooled = nr > P ? ridgeRegression(X, y, nr, P, { lambda: 1e-3 * nr }) : { intercept: 0, coef: new Float64Array(P) };
 
-  // Mondrian groups by the model's number of scores.
+  // Mondrian groups by the model's number of scores, each with its own difficulty regression shrunk
+  // towards the pooled one: what makes a cell hard differs by regime (for a model with 2 scores its
+  // unknown level dominates, for a well-observed one the task's noise), and one log-linear fit over
+  // both would split the difference and under-adapt in each.
   const countArr = Int32Array.from(count);
   const groups = o.groupByCount ? makeGroups(countArr) : [{ lo: 0, hi: Infinity }];
-  const scoreLists: number[][] = groups.map(() => []);
-  const groupN = groups.map(() => 0);
-  for (let i = 0; i < nr; i++) {
-    const g = groupOf(groups, countArr[i]);
-    scoreLists[g].push(res[i] / sigmaCal[i]);
-    groupN[g]++;
+  const groupOfCal = Int32Array.from(countArr, (c) => groupOf(groups, c));
+  const nG = groups.length;
+  const coefs: Array<{ intercept: number; coef: Float64Array }> = [];
+  for (let g = 0; g < nG; g++) {
+    const idx: number[] = [];
+    for (let i = 0; i < nr; i++) if (groupOfCal[i] === g) idx.push(i);
+    if (nG === 1 || idx.length <= P) {
+      coefs.push(pooled);
+      continue;
+    }
+    const Xg = new Float64Array(idx.length * P);
+    const yg = new Float64Array(idx.length);
+    idx.forEach((i, j) => {
+      let s = pooled.intercept;
+      for (let f = 0; f < P; f++) {
+        Xg[j * P + f] = X[i * P + f];
+        s += pooled.coef[f] * X[i * P + f];
+      }
+      yg[j] = y[i] - s;
+    });
+    const d = ridgeRegression(Xg, yg, idx.length, P, { lambda: GROUP_RIDGE });
+    coefs.push({ intercept: pooled.intercept + d.intercept, coef: Float64Array.from(pooled.coef, (c, f) => c + d.coef[f]) });
   }
+  const linear = (F: Float64Array, i: number, g: number): number => {
+    const c = coefs[g];
+    let s = c.intercept;
+    for (let j = 0; j < P; j++) s += c.coef[j] * F[i * P + j];
+    return s;
+  };
+  // Query cells are clamped to the range of their group's calibration: no extrapolation of the exponent.
+  const lo = new Float64Array(nG).fill(Infinity);
+  const hi = new Float64Array(nG).fill(-Infinity);
+  const scoreLists: number[][] = groups.map(() => []);
+  for (let i = 0; i < nr; i++) {
+    const g = groupOfCal[i];
+    const l = linear(X, i, g);
+    lo[g] = Math.min(lo[g], l);
+    hi[g] = Math.max(hi[g], l);
+    scoreLists[g].push(res[i] / Math.exp(l));
+  }
+  const sigmaOf = (l: number, g: number): number => Math.exp(lo[g] <= hi[g] ? Math.min(hi[g], Math.max(lo[g], l)) : l);
+  const groupN = scoreLists.map((l) => l.length);
   const groupScores = scoreLists.map((l) => Float64Array.from(l).sort());
   const cellOnly = Float64Array.from(res.filter((_, i) => kind[i] === 0)).sort();
 
@@ -457,8 +491,9 @@ async function fitWithIntervals(
     sparseResiduals: nr - cellOnly.length,
     groups: groups.map((g, i) => ({ minScores: g.lo, maxScores: g.hi, residuals: groupN[i] })),
     features: [...FEATURES],
-    intercept: ridge.intercept,
-    coef: Array.from(ridge.coef),
+    intercept: pooled.intercept,
+    coef: Array.from(pooled.coef),
+    groupCoef: coefs.map((c) => [c.intercept, ...c.coef]),
   };
 
   const difficulty = (models: Int32Array, tasks: Int32Array, pred: Float64Array): Float64Array => {
@@ -466,7 +501,8 @@ async function fitWithIntervals(
     const out = new Float64Array(models.length);
     for (let i = 0; i < models.length; i++) {
       features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oofTask(tasks[i], 0, 0), delta);
-      out[i] = sigmaOf(linear(F, i));
+      const g = groupOf(groups, statsAll.modelCount[models[i]]);
+      out[i] = sigmaOf(linear(F, i, g), g);
     }
     return out;
   };
