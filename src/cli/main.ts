@@ -6,6 +6,7 @@ import { registerFit } from './commands/fit.js';
 import { registerImportance } from './commands/importance.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
+import { registerReport } from './commands/report.js';
 import { reportError } from './output.js';
 import type { CliRunner } from './runner.js';
 
@@ -30,6 +31,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerEval(program, run);
   registerImportance(program, run);
   registerAdvise(program, run);
+  registerReport(program, run);
   registerInfo(program, run);
   return program;
 }
