@@ -20,8 +20,8 @@
  * models. A reference model's prediction depends almost only on its own revealed cells, so packing
  * costs little accuracy and keeps `advise` at a few fits per step whatever the number of benchmarks
  * (one fit of the default method on crowdsource takes about a third of a second of CPU; one fit per
- * candidate would be 28 fits a step). On the probes protocol, 2, 4, 8 and 16 candidate fits per step
- * gave the same advice quality within noise.
+ * candidate would be 28 fits a step). On the probes protocol (knn, 4 seeds, crowdsource,
+ * helm-classic, obsscaling) 4 candidate fits per step did as well as 8 and better than 2 or 3.
  */
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../backends/ts/rng.js';
@@ -43,7 +43,9 @@ export interface KnownScore {
 export interface AdviseOptions {
   /**
    * The scores the model already has. Default: none for a new model; every observed score of `model`
-   * for an existing one. A task listed twice is `E_DUPLICATE_ENTRY`.
+   * for an existing one. A task listed twice is `E_DUPLICATE_ENTRY`. Which tasks are known drives the
+   * simulation; the values choose its reference models (the models whose scores on these tasks are
+   * nearest), so that the advice fits where the model stands.
    */
   known?: readonly KnownScore[];
   /**
@@ -119,7 +121,12 @@ export interface Advice {
   method: string;
   /** Names of the tasks known at the start. */
   known: string[];
-  /** Expected mean absolute error (0–100 scale) over the unknown tasks before any step. NaN without reference models. */
+  /**
+   * Expected mean absolute error (0–100 scale) over the unknown tasks before any step: per task, the
+   * mean error over the reference models that have it, then the mean over those tasks (tasks no
+   * reference model has are left out). Slightly pessimistic, as the simulation's fits lack the
+   * reference models' hidden scores. NaN without reference models.
+   */
   baselineError: number;
   /** The recommended benchmarks in order (`budget` of them). */
   steps: AdviceStep[];
