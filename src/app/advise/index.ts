@@ -4,4 +4,4 @@
  */
 export { advise, resolveTaskRef, DEFAULT_FITS_PER_STEP, type Advice, type AdviceStep, type AdviseOptions, type KnownScore } from './advisor.js';
 export { parseCosts } from './costs.js';
-export { evaluateProbes, type ProbesModelRecord, type ProbesOptions, type ProbesPoint, type ProbesProgress, type ProbesResult } from './probes.js';
+export { evaluateProbes, parseProbesProtocol, type ProbesModelRecord, type ProbesOptions, type ProbesPoint, type ProbesProgress, type ProbesResult } from './probes.js';

@@ -114,6 +114,22 @@ function resolveSeeds(seeds: number[] | number): number[] {
   return [...seeds];
 }
 
+/**
+ * Recognises the protocol string `probes:k` (as `eval --protocol` takes it): returns k for `probes:k`
+ * (case-insensitive, blanks ignored), `undefined` for any other protocol (leave it to
+ * {@link parseProtocol}); `probes` without an integer k >= 1 is `E_INVALID_ARGUMENT`.
+ */
+export function parseProbesProtocol(text: string): number | undefined {
+  const t = text.trim();
+  const m = /^probes\s*(?::\s*(.*))?$/i.exec(t);
+  if (!m) return undefined;
+  const arg = (m[1] ?? '').trim();
+  if (!/^\d+$/.test(arg) || Number(arg) < 1) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `protocol "${t}": probes:k needs an integer k >= 1 (the number of benchmarks revealed per held-out model)`, { field: 'protocol' });
+  }
+  return Number(arg);
+}
+
 const meanStd = (xs: number[]): [number, number] => {
   const v = xs.filter((x) => !Number.isNaN(x));
   const mu = v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateProbes, type ProbesResult } from '../../../src/app/advise/probes.js';
+import { evaluateProbes, parseProbesProtocol, type ProbesResult } from '../../../src/app/advise/probes.js';
 import { knnPredictor } from '../../../src/app/predictors/knn.js';
-import { expectRejects } from '../data/helpers.js';
+import { expectError, expectRejects } from '../data/helpers.js';
 import { spyPredictor, taskMeanPredictor, type SpyFit } from '../eval/helpers.js';
 import { plantedAdviceDataset } from './helpers.js';
 
@@ -99,5 +99,15 @@ describe('evaluateProbes', () => {
     expect(r.heldOutModels).toBe(7);
     expect(r.models).toHaveLength(7);
     expect(new Set(r.models.map((m) => m.fold))).toEqual(new Set([1]));
+  });
+});
+
+describe('parseProbesProtocol', () => {
+  it('reads probes:k and leaves other protocols alone', () => {
+    expect(parseProbesProtocol('probes:3')).toBe(3);
+    expect(parseProbesProtocol(' Probes : 12 ')).toBe(12);
+    expect(parseProbesProtocol('new-model:2')).toBeUndefined();
+    expect(parseProbesProtocol('cells:0.2')).toBeUndefined();
+    for (const bad of ['probes', 'probes:', 'probes:0', 'probes:1.5', 'probes:x']) expectError(() => parseProbesProtocol(bad), 'E_INVALID_ARGUMENT', { field: 'protocol' });
   });
 });
