@@ -607,7 +607,8 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     unmeasured.sort((a, b) => a.cost - b.cost || a.taskIndex - b.taskIndex);
     ranking.push(...unmeasured);
     const pick = ranking[0];
-    steps.push({ ...pick, expectedErrorBefore: before, ranking });
+    const { expectedErrorAfter, gain, cost: c, support, task, taskIndex } = pick;
+    steps.push({ task, taskIndex, expectedErrorBefore: before, expectedErrorAfter, gain, cost: c, support, ranking });
     chosen.add(pick.taskIndex);
     prevAfter = pick.expectedErrorAfter;
   }
