@@ -1,12 +1,33 @@
 import { CollabperfError } from '../errors.js';
 import { createDataset, findTask, modelIndex, normalizeName, taskIndex, type Dataset, type FactorValue, type Factors } from './data/dataset.js';
-import type { PredictContext, Predictor } from './predictors/types.js';
+import type { FittedPredictor, PredictContext, Predictor } from './predictors/types.js';
+import { withIntervals } from './trust/intervals.js';
 
 /** One predicted cell, by name, on the task's own scale. */
 export interface PredictedCell {
   model: string;
   task: string;
   prediction: number;
+  /** Bounds of the conformal prediction interval, when a level was asked for. */
+  lower?: number;
+  upper?: number;
+}
+
+/** Interval bounds for cells, or nothing when no level was asked for. */
+type Bounds = { lower: Float64Array; upper: Float64Array } | null;
+
+/**
+ * Fits the predictor, wrapped for conformal intervals when `level` is given (calibrated on the
+ * training cells only), and predicts the cells.
+ */
+async function fitAndPredict(ds: Dataset, predictor: Predictor, ctx: PredictContext, models: Int32Array, tasks: Int32Array, level?: number): Promise<{ fitted: FittedPredictor; prediction: Float64Array; bounds: Bounds }> {
+  if (level === undefined) {
+    const fitted = await predictor.fit(ds, ctx);
+    return { fitted, prediction: fitted.predict(models, tasks), bounds: null };
+  }
+  const fitted = await withIntervals(predictor, { level }).fit(ds, ctx);
+  const iv = fitted.interval(models, tasks);
+  return { fitted, prediction: iv.prediction, bounds: { lower: iv.lower, upper: iv.upper } };
 }
 
 /** The result of filling a table's missing cells. */
@@ -21,7 +42,7 @@ export interface Completion {
  * Fills every missing cell of the table (or of one model's row) with the predictor fitted on all
  * observed cells.
  */
-export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: PredictContext, opts: { model?: string } = {}): Promise<Completion> {
+export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: PredictContext, opts: { model?: string; level?: number } = {}): Promise<Completion> {
   const nT = ds.tasks.length;
   const only = opts.model === undefined ? -1 : modelIndex(ds, opts.model);
   const observed = new Uint8Array(ds.models.length * nT);
@@ -36,12 +57,11 @@ export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: Pre
       ts.push(t);
     }
   }
-  const fitted = await predictor.fit(ds, ctx);
-  const pred = fitted.predict(Int32Array.from(ms), Int32Array.from(ts));
+  const { fitted, prediction, bounds } = await fitAndPredict(ds, predictor, ctx, Int32Array.from(ms), Int32Array.from(ts), opts.level);
   return {
     method: predictor.name,
     chosen: fitted.chosen,
-    cells: ms.map((m, i) => ({ model: ds.models[m].name, task: ds.tasks[ts[i]].name, prediction: pred[i] })),
+    cells: ms.map((m, i) => ({ model: ds.models[m].name, task: ds.tasks[ts[i]].name, prediction: prediction[i], ...(bounds ? { lower: bounds.lower[i], upper: bounds.upper[i] } : {}) })),
   };
 }
 
@@ -121,7 +141,7 @@ function splitPairs(spec: string, flag: string): { key: string; value: string }[
 export interface NewModelPrediction {
   method: string;
   chosen: Record<string, number | string | boolean>;
-  cells: { task: string; prediction: number; given?: number }[];
+  cells: { task: string; prediction: number; lower?: number; upper?: number; given?: number }[];
 }
 
 /**
@@ -133,7 +153,7 @@ export async function predictNewModel(
   ds: Dataset,
   predictor: Predictor,
   ctx: PredictContext,
-  given: { scores: { task: number; value: number }[]; factors?: Factors; name?: string },
+  given: { scores: { task: number; value: number }[]; factors?: Factors; name?: string; level?: number },
 ): Promise<NewModelPrediction> {
   if (given.scores.length === 0 && (!given.factors || Object.keys(given.factors).length === 0)) {
     throw new CollabperfError('E_INVALID_ARGUMENT', 'a new model needs at least one score (--new) or factor (--factors)');
@@ -172,13 +192,17 @@ export async function predictNewModel(
     scores,
     notes: ds.notes,
   });
-  const fitted = await predictor.fit(extended, ctx);
   const tasks = Int32Array.from(ds.tasks.map((_, t) => t));
-  const pred = fitted.predict(new Int32Array(tasks.length).fill(m), tasks);
+  const { fitted, prediction, bounds } = await fitAndPredict(extended, predictor, ctx, new Int32Array(tasks.length).fill(m), tasks, given.level);
   const givenBy = new Map(given.scores.map((s) => [s.task, s.value]));
   return {
     method: predictor.name,
     chosen: fitted.chosen,
-    cells: ds.tasks.map((t, i) => ({ task: t.name, prediction: pred[i], ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}) })),
+    cells: ds.tasks.map((t, i) => ({
+      task: t.name,
+      prediction: prediction[i],
+      ...(bounds ? { lower: bounds.lower[i], upper: bounds.upper[i] } : {}),
+      ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}),
+    })),
   };
 }

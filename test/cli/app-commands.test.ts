@@ -91,3 +91,39 @@ describe('collabperf importance', () => {
     expect((await runCli('importance', '--method', 'knn')).stderr).toMatch(/does not use factors/);
   });
 });
+
+describe('intervals, probes and advice from the command line', () => {
+  it('predict carries lower/upper around every prediction, and refuses a level outside (0,1)', async () => {
+    const j = JSON.parse((await runCli('predict', '--method', 'knn', '--model', 'Llama 3 8B', '--json')).stdout);
+    expect(j.level).toBe(0.9);
+    for (const c of j.predictions) {
+      expect(c.lower).toBeLessThanOrEqual(c.prediction);
+      expect(c.upper).toBeGreaterThanOrEqual(c.prediction);
+    }
+    const none = JSON.parse((await runCli('predict', '--method', 'knn', '--model', 'Llama 3 8B', '--no-intervals', '--json')).stdout);
+    expect(none.predictions[0].lower).toBeUndefined();
+    const bad = await runCli('predict', '--level', '1.5', '--method', 'mean');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/strictly between 0 and 1/);
+  });
+  it('eval --level reports coverage and width beside the global quantile', async () => {
+    const j = JSON.parse((await runCli('eval', '--methods', 'mean', '--protocol', 'cells:0.2', '--seeds', '1', '--level', '0.9', '--data', 'helm-classic', '--json')).stdout);
+    expect(j.intervals[0].method).toBe('mean');
+    expect(j.intervals[0].coverage).toBeGreaterThan(0.75);
+    expect(j.intervals[0].meanWidth100).toBeGreaterThan(0);
+  });
+  it('eval --protocol probes:k compares the advisor with random probes', async () => {
+    const j = JSON.parse((await runCli('eval', '--methods', 'knn', '--protocol', 'probes:2', '--seeds', '1', '--data', 'helm-classic', '--json')).stdout);
+    expect(j.methods[0].curve.map((c: { probes: number }) => c.probes)).toEqual([0, 1, 2]);
+    expect(j.methods[0].curve[0].advisor).toBe(j.methods[0].curve[0].random);
+  });
+  it('advise orders benchmarks and refuses a budget larger than the benchmarks left', async () => {
+    const j = JSON.parse((await runCli('advise', '--new', 'MMLU=66.6', '--budget', '2', '--method', 'knn', '--json')).stdout);
+    expect(j.steps).toHaveLength(2);
+    expect(j.steps[0].expectedErrorBefore).toBeCloseTo(j.baselineError, 9);
+    expect(j.steps[1].expectedErrorBefore).toBeCloseTo(j.steps[0].expectedErrorAfter, 9);
+    const r = await runCli('advise', '--new', 'MMLU=66.6', '--budget', '40', '--method', 'knn');
+    expect(r.code).toBe(2);
+    expect((await runCli('advise', '--new', 'Nope=1')).stderr).toMatch(/E_NOT_FOUND/);
+  });
+});

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { evaluate, evaluationSummary, predictionsCsv, type EvaluationResult } from '../../app/eval/evaluate.js';
 import { readSplitFile, writeSplitFile } from '../../app/eval/protocols.js';
+import { evaluateProbes } from '../../app/advise/index.js';
 import { parseMethods } from '../../app/predictors/index.js';
+import { checkLevel, evaluateIntervals, type IntervalEvaluation } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { backendFlag, loadFromFlags, withDataFlags, type DataFlags } from '../app-options.js';
@@ -15,6 +17,7 @@ interface EvalFlags extends DataFlags {
   split?: string;
   exportSplit?: string;
   predictions?: string;
+  level?: string;
 }
 
 const pm = (m: number, s: number, d: number, scale = 1): string => (Number.isNaN(m) ? '—' : `${(m * scale).toFixed(d)}${Number.isNaN(s) ? '' : `±${(s * scale).toFixed(d)}`}`);
@@ -58,7 +61,8 @@ export function registerEval(program: Command, run: CliRunner): void {
       .option('--seeds <n>', 'number of seeds (0..n-1)', '5')
       .option('--split <file>', 'held-out cells from a split file instead of a protocol')
       .option('--export-split <file>', 'write the folds used, to rerun them here or in another tool')
-      .option('--predictions <file>', 'write every held-out prediction as CSV (method, seed, fold, model, task, truth, prediction)'),
+      .option('--predictions <file>', 'write every held-out prediction as CSV (method, seed, fold, model, task, truth, prediction)')
+      .option('--level <p>', 'also measure conformal prediction intervals at this level: coverage and mean width per method'),
   ).action(async (f: EvalFlags) =>
     run(Boolean(f.json), async () => {
       const { dataset: ds, origin } = await loadFromFlags(f);
@@ -67,6 +71,26 @@ export function registerEval(program: Command, run: CliRunner): void {
       if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new CollabperfError('E_INVALID_ARGUMENT', `--seeds must be an integer from 1 to 1000, got "${f.seeds}"`, { field: 'seeds' });
       const progress = new ProgressLine();
       const t0 = Date.now();
+      const probes = /^probes:(.+)$/.exec(f.protocol.trim());
+      if (probes && !f.split) {
+        const k = Number(probes[1]);
+        if (!Number.isInteger(k) || k < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `probes:k needs a positive integer k, got "${probes[1]}"`, { field: 'protocol' });
+        const results = [];
+        for (const p of predictors) {
+          results.push(await evaluateProbes(ds, p, { k, seeds, ctx: { backend: backendFlag(f.backend) }, maxModels: ds.models.length > 500 ? 100 : undefined, onProgress: (x) => progress.update(`probes: ${p.name}, seed ${x.seed}, fold ${x.fold}/${x.folds}`) }));
+        }
+        progress.done();
+        if (f.json) return printJson({ dataset: origin, protocol: `probes:${k}`, seeds, methods: results.map((r) => ({ method: r.method, heldOutModels: r.heldOutModels, curve: r.curve, firstProbes: r.firstProbes, seconds: r.ms / 1000 })) });
+        const lines = [`${origin}, protocol probes:${k}: held-out models reveal k benchmarks chosen by the advisor or at random; MAE (0-100) on their other scores, mean over ${seeds} seed(s)`];
+        for (const r of results) {
+          lines.push(`${r.method} (${r.heldOutModels} held-out models per seed)`, 'probes  advisor  random  advisor better');
+          for (const c of r.curve) lines.push(`${String(c.probes).padStart(6)}  ${c.advisor.toFixed(2).padStart(7)}  ${c.random.toFixed(2).padStart(6)}  ${c.probes === 0 ? '' : `${(100 * c.advisorWins).toFixed(0)}% of models`}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+        return;
+      }
+      const level = f.level === undefined ? undefined : checkLevel(Number(f.level));
+      if (level !== undefined && f.split) throw new CollabperfError('E_INVALID_ARGUMENT', '--level measures intervals under a --protocol; it cannot be combined with --split', { field: 'level' });
       const result = await evaluate(ds, predictors, {
         protocol: f.split ? undefined : f.protocol,
         split: f.split ? readSplitFile(f.split, ds) : undefined,
@@ -74,14 +98,28 @@ export function registerEval(program: Command, run: CliRunner): void {
         ctx: { backend: backendFlag(f.backend) },
         onProgress: (p) => progress.update(`eval ${p.done}/${p.total}: ${p.method}, seed ${p.seed}, fold ${p.fold}/${p.folds}`),
       });
+      let intervals: IntervalEvaluation | undefined;
+      if (level !== undefined) {
+        intervals = await evaluateIntervals(ds, predictors, {
+          protocol: f.protocol,
+          seeds,
+          level,
+          ctx: { backend: backendFlag(f.backend) },
+          onProgress: (p) => progress.update(`intervals ${p.done}/${p.total}: ${p.method}`),
+        });
+      }
       progress.done();
       if (f.exportSplit) writeSplitFile(f.exportSplit, ds, result.splits.flatMap((s) => s.folds));
       if (f.predictions) writeFileAtomic(f.predictions, (a) => a(predictionsCsv(result, ds)));
-      if (f.json) return printJson({ ...evaluationSummary(result), dataset: origin, seconds: (Date.now() - t0) / 1000 });
+      const intervalRows = intervals?.methods.map((m) => ({ method: m.method, level: intervals!.level, coverage: m.adaptive.coverage, meanWidth100: m.adaptive.meanWidth100, globalCoverage: m.global.coverage, globalMeanWidth100: m.global.meanWidth100 }));
+      if (f.json) return printJson({ ...evaluationSummary(result), dataset: origin, intervals: intervalRows ?? null, seconds: (Date.now() - t0) / 1000 });
       process.stdout.write(
         `${origin} (${ds.models.length} models x ${ds.tasks.length} tasks, ${ds.scores.value.length} scores), protocol ${result.protocol}, ${result.seeds.length} seed(s); mean±std over seeds\n` +
           `${evalTable(result)}\n` +
           'MAE on each task\'s own scale; MAE100/medAE100/RMSE100/±3pt/±5pt on a 0-100 scale per task; nMSE/nL1 on per-task min-max scores (the CPP paper); rank accuracy and MAE@2 within each task\'s held-out cells, pool = held-out cells per task.\n' +
+          (intervalRows
+            ? `${Math.round(level! * 100)}% intervals (conformal, calibrated on training cells only): ${intervalRows.map((r) => `${r.method} coverage ${(100 * r.coverage).toFixed(1)}%, mean width ${r.meanWidth100.toFixed(2)} (one global quantile: ${(100 * r.globalCoverage).toFixed(1)}%, ${r.globalMeanWidth100.toFixed(2)})`).join('; ')}\n`
+            : '') +
           (f.exportSplit ? `split written to ${f.exportSplit}\n` : '') +
           (f.predictions ? `predictions written to ${f.predictions}\n` : ''),
       );

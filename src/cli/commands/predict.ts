@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { completeMatrix, parseNewFactors, parseNewScores, predictNewModel } from '../../app/predict.js';
 import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
+import { checkLevel } from '../../app/trust/intervals.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { toCsv } from '../../util/csv-write.js';
@@ -16,6 +17,8 @@ interface PredictFlags extends DataFlags {
   factors?: string;
   name?: string;
   out?: string;
+  level: string;
+  intervals: boolean;
 }
 
 const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(2));
@@ -38,37 +41,42 @@ export function registerPredict(program: Command, run: CliRunner): void {
       .option('--new <scores>', 'a model not in the table, from its scores: "MMLU=66.6,GSM8K=45.8"')
       .option('--factors <pairs>', 'the new model\'s factors: "params=8e9,tokens=15e12" (counts; K/M/B/T suffixes allowed)')
       .option('--name <name>', 'name of the new model (default "new model")')
-      .option('--out <file>', 'write the predictions to a .csv or .json file'),
+      .option('--out <file>', 'write the predictions to a .csv or .json file')
+      .option('--level <p>', 'level of the conformal prediction intervals (lower/upper)', '0.9')
+      .option('--no-intervals', 'point predictions only (faster: no calibration fits)'),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
       const { dataset: ds, origin } = await loadFromFlags(f);
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };
+      const level = f.intervals ? checkLevel(Number(f.level)) : undefined;
+      const pct = level === undefined ? '' : `${Math.round(level * 1000) / 10}%`;
+      const range = (c: { lower?: number; upper?: number }): string => (c.lower === undefined ? '' : `  [${fmt(c.lower!)}, ${fmt(c.upper!)}]`.padEnd(20));
       if (f.new !== undefined || f.factors !== undefined) {
         if (f.model !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
         const scores = f.new !== undefined ? parseNewScores(ds, f.new) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
-        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name });
-        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, chosen: r.chosen, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
-        if (f.out) writeOut(f.out, ['task', 'prediction', 'given'], r.cells.map((c) => [c.task, c.prediction, c.given]), doc);
+        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level });
+        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
-        const lines = [`${doc.model} on ${origin}, method ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`, `${'task'.padEnd(w)}  predicted  given`];
-        for (const c of r.cells) lines.push(`${c.task.padEnd(w)}  ${fmt(c.prediction).padStart(9)}  ${c.given === undefined ? '' : fmt(c.given)}`);
+        const lines = [`${doc.model} on ${origin}, method ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`, `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`];
+        for (const c of r.cells) lines.push(`${c.task.padEnd(w)}  ${fmt(c.prediction).padStart(9)}${range(c)}  ${c.given === undefined ? '' : fmt(c.given)}`);
         process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
         return;
       }
-      const r = await completeMatrix(ds, predictor, ctx, { model: f.model });
-      const doc = { dataset: origin, method: r.method, chosen: r.chosen, missing: r.cells.length, predictions: r.cells };
-      if (f.out) writeOut(f.out, ['model', 'task', 'prediction'], r.cells.map((c) => [c.model, c.task, c.prediction]), doc);
+      const r = await completeMatrix(ds, predictor, ctx, { model: f.model, level });
+      const doc = { dataset: origin, method: r.method, chosen: r.chosen, level: level ?? null, missing: r.cells.length, predictions: r.cells };
+      if (f.out) writeOut(f.out, ['model', 'task', 'prediction', 'lower', 'upper'], r.cells.map((c) => [c.model, c.task, c.prediction, c.lower, c.upper]), doc);
       if (f.json) return printJson(doc);
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
       const wt = Math.max(4, ...r.cells.map((c) => c.task.length));
       const lines = [
         `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`,
-        `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted`,
+        `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted${level === undefined ? '' : `  ${pct} interval`}`,
       ];
-      for (const c of r.cells) lines.push(`${c.model.padEnd(wm)}  ${c.task.padEnd(wt)}  ${fmt(c.prediction).padStart(9)}`);
+      for (const c of r.cells) lines.push(`${c.model.padEnd(wm)}  ${c.task.padEnd(wt)}  ${fmt(c.prediction).padStart(9)}${range(c).trimEnd()}`);
       process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
     }),
   );
