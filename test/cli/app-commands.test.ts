@@ -23,15 +23,15 @@ describe('collabperf predict', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.missing).toBe(72 * 29 - 878);
-    expect(j.predictions[0]).toEqual({ model: expect.any(String), task: expect.any(String), prediction: expect.any(Number) });
+    expect(j.predictions[0]).toEqual({ model: expect.any(String), task: expect.any(String), prediction: expect.any(Number), lower: expect.any(Number), upper: expect.any(Number) });
   });
   it('predicts a new model and writes CSV', async () => {
     const out = join(dir, 'new.csv');
     const r = await runCli('predict', '--new', 'MMLU=66.6,GSM8K=45.8', '--method', 'mean', '--out', out);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/MMLU\(5-shot\)\s+\S+\s+66\.60/);
+    expect(r.stdout).toMatch(/MMLU\(5-shot\)\s+\S+\s+\[\S+, \S+\]\s+66\.60/);
     const csv = readFileSync(out, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('task,prediction,given');
+    expect(csv[0]).toBe('task,prediction,lower,upper,given');
     expect(csv).toHaveLength(30);
   });
   it('reads a user CSV', async () => {
