@@ -4,31 +4,40 @@
  * {@link withIntervals} wraps a {@link Predictor}. Its `fit` sees only the training Dataset, and
  * calibrates on cells of that Dataset alone:
  *
- * 1. Calibration folds. The training cells are dealt into K folds at random, and the models with
- *    at least two scores are dealt into K groups. Fold k holds out its random cells and also
- *    makes its group's models sparse: each keeps r random scores, r drawn from 0..4, and the others
- *    are held out. The base predictor is fitted on what is left and predicts every held-out cell.
- *    Random cells give residuals like those of a cell held out from a well-observed model. The sparse
- *    models give residuals like those of a model that has only a few scores, which is what the
- *    cells still to be predicted mostly are (a new model, a row with gaps). Without them, intervals
- *    calibrated on well-observed models would be too narrow for the rows people ask about.
+ * 1. Calibration fits (2K + 1 fits of the base predictor in all).
+ *    - K cell folds: the training cells are dealt into K folds at random; each fold is held out in
+ *      turn and predicted by the base predictor fitted on the rest (plain K-fold cross-conformal).
+ *      These residuals look like a cell held out from a well-observed model.
+ *    - K sparse-model folds: the models with at least two scores are dealt into K groups; in fold k
+ *      each model of group k keeps r random scores (r drawn from 0..4) and its other cells are held
+ *      out. These residuals look like the cells of a model with only a few scores, which is what the
+ *      cells still to be predicted mostly are (a new model, a row with gaps): intervals calibrated on
+ *      well-observed models only are too narrow there (about 84% coverage of nominal 90% for new
+ *      models with 2 scores on the built-in datasets; see bench/coverage.ts).
+ *    - The final fit on all training cells, which `predict` and the intervals use.
  * 2. Residuals on a 0–100 scale per task (the task's declared scale, else the min–max of its training
  *    scores, like {@link taskScales}), so that one quantile serves tasks in percent, 0–1 or Elo.
- * 3. Difficulty sigma(cell): a ridge regression of log(|residual| + δ) on features of the cell that
- *    are computed the same way for a calibration cell (from its fold's fit) and for a query cell (from
- *    the final fit): log(1 + scores of the model), log(1 + scores of the task), whether the model has
- *    no score, how well the fitted predictor explains the model's and the task's own training scores
- *    (mean absolute in-sample residual), and how far the prediction lies from the task's mean.
- * 4. Conformal scores |residual| / sigma, grouped by how many scores the cell's model had in its fit
- *    (Mondrian groups, merged until each holds enough scores): the level's conformal quantile q of the
- *    group is the ceil((n + 1) · level)-th smallest score. Grouping keeps coverage near the level for
+ * 3. Difficulty sigma(cell) = exp(linear function of features of the cell), fitted by ridge
+ *    regression of log(|residual| + δ). Features are computed the same way for a calibration cell
+ *    (from its fold's fit) and for a query cell (from the final fit): log(1 + scores of the model),
+ *    the task's share of scores, whether the model has no score, how well the fitted predictor
+ *    explains the model's and the task's own training scores (in-sample error relative to the fit's
+ *    mean), the task's out-of-fold error on random cells and on sparse models (relative to the mean),
+ *    and how far the prediction lies from the task's mean.
+ * 4. Mondrian groups by how many scores the cell's model had in its fit (0, 1, 2, 3, 4, 5–6, …,
+ *    merged until each holds enough residuals), each with its own regression shrunk towards the
+ *    pooled one. Conformal scores |residual| / sigma are cross-fitted (sigma from the regression on
+ *    the other half of the models), and the level's conformal quantile q of a group is the
+ *    ceil((n + 1) · level)-th smallest score of the group. Grouping keeps coverage near the level for
  *    rows with 2 scores as well as for rows with 20, even when sigma misjudges the difference.
- * 5. The final model is the base predictor fitted on all training cells; the interval of a cell is
- *    prediction ± q · sigma(cell) (converted back to the task's own scale), clipped to the task's
- *    scale (widened to the training scores, as predictors clip).
+ * 5. The interval of a cell is prediction ± q · sigma(cell) (converted back to the task's own scale),
+ *    clipped to the task's scale widened to the training scores (as the predictors clip).
  *
  * For comparison, {@link FittedIntervalPredictor.globalInterval} gives plain cross-conformal intervals
- * of constant width: one quantile of |residual| on the 0–100 scale over the random-cell residuals.
+ * of constant width: one quantile of |residual| on the 0–100 scale over the cell-fold residuals.
+ *
+ * Coverage is guaranteed only as far as the held-out cells resemble the calibration cells; it is
+ * measured on the built-in datasets by bench/coverage.ts.
  */
 import { Rng } from '../../backends/ts/rng.js';
 import { CollabperfError } from '../../errors.js';
@@ -48,7 +57,7 @@ export const DEFAULT_INTERVAL_FOLDS = 5;
 export interface IntervalOptions {
   /** Default level of {@link FittedIntervalPredictor.interval}, in (0, 1); default 0.9. */
   level?: number;
-  /** Calibration folds K (integer >= 2): the base predictor is fitted K + 1 times; default 5. */
+  /** Calibration folds K (integer >= 2): the base predictor is fitted 2K + 1 times (K + 1 without `sparseModels`); default 5. */
   folds?: number;
   /**
    * Also calibrate on simulated sparse models (step 1 of the module comment); default true. Turn it
@@ -82,11 +91,11 @@ export interface CalibrationSummary {
   cellResiduals: number;
   /** Residuals of cells of simulated sparse models. */
   sparseResiduals: number;
-  /** Mondrian groups: models with `minScores`..`maxScores` scores (inclusive; `maxScores` Infinity for the last) and their number of residuals. */
+  /** Mondrian groups: models with `minScores`..`maxScores` scores (inclusive; `maxScores` is Infinity for the last, `null` in JSON) and their number of residuals. */
   groups: Array<{ minScores: number; maxScores: number; residuals: number }>;
   /** Names of the difficulty features, in the order of `coef`. */
   features: string[];
-  /** Intercept and coefficients of the difficulty regression (log scale). */
+  /** Intercept and coefficients of the pooled difficulty regression (log scale). */
   intercept: number;
   coef: number[];
   /** Per Mondrian group: intercept then coefficients of its own difficulty regression. */
@@ -154,6 +163,7 @@ export function conformalQuantile(sorted: ArrayLike<number>, level: number): num
 // PRNG streams of the calibration folds, apart from the protocols' (0x101..) and predictors' streams.
 const STREAM_CELL_FOLDS = 0x636f6e00;
 const STREAM_MODEL_GROUPS = 0x636f6e01;
+const STREAM_HALVES = 0x636f6e02;
 
 /** Most scores a simulated sparse model keeps (r is drawn from 0..this). */
 const MAX_REVEAL = 4;
@@ -168,7 +178,8 @@ const FEATURES = [
   'model has no score',
   'log model in-sample error / mean in-sample error',
   'log task in-sample error / mean in-sample error',
-  'log task out-of-fold error / mean out-of-fold error',
+  'log task out-of-fold error / mean out-of-fold error, random cells',
+  'log task out-of-fold error / mean out-of-fold error, sparse models',
   'log1p |prediction - task mean| / task sd',
 ];
 const P = FEATURES.length;
@@ -231,7 +242,7 @@ function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array): 
  * task counts) enter only relative to the same fit's mean: otherwise a fold-to-final shift of those
  * levels would move every query sigma away from the calibrated ones.
  */
-function features(out: Float64Array, at: number, s: FitStats, m: number, t: number, pred100: number, oofTask: number, delta: number): void {
+function features(out: Float64Array, at: number, s: FitStats, m: number, t: number, pred100: number, oofTask: number, oofTaskSparse: number, delta: number): void {
   const o = at * P;
   out[o] = Math.log1p(s.modelCount[m]);
   out[o + 1] = Math.log((1 + s.taskCount[t]) / (1 + s.maxTaskCount));
@@ -239,7 +250,8 @@ function features(out: Float64Array, at: number, s: FitStats, m: number, t: numb
   out[o + 3] = Math.log((delta + s.modelErr[m]) / (delta + s.meanErr));
   out[o + 4] = Math.log((delta + s.taskErr[t]) / (delta + s.meanErr));
   out[o + 5] = oofTask;
-  out[o + 6] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
+  out[o + 6] = oofTaskSparse;
+  out[o + 7] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
 }
 
 /** Ridge penalty of a group's difficulty regression towards the pooled one. */
@@ -286,10 +298,76 @@ function groupOf(groups: Array<{ lo: number; hi: number }>, count: number): numb
   return i;
 }
 
+/** A fitted difficulty model: log sigma = a group's linear function of the features, clamped. */
+interface DifficultyModel {
+  pooled: { intercept: number; coef: Float64Array };
+  coefs: Array<{ intercept: number; coef: Float64Array }>;
+  /** Sigma of row `i` of the feature matrix `F` in group `g`. */
+  sigma(F: Float64Array, i: number, g: number): number;
+}
+
+/**
+ * Fits the difficulty regressions on the calibration rows selected by `use` (all when null): a pooled
+ * ridge regression of y = log(δ + |residual|) on the features, then one per Mondrian group shrunk
+ * towards it. What makes a cell hard differs by regime (for a model with 2 scores its unknown level
+ * dominates, for a well-observed one the task's noise), and one log-linear fit over both would split
+ * the difference and under-adapt in each. The linear predictor of a query is clamped to the range it
+ * took on the group's rows: no extrapolation of the exponent.
+ */
+function fitDifficulty(X: Float64Array, y: Float64Array, groupOfCal: Int32Array, nG: number, use: ((i: number) => boolean) | null): DifficultyModel {
+  const rows: number[] = [];
+  for (let i = 0; i < y.length; i++) if (!use || use(i)) rows.push(i);
+  const pick = (idx: number[]): { Xs: Float64Array; ys: Float64Array } => {
+    const Xs = new Float64Array(idx.length * P);
+    const ys = new Float64Array(idx.length);
+    idx.forEach((i, j) => {
+      for (let f = 0; f < P; f++) Xs[j * P + f] = X[i * P + f];
+      ys[j] = y[i];
+    });
+    return { Xs, ys };
+  };
+  const zero = { intercept: 0, coef: new Float64Array(P) };
+  // A light penalty: features are O(1) logs; it only matters when one is constant or collinear.
+  const all = pick(rows);
+  const pooled = rows.length > P ? ridgeRegression(all.Xs, all.ys, rows.length, P, { lambda: 1e-3 * rows.length }) : zero;
+  const lin = (c: { intercept: number; coef: Float64Array }, F: Float64Array, i: number): number => {
+    let s = c.intercept;
+    for (let j = 0; j < P; j++) s += c.coef[j] * F[i * P + j];
+    return s;
+  };
+  const coefs: Array<{ intercept: number; coef: Float64Array }> = [];
+  const lo = new Float64Array(nG).fill(Infinity);
+  const hi = new Float64Array(nG).fill(-Infinity);
+  for (let g = 0; g < nG; g++) {
+    const idx = rows.filter((i) => groupOfCal[i] === g);
+    let c = pooled;
+    if (nG > 1 && idx.length > P) {
+      const { Xs, ys } = pick(idx);
+      for (let j = 0; j < idx.length; j++) ys[j] -= lin(pooled, X, idx[j]);
+      const d = ridgeRegression(Xs, ys, idx.length, P, { lambda: GROUP_RIDGE });
+      c = { intercept: pooled.intercept + d.intercept, coef: Float64Array.from(pooled.coef, (v, f) => v + d.coef[f]) };
+    }
+    coefs.push(c);
+    for (const i of idx) {
+      const l = lin(c, X, i);
+      lo[g] = Math.min(lo[g], l);
+      hi[g] = Math.max(hi[g], l);
+    }
+  }
+  return {
+    pooled,
+    coefs,
+    sigma(F, i, g) {
+      const l = lin(coefs[g], F, i);
+      return Math.exp(lo[g] <= hi[g] ? Math.min(hi[g], Math.max(lo[g], l)) : l);
+    },
+  };
+}
+
 /**
  * Wraps a predictor so that its fitted form also gives calibrated prediction intervals (see the
  * module comment for the method). `predict` and `chosen` are those of the base predictor fitted on
- * all training cells; `fit` costs K + 1 fits of the base predictor. `level` outside (0, 1) or `folds`
+ * all training cells; `fit` costs 2K + 1 fits of the base predictor. `level` outside (0, 1) or `folds`
  * not an integer >= 2 is `E_INVALID_ARGUMENT`. Deterministic for `ctx.seed` when the base predictor is.
  */
 export function withIntervals(predictor: Predictor, opts: IntervalOptions = {}): IntervalPredictor {
@@ -357,6 +435,7 @@ async function fitWithIntervals(
   const kind: number[] = []; // 0 = random cell, 1 = sparse model
   const count: number[] = []; // scores of the cell's model in its fit
   const cellTask: number[] = [];
+  const calModel: number[] = [];
   const pending: Array<{ stats: FitStats; m: Int32Array; t: Int32Array; pred: Float64Array; truth: Float64Array; kind: Uint8Array }> = [];
   // Cell folds first, then (when enabled) sparse-model folds: separate fits, so that the cell folds
   // are exactly plain K-fold cross-conformal (the global baseline) and each fit lacks about 1/K of
@@ -395,6 +474,7 @@ async function fitWithIntervals(
       res.push((Math.abs(p.truth[i] - p.pred[i]) * 100) / range100[t]);
       kind.push(p.kind[i]);
       count.push(p.stats.modelCount[p.m[i]]);
+      calModel.push(p.m[i]);
       cellTask.push(t);
     }
   }
@@ -402,84 +482,66 @@ async function fitWithIntervals(
   // δ keeps log|r| finite for exact hits and damps the pull of tiny residuals on the regression.
   const sortedAbs = Float64Array.from(res).sort();
   const delta = Math.max(1e-6, 0.1 * (nr > 0 ? sortedAbs[nr >> 1] : 1));
-  // Each task's out-of-fold error over the random held-out cells (where the task's own noise shows;
-  // on sparse models the model's unknown level dominates and would hide it), shrunk towards the mean
-  // by SHRINK pseudo-residuals. A calibration cell leaves its own residual out, so that the feature
-  // does not know the residual it explains.
-  const taskSum = new Float64Array(nT);
-  const taskN = new Float64Array(nT);
-  let resMean = 0;
-  let resN = 0;
-  for (let i = 0; i < nr; i++) {
-    if (kind[i] !== 0) continue;
-    taskSum[cellTask[i]] += res[i];
-    taskN[cellTask[i]]++;
-    resMean += res[i];
-    resN++;
-  }
-  resMean = resN > 0 ? resMean / resN : 1;
-  const oofTask = (t: number, own: number, self: 0 | 1): number =>
-    Math.log((delta + (taskSum[t] - self * own + SHRINK * resMean) / (taskN[t] - self + SHRINK)) / (delta + resMean));
+  // Each task's out-of-fold error, over the random held-out cells (where the task's own noise shows)
+  // and over the cells of sparse models (which tasks are hard to guess from a few others) apart,
+  // shrunk towards the kind's mean by SHRINK pseudo-residuals. A calibration cell leaves its own
+  // residual out, so that the feature does not know the residual it explains; a model has one cell
+  // per task, so no other residual of its own enters either.
+  const oof = [0, 1].map((want) => {
+    const sum = new Float64Array(nT);
+    const cnt = new Float64Array(nT);
+    let mean = 0;
+    let nk = 0;
+    for (let i = 0; i < nr; i++) {
+      if (kind[i] !== want) continue;
+      sum[cellTask[i]] += res[i];
+      cnt[cellTask[i]]++;
+      mean += res[i];
+      nk++;
+    }
+    mean = nk > 0 ? mean / nk : 1;
+    return (t: number, own: number, self: boolean): number => {
+      const k = self ? 1 : 0;
+      return Math.log((delta + (sum[t] - k * own + SHRINK * mean) / (cnt[t] - k + SHRINK)) / (delta + mean));
+    };
+  });
   const X = new Float64Array(nr * P);
   {
     let at = 0;
     for (const p of pending) {
       for (let i = 0; i < p.m.length; i++, at++) {
-        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], oofTask(p.t[i], res[at], kind[at] === 0 ? 1 : 0), delta);
+        features(X, at, p.stats, p.m[i], p.t[i], (p.pred[i] * 100) / range100[p.t[i]], oof[0](p.t[i], res[at], kind[at] === 0), oof[1](p.t[i], res[at], kind[at] === 1), delta);
       }
     }
   }
   const y = Float64Array.from(res, (r) => Math.log(delta + r));
-  // A light penalty: features are O(1) logs; it only matters when one is constant or collinear.
-  const pooled = nr > P ? ridgeRegression(X, y, nr, P, { lambda: 1e-3 * nr }) : { intercept: 0, coef: new Float64Array(P) };
 
-  // Mondrian groups by the model's number of scores, each with its own difficulty regression shrunk
-  // towards the pooled one: what makes a cell hard differs by regime (for a model with 2 scores its
-  // unknown level dominates, for a well-observed one the task's noise), and one log-linear fit over
-  // both would split the difference and under-adapt in each.
+  // Mondrian groups by the model's number of scores.
   const countArr = Int32Array.from(count);
   const groups = o.groupByCount ? makeGroups(countArr) : [{ lo: 0, hi: Infinity }];
   const groupOfCal = Int32Array.from(countArr, (c) => groupOf(groups, c));
   const nG = groups.length;
-  const coefs: Array<{ intercept: number; coef: Float64Array }> = [];
-  for (let g = 0; g < nG; g++) {
-    const idx: number[] = [];
-    for (let i = 0; i < nr; i++) if (groupOfCal[i] === g) idx.push(i);
-    if (nG === 1 || idx.length <= P) {
-      coefs.push(pooled);
-      continue;
-    }
-    const Xg = new Float64Array(idx.length * P);
-    const yg = new Float64Array(idx.length);
-    idx.forEach((i, j) => {
-      let s = pooled.intercept;
-      for (let f = 0; f < P; f++) {
-        Xg[j * P + f] = X[i * P + f];
-        s += pooled.coef[f] * X[i * P + f];
-      }
-      yg[j] = y[i] - s;
-    });
-    const d = ridgeRegression(Xg, yg, idx.length, P, { lambda: GROUP_RIDGE });
-    coefs.push({ intercept: pooled.intercept + d.intercept, coef: Float64Array.from(pooled.coef, (c, f) => c + d.coef[f]) });
+
+  // Cross-fitted conformal scores: the models are split in two halves at random, and a residual's
+  // sigma comes from the difficulty regression fitted on the other half. A sigma fitted on the very
+  // residuals it then normalises explains part of their noise (residuals of one model move together,
+  // so a few dozen models can look like thousands of cells), which makes the scores, hence the
+  // intervals, too small. Queries use the regression fitted on all residuals.
+  const half = new Uint8Array(nM);
+  {
+    const order = new Int32Array(nM);
+    for (let m = 0; m < nM; m++) order[m] = m;
+    new Rng(ctx.seed, STREAM_HALVES).shuffle(order);
+    for (let j = 0; j < nM; j++) half[order[j]] = j & 1;
   }
-  const linear = (F: Float64Array, i: number, g: number): number => {
-    const c = coefs[g];
-    let s = c.intercept;
-    for (let j = 0; j < P; j++) s += c.coef[j] * F[i * P + j];
-    return s;
-  };
-  // Query cells are clamped to the range of their group's calibration: no extrapolation of the exponent.
-  const lo = new Float64Array(nG).fill(Infinity);
-  const hi = new Float64Array(nG).fill(-Infinity);
+  const calHalf = Uint8Array.from(calModel, (m) => half[m]);
+  const full = fitDifficulty(X, y, groupOfCal, nG, null);
+  const byHalf = [fitDifficulty(X, y, groupOfCal, nG, (i) => calHalf[i] === 1), fitDifficulty(X, y, groupOfCal, nG, (i) => calHalf[i] === 0)];
   const scoreLists: number[][] = groups.map(() => []);
   for (let i = 0; i < nr; i++) {
     const g = groupOfCal[i];
-    const l = linear(X, i, g);
-    lo[g] = Math.min(lo[g], l);
-    hi[g] = Math.max(hi[g], l);
-    scoreLists[g].push(res[i] / Math.exp(l));
+    scoreLists[g].push(res[i] / byHalf[calHalf[i]].sigma(X, i, g));
   }
-  const sigmaOf = (l: number, g: number): number => Math.exp(lo[g] <= hi[g] ? Math.min(hi[g], Math.max(lo[g], l)) : l);
   const groupN = scoreLists.map((l) => l.length);
   const groupScores = scoreLists.map((l) => Float64Array.from(l).sort());
   const cellOnly = Float64Array.from(res.filter((_, i) => kind[i] === 0)).sort();
@@ -491,18 +553,17 @@ async function fitWithIntervals(
     sparseResiduals: nr - cellOnly.length,
     groups: groups.map((g, i) => ({ minScores: g.lo, maxScores: g.hi, residuals: groupN[i] })),
     features: [...FEATURES],
-    intercept: pooled.intercept,
-    coef: Array.from(pooled.coef),
-    groupCoef: coefs.map((c) => [c.intercept, ...c.coef]),
+    intercept: full.pooled.intercept,
+    coef: Array.from(full.pooled.coef),
+    groupCoef: full.coefs.map((c) => [c.intercept, ...c.coef]),
   };
 
   const difficulty = (models: Int32Array, tasks: Int32Array, pred: Float64Array): Float64Array => {
     const F = new Float64Array(models.length * P);
     const out = new Float64Array(models.length);
     for (let i = 0; i < models.length; i++) {
-      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oofTask(tasks[i], 0, 0), delta);
-      const g = groupOf(groups, statsAll.modelCount[models[i]]);
-      out[i] = sigmaOf(linear(F, i, g), g);
+      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oof[0](tasks[i], 0, false), oof[1](tasks[i], 0, false), delta);
+      out[i] = full.sigma(F, i, groupOf(groups, statsAll.modelCount[models[i]]));
     }
     return out;
   };
