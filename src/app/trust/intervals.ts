@@ -251,7 +251,8 @@ function features(out: Float64Array, at: number, s: FitStats, m: number, t: numb
   out[o + 4] = Math.log((delta + s.taskErr[t]) / (delta + s.meanErr));
   out[o + 5] = oofTask;
   out[o + 6] = oofTaskSparse;
-  out[o + 7] = Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]);
+  // A task without training scores has no mean to be far from.
+  out[o + 7] = s.taskCount[t] > 0 ? Math.log1p(Math.abs(pred100 - s.taskMean[t]) / s.taskSd[t]) : 0;
 }
 
 /** Ridge penalty of a group's difficulty regression towards the pooled one. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isCollabperfError } from '../../../src/errors.js';
+import { trainView } from '../../../src/app/eval/split.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
 import { checkLevel, conformalQuantile, withIntervals } from '../../../src/app/trust/intervals.js';
+import { toyDataset } from '../eval/helpers.js';
 import { plantedScores } from './planted.js';
 
 function expectInvalid(f: () => unknown): void {
@@ -125,5 +127,24 @@ describe('withIntervals', () => {
     const g = f.globalInterval(models, tasks);
     const gw = new Set(Array.from(g.upper, (u, i) => Math.round((u - g.lower[i]) * 1e9)));
     expect(gw.size).toBeLessThanOrEqual(2); // clipping at 0 or 100 aside
+  });
+
+  it('gives finite intervals on mixed scales, for a model without scores too', async () => {
+    const toy = toyDataset(); // percent, 0–1, an unbounded lower-is-better task, Elo-like bounds
+    // Drop every score of model 4 so that it is a model without scores.
+    const keep = Uint8Array.from(toy.scores.model, (m) => (m === 4 ? 0 : 1));
+    const train = trainView(toy, keep);
+    const f = await withIntervals(meanPredictor, { folds: 3 }).fit(train, { seed: 2 });
+    const models = Int32Array.from({ length: 12 }, (_, i) => (i < 6 ? 4 : 7));
+    const tasks = Int32Array.from({ length: 12 }, (_, i) => i % 6);
+    const iv = f.interval(models, tasks);
+    for (let i = 0; i < 12; i++) {
+      expect(Number.isFinite(iv.lower[i]) && Number.isFinite(iv.upper[i])).toBe(true);
+      expect(iv.lower[i]).toBeLessThanOrEqual(iv.prediction[i]);
+      expect(iv.upper[i]).toBeGreaterThan(iv.lower[i]);
+    }
+    // The 0–1 task gets an interval on its own scale, the Elo-like one on its own.
+    expect(iv.upper[2] - iv.lower[2]).toBeLessThanOrEqual(1);
+    expect(iv.upper[4] - iv.lower[4]).toBeGreaterThan(1);
   });
 });
