@@ -8,6 +8,10 @@
  *   node --import tsx bench/advice.ts                                  # everything, 2 seeds, K = 3
  *   node --import tsx bench/advice.ts --only crowdsource --seeds 1 --method knn
  *   node --import tsx bench/advice.ts --json                           # raw results
+ *   node --import tsx bench/advice.ts --fits 8 --ref 40                # advisor settings (fitsPerStep, referenceModels)
+ *
+ * Takes about 20 minutes with the default method on two shared cores (TypeScript kernels), most of
+ * it crowdsource, where held-out models have different benchmarks and so get different plans.
  */
 import { performance } from 'node:perf_hooks';
 import { advise } from '../src/app/advise/advisor.js';
