@@ -22,3 +22,6 @@ export * from './app/eval/index.js';
 export { fitTransform, TRANSFORM_KINDS, type FittedTransform, type TransformKind } from './app/transforms/index.js';
 export { PREDICTORS, DEFAULT_METHOD, getPredictor, parseMethods, type FittedPredictor, type PredictContext, type Predictor } from './app/predictors/index.js';
 export { completeMatrix, predictNewModel, parseNewScores, parseNewFactors, resolveTask, type Completion, type NewModelPrediction, type PredictedCell } from './app/predict.js';
+export * from './app/advise/index.js';
+export * from './app/trust/index.js';
+export * from './app/report/index.js';

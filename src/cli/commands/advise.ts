@@ -56,7 +56,16 @@ export function registerAdvise(program: Command, run: CliRunner): void {
           method: a.method,
           known: a.known,
           baselineError: a.baselineError,
-          steps: a.steps.map((s) => ({ task: s.task, expectedErrorBefore: s.expectedErrorBefore, expectedErrorAfter: s.expectedErrorAfter, gain: s.gain, cost: s.cost, support: s.support })),
+          steps: a.steps.map((s) => ({
+            task: s.task,
+            expectedErrorBefore: s.expectedErrorBefore,
+            expectedErrorAfter: s.expectedErrorAfter,
+            gain: s.gain,
+            cost: s.cost,
+            support: s.support,
+            // "Is GSM8K or HumanEval worth running?": the next-best candidates of the step.
+            alternatives: s.ranking.slice(1, 4).map((o) => ({ task: o.task, expectedErrorAfter: o.expectedErrorAfter, gain: o.gain, cost: o.cost, support: o.support })),
+          })),
           referenceModels: a.referenceModels,
           fits: a.fits,
           seconds: a.ms / 1000,

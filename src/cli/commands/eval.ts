@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { evaluate, evaluationSummary, predictionsCsv, type EvaluationResult } from '../../app/eval/evaluate.js';
 import { readSplitFile, writeSplitFile } from '../../app/eval/protocols.js';
-import { evaluateProbes } from '../../app/advise/index.js';
+import { evaluateProbes, parseProbesProtocol } from '../../app/advise/index.js';
 import { parseMethods } from '../../app/predictors/index.js';
 import { checkLevel, evaluateIntervals, type IntervalEvaluation } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
@@ -71,10 +71,8 @@ export function registerEval(program: Command, run: CliRunner): void {
       if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new CollabperfError('E_INVALID_ARGUMENT', `--seeds must be an integer from 1 to 1000, got "${f.seeds}"`, { field: 'seeds' });
       const progress = new ProgressLine();
       const t0 = Date.now();
-      const probes = /^probes:(.+)$/.exec(f.protocol.trim());
-      if (probes && !f.split) {
-        const k = Number(probes[1]);
-        if (!Number.isInteger(k) || k < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `probes:k needs a positive integer k, got "${probes[1]}"`, { field: 'protocol' });
+      const k = f.split ? undefined : parseProbesProtocol(f.protocol);
+      if (k !== undefined) {
         const results = [];
         for (const p of predictors) {
           results.push(await evaluateProbes(ds, p, { k, seeds, ctx: { backend: backendFlag(f.backend) }, maxModels: ds.models.length > 500 ? 100 : undefined, onProgress: (x) => progress.update(`probes: ${p.name}, seed ${x.seed}, fold ${x.fold}/${x.folds}`) }));
