@@ -18,6 +18,7 @@ import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';
 import { adviseWith, type AdviseOptions } from './advisor.js';
+import { resolveSeeds } from '../eval/evaluate.js';
 
 /** Options of {@link evaluateProbes}. */
 export interface ProbesOptions {
@@ -104,15 +105,6 @@ function invalid(message: string, field: string): CollabperfError {
   return new CollabperfError('E_INVALID_ARGUMENT', message, { field });
 }
 
-function resolveSeeds(seeds: number[] | number): number[] {
-  if (typeof seeds === 'number') {
-    if (!Number.isSafeInteger(seeds) || seeds < 1) throw invalid(`the number of seeds must be a positive integer, got ${seeds}`, 'seeds');
-    return Array.from({ length: seeds }, (_, i) => i);
-  }
-  if (!Array.isArray(seeds) || seeds.length === 0) throw invalid('give at least one seed', 'seeds');
-  if (new Set(seeds).size !== seeds.length || seeds.some((s) => !Number.isSafeInteger(s))) throw invalid('seeds must be distinct integers', 'seeds');
-  return [...seeds];
-}
 
 /**
  * Recognises the protocol string `probes:k` (as `eval --protocol` takes it): returns k for `probes:k`

@@ -103,7 +103,8 @@ function invalid(message: string, field?: string): CollabperfError {
   return new CollabperfError('E_INVALID_ARGUMENT', message, { field });
 }
 
-function resolveSeeds(seeds: number[] | number): number[] {
+/** Seeds from a list (distinct integers) or a count n (seeds 0..n-1); shared by every protocol runner. */
+export function resolveSeeds(seeds: number[] | number): number[] {
   if (typeof seeds === 'number') {
     if (!Number.isSafeInteger(seeds) || seeds < 1) throw invalid(`the number of seeds must be a positive integer, got ${seeds}`, 'seeds');
     return Array.from({ length: seeds }, (_, i) => i);
