@@ -170,7 +170,8 @@ function denseToEntries(input: DenseRatings, what: string): Entries {
 export function buildProblem(e: Entries): KernelProblem {
   const { nRows, nCols, rows, cols, values, weights } = e;
   const nnz = rows.length;
-  // Order by column first (stable), then a stable sort by row gives CSR sorted by column.
+  // Order by column first (stable), then a stable sort by row gives CSR sorted by column. The two
+  // nnz-sized scratch orders are reused for the CSC pass: on 20M ratings each is 80 MB.
   const byCol = countingOrder(cols, nCols, null);
   const rowPtr = new Int32Array(nRows + 1);
   const csrOrder = countingOrder(rows, nRows, byCol, rowPtr);
@@ -197,7 +198,7 @@ export function buildProblem(e: Entries): KernelProblem {
   }
   // CSC from CSR order (rows ascending), stable by column: rows ascending inside each column.
   const colPtr = new Int32Array(nCols + 1);
-  const cscOrder = countingOrder(colIdx, nCols, null, colPtr);
+  const cscOrder = countingOrder(colIdx, nCols, null, colPtr, byCol);
   const cscRow = new Int32Array(nnz);
   const cscValue = new Float64Array(nnz);
   const cscWeight = weight ? new Float64Array(nnz) : null;
@@ -212,16 +213,17 @@ export function buildProblem(e: Entries): KernelProblem {
 
 /**
  * Stable counting sort: returns the positions (of `within`, or of 0..n-1) ordered by key.
- * Fills `ptr` (length nKeys+1) with the bucket offsets when given.
+ * Fills `ptr` (length nKeys+1) with the bucket offsets when given; writes into `reuse` (which must
+ * not be `within`) instead of allocating.
  */
-function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null, ptr?: Int32Array): Int32Array {
+function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null, ptr?: Int32Array, reuse?: Int32Array): Int32Array {
   const n = keys.length;
   const start = ptr ?? new Int32Array(nKeys + 1);
   start.fill(0);
   for (let i = 0; i < n; i++) start[keys[i] + 1]++;
   for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
   const next = start.slice(0, nKeys);
-  const out = new Int32Array(n);
+  const out = reuse ?? new Int32Array(n);
   for (let p = 0; p < n; p++) {
     const i = within ? within[p] : p;
     out[next[keys[i]]++] = i;
