@@ -142,12 +142,15 @@ export interface NewModelPrediction {
   method: string;
   chosen: Record<string, number | string | boolean>;
   cells: { task: string; prediction: number; lower?: number; upper?: number; given?: number }[];
+  /** 'fold-in': the fitted table was kept and the new row solved alone; 'refit': fitted with the row added. */
+  mode: 'fold-in' | 'refit';
 }
 
 /**
- * Predicts a model that is not in the table from a few of its scores and/or its factors: the model
- * joins the table as one more row with just those cells and the method is fitted on it (on these
- * small tables a full fit takes well under a second).
+ * Predicts a model that is not in the table from a few of its scores and/or its factors. Methods
+ * that can fold in (the factorizations) keep the table's fit and solve the new row alone; the
+ * others, and any prediction with intervals or factors, fit on the table with the model added as
+ * one more row (on these small tables a full fit takes about a second).
  */
 export async function predictNewModel(
   ds: Dataset,
@@ -160,6 +163,18 @@ export async function predictNewModel(
   }
   if (given.scores.length === 0 && !predictor.usesFactors) {
     throw new CollabperfError('E_INVALID_ARGUMENT', `method "${predictor.name}" needs at least one score of the new model; with factors only, use a factor method such as factors-only or cmf`);
+  }
+  const givenBy = new Map(given.scores.map((s) => [s.task, s.value]));
+  const hasFactors = given.factors !== undefined && Object.keys(given.factors).length > 0;
+  if (predictor.canFoldIn && given.level === undefined && !hasFactors) {
+    const fitted = await predictor.fit(ds, ctx);
+    const pred = fitted.foldIn!(given.scores);
+    return {
+      method: predictor.name,
+      chosen: fitted.chosen,
+      mode: 'fold-in',
+      cells: ds.tasks.map((t, i) => ({ task: t.name, prediction: pred[i], ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}) })),
+    };
   }
   const name = given.name ?? 'new model';
   if (ds.models.some((m) => m.name === name)) throw new CollabperfError('E_DUPLICATE_ENTRY', `the table already has a model named "${name}"`, { field: 'name' });
@@ -194,10 +209,10 @@ export async function predictNewModel(
   });
   const tasks = Int32Array.from(ds.tasks.map((_, t) => t));
   const { fitted, prediction, bounds } = await fitAndPredict(extended, predictor, ctx, new Int32Array(tasks.length).fill(m), tasks, given.level);
-  const givenBy = new Map(given.scores.map((s) => [s.task, s.value]));
   return {
     method: predictor.name,
     chosen: fitted.chosen,
+    mode: 'refit',
     cells: ds.tasks.map((t, i) => ({
       task: t.name,
       prediction: prediction[i],

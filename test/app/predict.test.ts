@@ -72,3 +72,29 @@ describe('predictions', () => {
     expect(errorOf(() => getPredictor('svd')).code).toBe('E_NOT_FOUND');
   });
 });
+
+describe('fold-in', () => {
+  it('factorization methods keep the fit and solve the new row alone, close to a refit', async () => {
+    const p = getPredictor('mf-als');
+    const scores = parseNewScores(ds, 'MMLU=66.6,GSM8K=45.8,HumanEval=30,ARC-c=55');
+    const folded = await predictNewModel(ds, p, ctx, { scores });
+    const refit = await predictNewModel(ds, p, ctx, { scores, level: 0.9 });
+    expect(folded.mode).toBe('fold-in');
+    expect(refit.mode).toBe('refit');
+    let diff = 0;
+    folded.cells.forEach((c, i) => (diff += Math.abs(c.prediction - refit.cells[i].prediction)));
+    expect(diff / folded.cells.length).toBeLessThan(5);
+    // Its own scores come back close to what was given (a ridge fit, not exact).
+    expect(Math.abs(folded.cells.find((c) => c.task === 'MMLU(5-shot)')!.prediction - 66.6)).toBeLessThan(8);
+  });
+  it('the fitted predictor folds in without touching its fit', async () => {
+    const fitted = await getPredictor('mf-sgd').fit(ds, ctx);
+    const before = fitted.predict(Int32Array.from([0, 1]), Int32Array.from([0, 0]));
+    const a = fitted.foldIn!([{ task: 0, value: 50 }]);
+    const b = fitted.foldIn!([{ task: 0, value: 90 }]);
+    expect(a).toHaveLength(ds.tasks.length);
+    expect(b[1]).toBeGreaterThan(a[1]);
+    expect(Array.from(fitted.predict(Int32Array.from([0, 1]), Int32Array.from([0, 0])))).toEqual(Array.from(before));
+    expect(getPredictor('knn').canFoldIn).toBeFalsy();
+  });
+});

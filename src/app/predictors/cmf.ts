@@ -4,7 +4,7 @@ import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, type EncodedFactors } from '../features/encode.js';
 import { fitTransform } from '../transforms/index.js';
 import { cellsOf, type Cells } from './baseline-shared.js';
-import { chooseOnInnerHoldout } from './mf.js';
+import { chooseOnInnerHoldout, foldInRow } from './mf.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -112,6 +112,7 @@ export const cmfPredictor: Predictor = {
   name: 'cmf',
   description: 'collective matrix factorization: scores and model/task factors share latent vectors (ALS core); predicts models with no scores',
   usesFactors: true,
+  canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     const tf = fitTransform('zscore', train);
     const raw = cellsOf(train);
@@ -122,6 +123,8 @@ export const cmfPredictor: Predictor = {
     return {
       chosen: { rank: best.rank, lambda: best.lambda, sideWeight: best.sideWeight, transform: 'zscore' },
       predict: (models, tasks) => tf.inverseCells(tasks, model.predictMany(models, tasks)),
+      // Scores only: the new row's factor cells would need the side columns' encoding.
+      foldIn: (scores) => foldInRow(model, tf, scores, train.tasks.length),
     };
   },
 };

@@ -11,6 +11,7 @@ export function ensemblePredictor(name: string, members: readonly Predictor[]): 
     name,
     description: `average of ${members.map((m) => m.name).join(', ')}`,
     usesFactors: members.some((m) => m.usesFactors),
+    canFoldIn: members.every((m) => m.canFoldIn === true),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       const fitted: FittedPredictor[] = [];
       for (const m of members) fitted.push(await m.fit(train, ctx));
@@ -18,16 +19,18 @@ export function ensemblePredictor(name: string, members: readonly Predictor[]): 
       members.forEach((m, i) => {
         for (const [k, v] of Object.entries(fitted[i].chosen)) chosen[`${m.name}.${k}`] = v;
       });
+      const average = (parts: Float64Array[]): Float64Array => {
+        const out = new Float64Array(parts[0].length);
+        for (const p of parts) for (let i = 0; i < out.length; i++) out[i] += p[i];
+        for (let i = 0; i < out.length; i++) out[i] /= parts.length;
+        return out;
+      };
+      const canFoldIn = fitted.every((f) => f.foldIn !== undefined);
       return {
         chosen,
+        ...(canFoldIn ? { foldIn: (scores: ReadonlyArray<{ task: number; value: number }>) => average(fitted.map((f) => f.foldIn!(scores))) } : {}),
         predict(models, tasks) {
-          const out = new Float64Array(models.length);
-          for (const f of fitted) {
-            const p = f.predict(models, tasks);
-            for (let i = 0; i < out.length; i++) out[i] += p[i];
-          }
-          for (let i = 0; i < out.length; i++) out[i] /= fitted.length;
-          return out;
+          return average(fitted.map((f) => f.predict(models, tasks)));
         },
       };
     },

@@ -2,7 +2,7 @@ import { fit } from '../../factorization/fit.js';
 import type { FactorModel } from '../../factorization/model.js';
 import type { FitOptions } from '../../factorization/options.js';
 import type { Dataset } from '../data/dataset.js';
-import { fitTransform, type TransformKind } from '../transforms/index.js';
+import { fitTransform, type FittedTransform, type TransformKind } from '../transforms/index.js';
 import { argmin, cellsOf, innerHoldout, type Cells } from './baseline-shared.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -40,6 +40,18 @@ async function fitCells(c: Cells, s: MfSettings, r: MfRecipe, ctx: PredictContex
   return model;
 }
 
+/**
+ * A new row in a fitted factorization: its scores go to the transformed space, the row is solved
+ * with the ALS row equations (the fit's regularisation), and predictions come back per task.
+ */
+export function foldInRow(model: FactorModel, tf: FittedTransform, scores: ReadonlyArray<{ task: number; value: number }>, nTasks: number): Float64Array {
+  const tasks = Int32Array.from(scores, (s) => s.task);
+  const z = tf.forwardCells(tasks, Float64Array.from(scores, (s) => s.value));
+  const row = model.foldIn(tasks, z);
+  const all = Int32Array.from({ length: nTasks }, (_, t) => t);
+  return tf.inverseCells(all, row.predictAll().subarray(0, nTasks));
+}
+
 /** Keeps inner-validation draws of the MF predictors apart from the baselines' (see innerHoldout). */
 const MF_STREAM = 0x6d66;
 
@@ -65,6 +77,7 @@ export function mfPredictor(r: MfRecipe): Predictor {
     name: r.name,
     description: r.description,
     usesFactors: false,
+    canFoldIn: true,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       const tf = fitTransform(r.transform, train);
       const raw = cellsOf(train);
@@ -74,6 +87,7 @@ export function mfPredictor(r: MfRecipe): Predictor {
       return {
         chosen: { rank: best.rank, lambda: best.lambda, transform: r.transform },
         predict: (models, tasks) => tf.inverseCells(tasks, model.predictMany(models, tasks)),
+        foldIn: (scores) => foldInRow(model, tf, scores, train.tasks.length),
       };
     },
   };

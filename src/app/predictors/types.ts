@@ -24,6 +24,12 @@ export interface FittedPredictor {
   predict(models: Int32Array, tasks: Int32Array): Float64Array;
   /** Hyperparameters actually used (after inner validation), for reports and `--json`. */
   readonly chosen: Record<string, number | string | boolean>;
+  /**
+   * Predictions for every task of a model that is not in the table, from a few of its scores,
+   * without refitting (fold-in: the model's latent row is solved with everything else fixed).
+   * Absent for methods that cannot do this; callers then refit with the model added.
+   */
+  foldIn?(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array;
 }
 
 /**
@@ -39,5 +45,7 @@ export interface Predictor {
   readonly description: string;
   /** True when the method uses model/task factors (and so can predict a model with no scores). */
   readonly usesFactors: boolean;
+  /** True when its fitted predictors have {@link FittedPredictor.foldIn}. */
+  readonly canFoldIn?: boolean;
   fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor>;
 }

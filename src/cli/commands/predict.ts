@@ -57,7 +57,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
         const scores = f.new !== undefined ? parseNewScores(ds, f.new) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
         const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level });
-        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
         if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
