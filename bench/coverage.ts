@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { listBuiltinDatasets, loadBuiltinDataset } from '../src/app/data/builtin.js';
 import { DEFAULT_METHOD, getPredictor } from '../src/app/predictors/index.js';
-import { evaluateIntervals, type IntervalEvaluation } from '../src/app/trust/coverage.js';
+import { evaluateIntervals, intervalEvaluationSummary, type IntervalEvaluationSummary } from '../src/app/trust/coverage.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -50,7 +50,7 @@ const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
 
 const predictor = getPredictor(method);
 const datasets = listBuiltinDatasets().filter((d) => !only || only.includes(d.name));
-const out: Array<{ protocol: string; dataset: string; seeds: number[]; seconds: number; result: Omit<IntervalEvaluation, 'methods'> & { methods: unknown[] } }> = [];
+const out: Array<{ protocol: string; dataset: string; seeds: number[]; seconds: number; result: IntervalEvaluationSummary }> = [];
 
 say(`# Prediction intervals: coverage of nominal ${Math.round(level * 100)}% intervals, method "${method}"`);
 say();
@@ -81,7 +81,7 @@ for (const protocol of protocols) {
       dataset: d.name,
       seeds: r.seeds,
       seconds,
-      result: { ...r, methods: r.methods.map(({ cells: _cells, ...rest }) => rest) },
+      result: intervalEvaluationSummary(r),
     });
     say(
       `| ${d.name} | ${m.adaptive.n} | ${pct(m.adaptive.coverage)} | ${f1(m.adaptive.meanWidth100)} | ${pct(m.global.coverage)} | ${f1(m.global.meanWidth100)} | ${f1(m.constantWidth100AtEqualCoverage)} | ${(m.adaptive.meanWidth100 / m.global.meanWidth100).toFixed(2)} | ${seconds.toFixed(0)} |`,

@@ -316,3 +316,14 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
     }),
   };
 }
+
+/** {@link IntervalEvaluation} without the per-cell arrays, for `--json` (typed arrays serialise badly). */
+export type IntervalEvaluationSummary = Omit<IntervalEvaluation, 'methods'> & { methods: Array<Omit<IntervalMethodResult, 'cells'>> };
+
+/**
+ * The result without per-cell intervals, which are large and serialise badly (typed arrays become
+ * objects keyed by index); NaN metrics become `null` under `JSON.stringify`.
+ */
+export function intervalEvaluationSummary(r: IntervalEvaluation): IntervalEvaluationSummary {
+  return { ...r, seeds: [...r.seeds], methods: r.methods.map(({ cells: _cells, ...rest }) => rest) };
+}

@@ -3,7 +3,7 @@ import { isCollabperfError } from '../../../src/errors.js';
 import { taskScales } from '../../../src/app/eval/metrics.js';
 import { makeFolds } from '../../../src/app/eval/protocols.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
-import { evaluateIntervals, intervalMetrics } from '../../../src/app/trust/coverage.js';
+import { evaluateIntervals, intervalEvaluationSummary, intervalMetrics } from '../../../src/app/trust/coverage.js';
 import { cellKeys, spyPredictor, toyDataset, type SpyFit } from '../eval/helpers.js';
 import { plantedScores } from './planted.js';
 
@@ -39,6 +39,10 @@ describe('evaluateIntervals', () => {
     expect(m.byLevel[0].adaptive.meanWidth100).toBeLessThan(m.byLevel[2].adaptive.meanWidth100);
     expect(m.perSeed).toHaveLength(4);
     expect(m.cells.truth).toHaveLength(m.adaptive.n);
+    const json = JSON.parse(JSON.stringify(intervalEvaluationSummary(r)));
+    expect(json.methods[0].cells).toBeUndefined();
+    expect(json.methods[0].adaptive.coverage).toBe(m.adaptive.coverage);
+    expect(json.protocol).toBe('cells:0.25');
   });
 
   it('covers about 90% of the cells of new models with 2 revealed scores', async () => {
