@@ -119,6 +119,8 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
       if (cancel !== null && cancel[0] !== 0) return 'aborted';
       if (now - sliceStart >= SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        // A cancel that arrived while we were away must win even if no work is left.
+        if (cancel !== null && cancel[0] !== 0) return 'aborted';
         sliceStart = performance.now();
       }
     }

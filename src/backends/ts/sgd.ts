@@ -48,6 +48,8 @@ export async function sgdEpoch(
     if (cancel !== null && cancel[0] !== 0) return 'aborted';
     if (performance.now() - sliceStart >= SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      // A cancel that arrived while we were away must win even if no work is left.
+      if (cancel !== null && cancel[0] !== 0) return 'aborted';
       sliceStart = performance.now();
     }
     sgdRange(problem, model, options, lr, perm, from, Math.min(nnz, from + chunk), sr, sc, sy, sw);
