@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales, type TaskScales } from '../eval/metrics.js';
+import { resolveSeeds } from '../eval/evaluate.js';
 import { formatProtocol, makeFolds, parseProtocol, type ProtocolSpec } from '../eval/protocols.js';
 import { heldOutCells, trainView } from '../eval/split.js';
 import { clipRanges } from '../predictors/baseline-shared.js';
@@ -144,16 +145,6 @@ function invalid(message: string, field: string): CollabperfError {
   return new CollabperfError('E_INVALID_ARGUMENT', message, { field });
 }
 
-function resolveSeeds(seeds: number[] | number): number[] {
-  if (typeof seeds === 'number') {
-    if (!Number.isSafeInteger(seeds) || seeds < 1) throw invalid(`the number of seeds must be a positive integer, got ${seeds}`, 'seeds');
-    return Array.from({ length: seeds }, (_, i) => i);
-  }
-  if (!Array.isArray(seeds) || seeds.length === 0) throw invalid('give at least one seed', 'seeds');
-  if (seeds.some((s) => !Number.isSafeInteger(s))) throw invalid('seeds must be integers', 'seeds');
-  if (new Set(seeds).size !== seeds.length) throw invalid('a seed is given twice', 'seeds');
-  return [...seeds];
-}
 
 interface Chunk {
   model: Int32Array;
