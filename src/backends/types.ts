@@ -79,11 +79,72 @@ export interface BackendDetails {
 
 export type BackendName = 'native' | 'ts';
 
-/** One backend: the three kernels with the same signature in every implementation. */
+/** Held-out entries a whole fit reports RMSE on after every iteration and may stop early on. */
+export interface KernelValidation {
+  rows: Int32Array;
+  cols: Int32Array;
+  values: Float64Array;
+  /** null means all 1. */
+  weights: Float64Array | null;
+}
+
+/**
+ * One whole fit: the iteration loop (ALS sweeps or SGD epochs, the training loss after each, the
+ * validation RMSE, early stopping with patience that keeps the best iteration) run inside one
+ * backend call. `model` arrives initialised (initFactors, mu) and leaves holding the kept iteration.
+ */
+export interface FitJob {
+  problem: KernelProblem;
+  model: KernelModel;
+  options: KernelOptions;
+  algo: 'als' | 'sgd';
+  /** Iterations to run at most, >= 1. */
+  iters: number;
+  validation: KernelValidation | null;
+  /** With validation: stop after `patience` iterations without an improvement of more than minDelta. */
+  earlyStopping: boolean;
+  patience: number;
+  minDelta: number;
+}
+
+/** Per-iteration figures of a whole fit, in order. */
+export interface FitJobIteration {
+  /** Weighted training RMSE after the iteration. */
+  trainRmse: number;
+  /** Validation RMSE after the iteration (NaN without validation). */
+  validRmse: number;
+  /** Seconds the iteration took. */
+  seconds: number;
+}
+
+export interface FitJobResult {
+  /** 'aborted' when options.cancel was raised; 'diverged' when the training RMSE became non-finite. */
+  status: KernelStatus | 'diverged';
+  history: FitJobIteration[];
+  /** 1-based iteration whose parameters the model holds (the best on validation, else the last). */
+  bestIter: number;
+  stoppedEarly: boolean;
+}
+
+/** Progress of a batch: how many iterations have finished over all jobs, sent at most every ~100 ms. */
+export interface BatchProgress {
+  jobsDone: number;
+  jobs: number;
+  /** The last finished iteration of each job so far (0 = not started). */
+  itersDone: Int32Array;
+}
+
+/** One backend: the kernels with the same signature in every implementation. */
 export interface KernelBackend {
   readonly name: BackendName;
   alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus>;
   sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums>;
+  /**
+   * Runs independent whole fits in one call; results in job order, identical whatever the thread
+   * count. Small jobs may run side by side on the backend's threads, large ones one at a time with
+   * their own threads. A job that fails rejects the whole call with its CollabperfError.
+   */
+  fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   details(): BackendDetails;
 }
