@@ -1,5 +1,6 @@
 import { CollabperfError } from '../errors.js';
 import { createDataset, findTask, modelIndex, normalizeName, taskIndex, type Dataset, type FactorValue, type Factors } from './data/dataset.js';
+import { checkGivenScore, clampToScale, describeScale, resolveScales, type ResolvedScale, type ScaleOverrides, type ScaleWarning } from './data/scale.js';
 import type { FittedPredictor, PredictContext, Predictor } from './predictors/types.js';
 import { withIntervals } from './trust/intervals.js';
 
@@ -15,6 +16,46 @@ export interface PredictedCell {
 
 /** Interval bounds for cells, or nothing when no level was asked for. */
 type Bounds = { lower: Float64Array; upper: Float64Array } | null;
+
+/**
+ * Clamps predictions and interval bounds into each cell's task scale, in place: a method (or an
+ * interval half-width) may leave the range, but a score of 104% or -3% is not a possible outcome.
+ */
+function clampCells(prediction: Float64Array, bounds: Bounds, tasks: ArrayLike<number>, scales: ResolvedScale[]): void {
+  for (let i = 0; i < prediction.length; i++) {
+    const sc = scales[tasks[i]];
+    prediction[i] = clampToScale(prediction[i], sc);
+    if (bounds) {
+      bounds.lower[i] = clampToScale(bounds.lower[i], sc);
+      bounds.upper[i] = clampToScale(bounds.upper[i], sc);
+    }
+  }
+}
+
+/** Warnings for a user-given scale that the table's own observed values do not fit. */
+function overrideWarnings(ds: Dataset, scales: ResolvedScale[]): ScaleWarning[] {
+  const out: ScaleWarning[] = [];
+  const outside = new Int32Array(ds.tasks.length);
+  const example = new Float64Array(ds.tasks.length);
+  for (let e = 0; e < ds.scores.value.length; e++) {
+    const t = ds.scores.task[e];
+    const v = ds.scores.value[e];
+    if (scales[t].origin === 'option' && (v < scales[t].min || v > scales[t].max)) {
+      if (outside[t]++ === 0) example[t] = v;
+    }
+  }
+  outside.forEach((n, t) => {
+    if (n > 0) {
+      out.push({
+        kind: 'outside',
+        task: ds.tasks[t].name,
+        value: example[t],
+        message: `${n} observed score(s) of task "${ds.tasks[t].name}" (e.g. ${example[t]}) lie outside the scale ${describeScale(scales[t])} given for it; predictions are clamped to that scale`,
+      });
+    }
+  });
+  return out;
+}
 
 /**
  * Fits the predictor, wrapped for conformal intervals when `level` is given (calibrated on the
@@ -36,13 +77,23 @@ export interface Completion {
   /** Hyperparameters the method chose by inner validation. */
   chosen: Record<string, number | string | boolean>;
   cells: PredictedCell[];
+  /** The scale of every task (task order), with where it came from; predictions and bounds lie inside it. */
+  scales: ResolvedScale[];
+  /** Problems worth telling the user (e.g. observed scores outside a scale given with `scales`). */
+  warnings: ScaleWarning[];
 }
 
 /**
  * Fills every missing cell of the table (or of one model's row) with the predictor fitted on all
  * observed cells.
  */
-export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: PredictContext, opts: { model?: string; level?: number } = {}): Promise<Completion> {
+export async function completeMatrix(
+  ds: Dataset,
+  predictor: Predictor,
+  ctx: PredictContext,
+  opts: { model?: string; level?: number; scales?: ScaleOverrides } = {},
+): Promise<Completion> {
+  const scales = resolveScales(ds, opts.scales);
   const nT = ds.tasks.length;
   const only = opts.model === undefined ? -1 : modelIndex(ds, opts.model);
   const observed = new Uint8Array(ds.models.length * nT);
@@ -58,9 +109,12 @@ export async function completeMatrix(ds: Dataset, predictor: Predictor, ctx: Pre
     }
   }
   const { fitted, prediction, bounds } = await fitAndPredict(ds, predictor, ctx, Int32Array.from(ms), Int32Array.from(ts), opts.level);
+  clampCells(prediction, bounds, ts, scales);
   return {
     method: predictor.name,
     chosen: fitted.chosen,
+    scales,
+    warnings: overrideWarnings(ds, scales),
     cells: ms.map((m, i) => ({ model: ds.models[m].name, task: ds.tasks[ts[i]].name, prediction: prediction[i], ...(bounds ? { lower: bounds.lower[i], upper: bounds.upper[i] } : {}) })),
   };
 }
@@ -144,6 +198,10 @@ export interface NewModelPrediction {
   cells: { task: string; prediction: number; lower?: number; upper?: number; given?: number }[];
   /** 'fold-in': the fitted table was kept and the new row solved alone; 'refit': fitted with the row added. */
   mode: 'fold-in' | 'refit';
+  /** The scale of every task (task order), with where it came from; predictions and bounds lie inside it. */
+  scales: ResolvedScale[];
+  /** Given scores that do not fit their task's scale ("looks like a fraction…"), and other problems. */
+  warnings: ScaleWarning[];
 }
 
 /**
@@ -156,7 +214,7 @@ export async function predictNewModel(
   ds: Dataset,
   predictor: Predictor,
   ctx: PredictContext,
-  given: { scores: { task: number; value: number }[]; factors?: Factors; name?: string; level?: number },
+  given: { scores: { task: number; value: number }[]; factors?: Factors; name?: string; level?: number; scales?: ScaleOverrides },
 ): Promise<NewModelPrediction> {
   if (given.scores.length === 0 && (!given.factors || Object.keys(given.factors).length === 0)) {
     throw new CollabperfError('E_INVALID_ARGUMENT', 'a new model needs at least one score (--new) or factor (--factors)');
@@ -165,14 +223,25 @@ export async function predictNewModel(
     throw new CollabperfError('E_INVALID_ARGUMENT', `method "${predictor.name}" needs at least one score of the new model; with factors only, use a factor method such as factors-only or cmf`);
   }
   const givenBy = new Map(given.scores.map((s) => [s.task, s.value]));
+  // Scales come from the table alone, so a mistyped given score cannot shift an inferred scale.
+  const scales = resolveScales(ds, given.scales);
+  const warnings = overrideWarnings(ds, scales);
+  for (const s of given.scores) {
+    const w = checkGivenScore(ds.tasks[s.task].name, s.value, scales[s.task]);
+    if (w) warnings.push(w);
+  }
+  const allTasks = Int32Array.from(ds.tasks.map((_, t) => t));
   const hasFactors = given.factors !== undefined && Object.keys(given.factors).length > 0;
   if (predictor.canFoldIn && given.level === undefined && !hasFactors) {
     const fitted = await predictor.fit(ds, ctx);
-    const pred = fitted.foldIn!(given.scores);
+    const pred = Float64Array.from(fitted.foldIn!(given.scores));
+    clampCells(pred, null, allTasks, scales);
     return {
       method: predictor.name,
       chosen: fitted.chosen,
       mode: 'fold-in',
+      scales,
+      warnings,
       cells: ds.tasks.map((t, i) => ({ task: t.name, prediction: pred[i], ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}) })),
     };
   }
@@ -207,12 +276,14 @@ export async function predictNewModel(
     scores,
     notes: ds.notes,
   });
-  const tasks = Int32Array.from(ds.tasks.map((_, t) => t));
-  const { fitted, prediction, bounds } = await fitAndPredict(extended, predictor, ctx, new Int32Array(tasks.length).fill(m), tasks, given.level);
+  const { fitted, prediction, bounds } = await fitAndPredict(extended, predictor, ctx, new Int32Array(allTasks.length).fill(m), allTasks, given.level);
+  clampCells(prediction, bounds, allTasks, scales);
   return {
     method: predictor.name,
     chosen: fitted.chosen,
     mode: 'refit',
+    scales,
+    warnings,
     cells: ds.tasks.map((t, i) => ({
       task: t.name,
       prediction: prediction[i],

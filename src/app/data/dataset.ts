@@ -33,8 +33,9 @@ export interface FactorSchema {
 }
 
 /**
- * The range a task's scores live on, when known: `"percent"` = 0–100, `"unit"` = 0–1, or explicit
- * bounds. Absent when the metric is unbounded (e.g. bits per byte).
+ * The bounded range a task's scores live on, when known: `"percent"` = 0–100, `"unit"` = 0–1 (a
+ * fraction), or explicit bounds. A task declared to have no fixed range (e.g. bits per byte, Elo)
+ * has no `scale` and {@link TaskEntry.unbounded} set.
  */
 export type TaskScale = 'percent' | 'unit' | { min: number; max: number };
 
@@ -48,7 +49,14 @@ export interface ModelEntry {
 export interface TaskEntry {
   name: string;
   factors: Factors;
+  /** The bounded range the scores live on, when declared (see {@link TaskScale}). */
   scale?: TaskScale;
+  /**
+   * `true` when the dataset declares that the task has no fixed range (Elo ratings, counts, bits per
+   * byte); written as `"scale": "unbounded"` (format version 2). Absent with no `scale` means the
+   * range is unknown, and `scale.ts` infers it from the values. Never set together with `scale`.
+   */
+  unbounded?: boolean;
   /** `false` when a lower score is better (e.g. bits per byte); absent or `true` = higher is better. */
   higherIsBetter?: boolean;
 }
@@ -63,6 +71,11 @@ export interface SourceEntry {
   citation: string;
   /** What is known about the source's license. */
   license?: string;
+  /**
+   * Web address of the source, when the raw table cites one per score (e.g. a model card or a
+   * technical report). Optional; readers that do not know it ignore it.
+   */
+  url?: string;
 }
 
 /** Observed cells as parallel arrays of equal length (one entry per observed (model, task) cell). */
@@ -154,6 +167,7 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
     if (typeof t === 'string') return { name: t, factors: {} };
     const e: TaskEntry = { name: t.name, factors: { ...(t.factors ?? {}) } };
     if (t.scale !== undefined) e.scale = typeof t.scale === 'string' ? t.scale : { ...t.scale };
+    if (t.unbounded !== undefined) e.unbounded = t.unbounded;
     if (t.higherIsBetter !== undefined) e.higherIsBetter = t.higherIsBetter;
     return e;
   });
@@ -185,6 +199,12 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
     if (t.scale !== undefined && !validScale(t.scale)) {
       throw fail('E_PARSE', `task "${t.name}" has an invalid scale ${JSON.stringify(t.scale)}; expected "percent", "unit" or {min, max} with min < max`, ['tasks', i, 'scale']);
     }
+    if (t.unbounded !== undefined && typeof t.unbounded !== 'boolean') {
+      throw fail('E_PARSE', `task "${t.name}": unbounded must be true or false`, ['tasks', i, 'scale']);
+    }
+    if (t.unbounded === true && t.scale !== undefined) {
+      throw fail('E_PARSE', `task "${t.name}" is declared both unbounded and with scale ${JSON.stringify(t.scale)}`, ['tasks', i, 'scale']);
+    }
     if (t.higherIsBetter !== undefined && typeof t.higherIsBetter !== 'boolean') {
       throw fail('E_PARSE', `task "${t.name}": higherIsBetter must be true or false`, ['tasks', i, 'higherIsBetter']);
     }
@@ -194,6 +214,7 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
   const seenSource = new Set<string>();
   sources.forEach((s, i) => {
     if (typeof s.id !== 'string' || s.id === '') throw fail('E_PARSE', `source ${i} has an empty id`, ['sources', i, 'id']);
+    if (s.url !== undefined && (typeof s.url !== 'string' || s.url === '')) throw fail('E_PARSE', `source "${s.id}" has an empty url`, ['sources', i, 'url']);
     if (seenSource.has(s.id)) throw fail('E_DUPLICATE_ENTRY', `source id "${s.id}" appears twice`, ['sources', i, 'id']);
     seenSource.add(s.id);
   });

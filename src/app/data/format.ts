@@ -20,8 +20,16 @@ import { jsonLineOf, parseJsonText, type JsonPath } from './json-lines.js';
 
 /** Value of the `format` field. */
 export const DATASET_FORMAT = 'collabperf-dataset';
-/** The format version this code reads and writes. */
-export const DATASET_FORMAT_VERSION = 1;
+/**
+ * The newest format version this code reads and writes. Version 2 adds `"scale": "unbounded"` on
+ * tasks (version 1 readers would reject it). Files are written with the lowest version that can hold
+ * their content ({@link requiredFormatVersion}), so a dataset without unbounded tasks stays a
+ * version 1 file that older readers still read. The optional source field `url` is ignorable by old
+ * readers and needs no new version.
+ */
+export const DATASET_FORMAT_VERSION = 2;
+/** Every format version this code reads. */
+export const SUPPORTED_DATASET_FORMAT_VERSIONS: readonly number[] = [1, 2];
 
 /** The JSON document, as written to disk. */
 export interface DatasetFile {
@@ -32,7 +40,7 @@ export interface DatasetFile {
   sources: SourceEntry[];
   factorSchema: FactorSchema;
   models: Array<{ name: string; factors: Factors }>;
-  tasks: Array<{ name: string; factors: Factors; scale?: TaskScale; higherIsBetter?: boolean }>;
+  tasks: Array<{ name: string; factors: Factors; scale?: TaskScale | 'unbounded'; higherIsBetter?: boolean }>;
   /** `[modelIndex, taskIndex, score, sourceIndex]`, one per observed cell. */
   scores: ScoreTuple[];
   notes: string[];
@@ -72,14 +80,15 @@ export function datasetFromDocument(doc: unknown, ctx: { file?: string; lineOf?:
   if (o.format !== DATASET_FORMAT) {
     throw bad(`not a collabperf dataset: "format" is ${JSON.stringify(o.format)}, expected "${DATASET_FORMAT}"`, ['format']);
   }
-  if (o.version !== DATASET_FORMAT_VERSION) {
+  if (typeof o.version !== 'number' || !SUPPORTED_DATASET_FORMAT_VERSIONS.includes(o.version)) {
     const found = o.version === undefined ? 'no version' : `version ${JSON.stringify(o.version)}`;
     throw new CollabperfError(
       'E_VERSION',
-      `dataset file has ${found}; this collabperf reads dataset format version ${DATASET_FORMAT_VERSION} only`,
+      `dataset file has ${found}; this collabperf reads dataset format versions ${SUPPORTED_DATASET_FORMAT_VERSIONS.join(' and ')} only`,
       at(['version']),
     );
   }
+  const version = o.version;
   const str = (v: unknown, path: JsonPath, optional = false): string => {
     if (typeof v === 'string') return v;
     if (optional && v === undefined) return '';
@@ -105,6 +114,7 @@ export function datasetFromDocument(doc: unknown, ctx: { file?: string; lineOf?:
       citation: str(so.citation, ['sources', i, 'citation'], true),
     };
     if (so.license !== undefined) e.license = str(so.license, ['sources', i, 'license']);
+    if (so.url !== undefined) e.url = str(so.url, ['sources', i, 'url']);
     return e;
   });
 
@@ -140,7 +150,10 @@ export function datasetFromDocument(doc: unknown, ctx: { file?: string; lineOf?:
   const tasks: TaskEntry[] = arr(o.tasks, ['tasks']).map((t, i) => {
     const to = obj(t, ['tasks', i]);
     const e: TaskEntry = { name: str(to.name, ['tasks', i, 'name']), factors: factorsOf(to.factors, ['tasks', i, 'factors']) };
-    if (to.scale !== undefined) e.scale = to.scale as TaskScale; // checked by createDataset
+    if (to.scale === 'unbounded') {
+      if (version < 2) throw bad('"scale": "unbounded" needs dataset format version 2; this file says version 1', ['tasks', i, 'scale']);
+      e.unbounded = true;
+    } else if (to.scale !== undefined) e.scale = to.scale as TaskScale; // checked by createDataset
     if (to.higherIsBetter !== undefined) e.higherIsBetter = to.higherIsBetter as boolean;
     return e;
   });
@@ -163,12 +176,13 @@ export function datasetToDocument(ds: Dataset): DatasetFile {
   for (let e = 0; e < value.length; e++) scores.push([model[e], task[e], value[e], source[e]]);
   return {
     format: DATASET_FORMAT,
-    version: DATASET_FORMAT_VERSION,
+    version: requiredFormatVersion(ds),
     name: ds.name,
     description: ds.description,
     sources: ds.sources.map((s) => {
       const o: SourceEntry = { id: s.id, title: s.title, citation: s.citation };
       if (s.license !== undefined) o.license = s.license;
+      if (s.url !== undefined) o.url = s.url;
       return o;
     }),
     factorSchema: {
@@ -179,12 +193,18 @@ export function datasetToDocument(ds: Dataset): DatasetFile {
     tasks: ds.tasks.map((t) => {
       const o: DatasetFile['tasks'][number] = { name: t.name, factors: orderedFactors(t.factors, ds.factorSchema.task) };
       if (t.scale !== undefined) o.scale = t.scale;
+      else if (t.unbounded === true) o.scale = 'unbounded';
       if (t.higherIsBetter !== undefined) o.higherIsBetter = t.higherIsBetter;
       return o;
     }),
     scores,
     notes: [...ds.notes],
   };
+}
+
+/** The lowest format version that holds `ds`: 2 when a task is declared unbounded, else 1. */
+export function requiredFormatVersion(ds: Dataset): number {
+  return ds.tasks.some((t) => t.unbounded === true && t.scale === undefined) ? 2 : 1;
 }
 
 /**

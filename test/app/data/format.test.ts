@@ -51,11 +51,46 @@ describe('dataset format', () => {
     expect(datasetToDocument(back)).toEqual(datasetToDocument(ds));
   });
 
-  it('refuses another version with E_VERSION naming both versions', () => {
+  it('refuses another version with E_VERSION naming the version found and the ones supported', () => {
+    // the fixture's name is historical: it holds a future version (3)
     const err = expectError(() => parseDatasetJson(read('dataset-v2.json'), { file: 'dataset-v2.json' }), 'E_VERSION', { line: 3, field: 'version' });
-    expect(err.message).toMatch(/version 2/);
-    expect(err.message).toMatch(new RegExp(`version ${DATASET_FORMAT_VERSION}`));
+    expect(err.message).toMatch(/has version 3/);
+    expect(err.message).toMatch(new RegExp(`versions 1 and ${DATASET_FORMAT_VERSION}`));
     expectError(() => parseDatasetJson('{"format":"collabperf-dataset"}'), 'E_VERSION', { message: /no version/ });
+  });
+
+  it('version 2: an unbounded task and source urls round-trip, and the version written is the lowest that holds the content', () => {
+    const base = {
+      name: 'v2',
+      models: ['a', 'b'],
+      tasks: [{ name: 'Elo', factors: {}, unbounded: true }, { name: 'Acc', factors: {}, scale: 'unit' as const }],
+      sources: [{ id: 'r1', title: 'model card', citation: 'x', url: 'https://example.org/card' }],
+      scores: [[0, 0, 1400, 0], [1, 1, 0.5, 0]] as Array<[number, number, number, number]>,
+    };
+    const ds = createDataset(base);
+    const text = serializeDataset(ds);
+    expect(text).toMatch(/"version":2,/);
+    expect(text).toContain('{"name":"Elo","factors":{},"scale":"unbounded"}');
+    const back = parseDatasetJson(text);
+    expect(back.tasks[0].unbounded).toBe(true);
+    expect(back.tasks[0].scale).toBeUndefined();
+    expect(back.sources[0].url).toBe('https://example.org/card');
+    expect(serializeDataset(back)).toBe(text);
+    // without an unbounded task the file stays version 1 (readable by older collabperf); url alone needs no bump
+    const v1 = serializeDataset(createDataset({ ...base, tasks: [{ name: 'Elo', factors: {} }, base.tasks[1]] }));
+    expect(v1).toMatch(/"version":1,/);
+    expect(parseDatasetJson(v1).sources[0].url).toBe('https://example.org/card');
+  });
+
+  it('refuses "scale": "unbounded" in a version-1 file and a task both unbounded and bounded', () => {
+    const v1 = serializeDataset(createDataset({ name: 'x', models: ['a'], tasks: [{ name: 'Elo', factors: {} }], scores: [[0, 0, 1, 0]] }));
+    expectError(() => parseDatasetJson(v1.replace('{"name":"Elo","factors":{}}', '{"name":"Elo","factors":{},"scale":"unbounded"}')), 'E_PARSE', {
+      field: 'tasks[0].scale',
+      message: /version 2/,
+    });
+    expectError(() => createDataset({ name: 'x', models: ['a'], tasks: [{ name: 'Elo', factors: {}, scale: 'unit', unbounded: true }], scores: [] }), 'E_PARSE', {
+      message: /both unbounded/,
+    });
   });
 
   it('refuses a document of another format', () => {
