@@ -25,6 +25,7 @@ import {
   scaleBounds,
   type Dataset,
   type FactorSpec,
+  type FactorValue,
   type Factors,
   type ScoreTuple,
   type SourceEntry,
@@ -86,6 +87,12 @@ const SRC = {
     title: 'Open LLM Leaderboard v1 archive: 7,169 rows x 6 benchmarks with model metadata',
     citation: 'felipemaiapolo/sloth @ 6dc6bb3 data/open-llm-leaderboard_old.csv',
     license: 'no license file in the repository; results originally published by the Hugging Face Open LLM Leaderboard (v1)',
+  },
+  frontier: {
+    id: 'frontier-matrix',
+    title: 'LLM benchmark matrix: 83 models released 2025-01 to 2026-02 x 49 benchmarks, each score with its reference; model and benchmark metadata',
+    citation: 'anadim/llm-benchmark-matrix @ 910d344 data/llm_benchmark_data.json',
+    license: 'MIT (repository license); each score is a published result cited by its reference_url (kept as the source of that score)',
   },
 } satisfies Record<string, SourceEntry>;
 
@@ -329,11 +336,13 @@ function convertHelmCore(shared: string): Converted {
     notes: [
       'The source file is transposed (metrics as rows, models as columns); read with tasksAsRows. "-" and empty cells are missing.',
       'Lower is better for the bits-per-byte metrics (higherIsBetter: false). Coverage, Density and Compression describe summaries rather than grade them (no better direction).',
-      `Metrics without a fixed range (no scale): ${noScale.join('; ')}.`,
+      `Metrics without a fixed range (scale "unbounded"): ${noScale.join('; ')}.`,
       'Task factors "scenario" and "metric" are split from the row names at the last " - ".',
     ],
   });
-  return { dataset: ds, report: [`${noScale.length} metrics without a fixed range`] };
+  // declared unbounded, so that nothing downstream infers a range from the values seen
+  ds = createDataset({ ...ds, tasks: ds.tasks.map((t) => (t.scale === undefined ? { ...t, unbounded: true } : t)) });
+  return { dataset: ds, report: [`${noScale.length} metrics without a fixed range (scale "unbounded")`] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -514,6 +523,152 @@ function convertOpenLlm(shared: string): Converted {
 }
 
 // ---------------------------------------------------------------------------------------------
+// frontier (2025-2026 instruct and reasoning models, one cited reference per score)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Scale of a frontier benchmark. Every metric given as a percentage is 0-100. The others are named
+ * explicitly: Elo-style ratings are unbounded; the AA Intelligence Index and LiveBench are averages
+ * of 0-100 scores, so 0-100 too. An unknown metric stops the conversion rather than being guessed.
+ */
+function frontierScale(id: string, metric: string): { scale?: TaskScale; unbounded?: boolean } {
+  const byId: Record<string, { scale?: TaskScale; unbounded?: boolean }> = {
+    codeforces_rating: { unbounded: true }, // Codeforces Elo rating
+    chatbot_arena_elo: { unbounded: true }, // LMArena Elo
+    gdpval_aa: { unbounded: true }, // Artificial Analysis GDPval-AA Elo-style score (1606-1633 in the source)
+    aa_intelligence_index: { scale: 'percent' }, // composite of 0-100 evaluations
+    livebench: { scale: 'percent' }, // mean of 0-100 category scores
+  };
+  if (byId[id]) return byId[id];
+  if (metric.includes('%')) return { scale: 'percent' };
+  throw new Error(`frontier: benchmark "${id}" has metric "${metric}" with no known scale: add it to frontierScale`);
+}
+
+/** `"2025-04-14"` -> decimal year (year + (day of year - 1) / days in the year), rounded to 4 decimals (finer than a day). */
+export function decimalYear(date: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) throw new Error(`not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
+  const y = Number(m[1]);
+  const start = Date.UTC(y, 0, 1);
+  const day = (Date.UTC(y, Number(m[2]) - 1, Number(m[3])) - start) / 86400000;
+  const days = (Date.UTC(y + 1, 0, 1) - start) / 86400000;
+  return Math.round((y + day / days) * 1e4) / 1e4;
+}
+
+interface FrontierFile {
+  models: Array<{ id: string; name: string; provider: string | null; release_date: string | null; params_total_M: number | null; params_active_M: number | null; architecture: string | null; is_reasoning: boolean | null; open_weights: boolean | null }>;
+  benchmarks: Array<{ id: string; name: string; category: string | null; metric: string | null; num_problems: number | null; source_url: string | null }>;
+  scores: Array<{ model_id: string; benchmark_id: string; score: number; reference_url: string }>;
+}
+
+function convertFrontier(shared: string): Converted {
+  const file = 'frontier/llm_benchmark_data.json';
+  const raw = JSON.parse(readShared(shared, file)) as FrontierFile;
+  const yesNo = (b: boolean | null) => (b === null ? undefined : b ? 'yes' : 'no');
+  const put = (f: Factors, k: string, v: FactorValue | null | undefined) => {
+    if (v !== null && v !== undefined) f[k] = v;
+  };
+  const modelIdx = new Map<string, number>();
+  const models = raw.models.map((m, i) => {
+    if (modelIdx.has(m.id)) throw new Error(`${file}: model id "${m.id}" repeats`);
+    modelIdx.set(m.id, i);
+    const f: Factors = {};
+    put(f, 'provider', m.provider);
+    put(f, 'released', m.release_date === null ? null : decimalYear(m.release_date));
+    put(f, 'params', m.params_total_M);
+    put(f, 'activeParams', m.params_active_M);
+    put(f, 'architecture', m.architecture);
+    put(f, 'reasoning', yesNo(m.is_reasoning));
+    put(f, 'openWeights', yesNo(m.open_weights));
+    return { name: m.name, factors: f };
+  });
+  const taskIdx = new Map<string, number>();
+  const tasks: TaskEntry[] = raw.benchmarks.map((b, i) => {
+    if (taskIdx.has(b.id)) throw new Error(`${file}: benchmark id "${b.id}" repeats`);
+    taskIdx.set(b.id, i);
+    const f: Factors = {};
+    put(f, 'category', b.category);
+    put(f, 'metric', b.metric);
+    put(f, 'problems', b.num_problems);
+    return { name: b.name, factors: f, ...frontierScale(b.id, b.metric ?? '') };
+  });
+
+  // Duplicates: the same (model, benchmark) given more than once. Rule: the first occurrence in the
+  // file is kept (value and reference); later ones are dropped and listed in the notes.
+  const kept = new Map<string, { m: number; t: number; score: number; url: string }>();
+  const dropped: string[] = [];
+  for (const s of raw.scores) {
+    const m = modelIdx.get(s.model_id);
+    const t = taskIdx.get(s.benchmark_id);
+    if (m === undefined || t === undefined) throw new Error(`${file}: score for unknown model "${s.model_id}" or benchmark "${s.benchmark_id}"`);
+    if (typeof s.score !== 'number' || !Number.isFinite(s.score)) throw new Error(`${file}: score of ${s.model_id} on ${s.benchmark_id} is ${JSON.stringify(s.score)}`);
+    const key = `${m}\u0000${t}`;
+    const first = kept.get(key);
+    if (first) {
+      const same = first.score === s.score ? 'same value' : 'DIFFERENT value';
+      const ref = first.url === s.reference_url ? 'same reference' : `other reference ${s.reference_url}`;
+      dropped.push(`"${models[m].name}" x "${tasks[t].name}": kept ${first.score} (${first.url}), dropped ${s.score} (${same}, ${ref})`);
+      continue;
+    }
+    kept.set(key, { m, t, score: s.score, url: s.reference_url });
+  }
+
+  // one source per distinct reference_url of a kept score, in order of first appearance; source 0 is
+  // the matrix itself (it gives the metadata)
+  const sources: SourceEntry[] = [SRC.frontier];
+  const sourceOf = new Map<string, number>();
+  const uses = new Map<string, number>();
+  for (const c of kept.values()) uses.set(c.url, (uses.get(c.url) ?? 0) + 1);
+  const scores: ScoreTuple[] = [...kept.values()].map((c) => {
+    let k = sourceOf.get(c.url);
+    if (k === undefined) {
+      k = sources.length;
+      sourceOf.set(c.url, k);
+      const host = /^[a-z]+:\/\/([^/]+)/i.exec(c.url)?.[1] ?? c.url;
+      sources.push({ id: `ref-${String(k).padStart(3, '0')}`, title: `reference cited for ${uses.get(c.url)} score(s) (${host})`, citation: `${SRC.frontier.citation}, reference_url`, url: c.url });
+    }
+    return [c.m, c.t, c.score, k];
+  });
+  const ds = createDataset(
+    {
+      name: 'frontier',
+      description:
+        'Current models: 83 instruct and reasoning LLMs released 2025-01 to 2026-02 (GPT-5.x, Claude 4.x, Gemini 3, DeepSeek, Qwen3, Llama 4, ...) x 49 benchmarks (GPQA Diamond, AIME, SWE-bench Verified, HLE, ARC-AGI, Chatbot Arena Elo, ...), about 34% filled, every score with the reference it was published in. Mostly percent; Elo-style ratings are unbounded. Model factors: provider, release date, total/active parameters, architecture, reasoning, open weights; task factors: category, metric, number of problems.',
+      models,
+      tasks,
+      factorSchema: {
+        model: [
+          { name: 'provider', type: 'categorical', description: 'developer (source field "provider")' },
+          { name: 'released', type: 'numeric', unit: 'year', description: 'release date as a decimal year, year + (day of year - 1) / days in the year, rounded to 4 decimals (source field "release_date", YYYY-MM-DD)' },
+          { name: 'params', type: 'numeric', unit: 'M', description: 'total parameters in millions (source field "params_total_M"); missing for most closed models' },
+          { name: 'activeParams', type: 'numeric', unit: 'M', description: 'parameters active per token in millions, equal to params for dense models (source field "params_active_M")' },
+          { name: 'architecture', type: 'categorical', description: 'Dense, MoE or Hybrid (source field "architecture"); missing for most closed models' },
+          { name: 'reasoning', type: 'categorical', description: '"yes" for reasoning (thinking) models (source field "is_reasoning")' },
+          { name: 'openWeights', type: 'categorical', description: '"yes" when the weights are published (source field "open_weights")' },
+        ],
+        task: [
+          { name: 'category', type: 'categorical', description: 'benchmark area, e.g. Math, Coding, Agentic (source field "category")' },
+          { name: 'metric', type: 'categorical', description: 'what the score measures, e.g. "% correct (pass@1)", "Elo rating" (source field "metric")' },
+          { name: 'problems', type: 'numeric', unit: 'problems', description: 'number of problems in the benchmark (source field "num_problems"), when given' },
+        ],
+      },
+      sources,
+      scores,
+      notes: [
+        `Scores as published, on each benchmark's own scale. Every score's source is the reference the matrix cites for it (its "reference_url", kept as the source's url: ${sources.length - 1} distinct references); source 0 is the matrix itself, which also gives the model and benchmark metadata.`,
+        `Duplicates: ${raw.scores.length} scores in the source for ${scores.length} distinct (model, benchmark) cells; ${dropped.length} cells are given more than once. Rule: the first occurrence in the source file is kept (its value and its reference) and later ones are dropped, so every kept number is one the cited reference reports; where the values differ and the references differ, the first is the model developer's own report. The cells: ${dropped.join('; ')}.`,
+        'Scales: every metric given in % is 0-100 ("percent"); Codeforces Rating, Chatbot Arena Elo and GDP-Val AA (an Elo-style score) have no fixed range ("unbounded"); AA Intelligence Index and LiveBench are averages of 0-100 scores ("percent").',
+        'Model names are the source\'s display names ("name"), not its ids (e.g. "o3-mini (high)" for id "o3-mini-high"). Booleans is_reasoning and open_weights become the categories "yes"/"no".',
+        `Benchmark definitions cited by the source: ${raw.benchmarks.filter((b) => b.source_url).map((b) => `${b.name}: ${b.source_url}`).join('; ')}.`,
+      ],
+    },
+    { file },
+  );
+  checkScales(ds);
+  return { dataset: ds, report: [`${dropped.length} duplicated cells resolved (first occurrence kept)`, `${sources.length - 1} distinct references as sources`, ...dropped.map((d) => `  dup: ${d}`)] };
+}
+
+// ---------------------------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------------------------
 
@@ -546,12 +701,15 @@ function main(): void {
     ['helm-core', convertHelmCore],
     ['obsscaling', convertObsScaling],
     ['openllm-v1', convertOpenLlm],
+    ['frontier', convertFrontier],
   ];
   const index: BuiltinDatasetInfo[] = [];
   const files: Array<[string, string]> = [];
   for (const [name, convert] of converters) {
     const { dataset, report } = convert(shared);
     if (dataset.name !== name) throw new Error(`converter for ${name} produced ${dataset.name}`);
+    const undeclared = dataset.tasks.filter((t) => t.scale === undefined && t.unbounded !== true).map((t) => t.name);
+    if (undeclared.length) throw new Error(`${name}: tasks without a declared scale: ${undeclared.join(', ')} (every built-in task declares one)`);
     const text = serializeDataset(dataset);
     // round-trip check: what we write reads back to the same bytes
     if (serializeDataset(parseDatasetJson(text, { file: `${name}.json` })) !== text) throw new Error(`${name}: serialisation does not round-trip`);
