@@ -3,7 +3,7 @@
  * synthetic 20,000 x 5,000 problem with ~1M ratings. Run: npx tsx bench/ts-kernels-quick.ts [k]
  */
 import { tsBackend } from '../src/backends/ts/index.js';
-import { Rng } from '../src/backends/ts/rng.js';
+import { Rng } from '../src/numeric/rng.js';
 import type { KernelModel, KernelOptions, KernelProblem } from '../src/backends/types.js';
 
 const nRows = 20_000;

@@ -7,7 +7,7 @@
 export { CollabperfError, isCollabperfError, type CollabperfErrorCode, type ErrorLocation } from './errors.js';
 export { backendInfo, getBackend, type BackendChoice, type BackendReport } from './backends/registry.js';
 export type { BackendDetails, BackendName, KernelBackend, KernelModel, KernelOptions, KernelProblem, LossSums, SgdMode } from './backends/types.js';
-export { Rng } from './backends/ts/rng.js';
+export { Rng } from './numeric/rng.js';
 export { fit, runFit, initFactors, type FitResult } from './factorization/fit.js';
 export { resolveFitOptions, MAX_RANK, type Algorithm, type FitOptions, type IterationReport, type ResolvedFitOptions } from './factorization/options.js';
 export { FactorModel, type FoldedRow, type TrainingInfo } from './factorization/model.js';

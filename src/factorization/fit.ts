@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
-import { Rng } from '../backends/ts/rng.js';
+import { Rng } from '../numeric/rng.js';
 import type { KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
 import { FactorModel } from './model.js';
 import { resolveFitOptions, type FitOptions, type IterationReport, type ResolvedFitOptions } from './options.js';

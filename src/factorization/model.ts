@@ -1,5 +1,5 @@
 import { CollabperfError } from '../errors.js';
-import { choleskyInPlace, choleskySolveInPlace } from '../backends/ts/cholesky.js';
+import { choleskyInPlace, choleskySolveInPlace } from '../numeric/cholesky.js';
 import type { KernelModel } from '../backends/types.js';
 import type { ResolvedFitOptions } from './options.js';
 

@@ -1,5 +1,5 @@
 import { CollabperfError } from '../errors.js';
-import { Rng } from '../backends/ts/rng.js';
+import { Rng } from '../numeric/rng.js';
 
 /** Parameters of {@link syntheticRatings}. */
 export interface SyntheticSpec {

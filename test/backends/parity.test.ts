@@ -5,7 +5,7 @@ import { CollabperfError } from '../../src/errors.js';
 import type { KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 import { planted } from '../helpers/planted.js';
-import { Rng } from '../../src/backends/ts/rng.js';
+import { Rng } from '../../src/numeric/rng.js';
 
 const backends = backendsUnderTest();
 const reference = backends.find((b) => b.name === 'ts')!;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isCollabperfError } from '../../src/errors.js';
-import { choleskyInPlace, choleskySolveInPlace } from '../../src/backends/ts/cholesky.js';
+import { choleskyInPlace, choleskySolveInPlace } from '../../src/numeric/cholesky.js';
 import { tsBackend } from '../../src/backends/ts/index.js';
-import { Rng } from '../../src/backends/ts/rng.js';
+import { Rng } from '../../src/numeric/rng.js';
 import {
   buildProblem,
   cloneModel,

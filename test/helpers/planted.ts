@@ -1,4 +1,4 @@
-import { Rng } from '../../src/backends/ts/rng.js';
+import { Rng } from '../../src/numeric/rng.js';
 
 /** A small planted low-rank matrix with biases, split into observed (train) and held-out cells. */
 export function planted(nRows: number, nCols: number, rank: number, density: number, noise = 0, seed = 3) {

@@ -4,7 +4,7 @@
  * kernels (number[][] and Gaussian elimination rather than typed arrays and Cholesky).
  */
 import type { KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
-import { Rng } from '../../src/backends/ts/rng.js';
+import { Rng } from '../../src/numeric/rng.js';
 
 export interface Triplet {
   r: number;

@@ -24,7 +24,7 @@
  * helm-classic, obsscaling) 4 candidate fits per step did as well as 8 and better than 2 or 3.
  */
 import { performance } from 'node:perf_hooks';
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError, isCollabperfError } from '../../errors.js';
 import { modelIndex, type Dataset, type Factors } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';

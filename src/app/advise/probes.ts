@@ -11,7 +11,7 @@
  * the cells each leaves unrevealed, which is the error a user would see.
  */
 import { performance } from 'node:perf_hooks';
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';

@@ -7,7 +7,7 @@
  * {@link shapley} works with any value function; {@link factorImportance} wires it to
  * {@link evaluate} for a predictor and a protocol.
  */
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset, FactorSchema, Factors } from '../data/dataset.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';

@@ -8,7 +8,7 @@
  * protocol and a seed always give the same folds, in JavaScript and across runs.
  */
 import { readFileSync } from 'node:fs';
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError, type CollabperfErrorCode } from '../../errors.js';
 import { findModel, findTask, formatPath, type Dataset } from '../data/dataset.js';
 import { jsonLineOf, parseJsonText, type JsonPath } from '../data/json-lines.js';

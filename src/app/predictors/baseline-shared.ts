@@ -6,7 +6,7 @@
  * The baselines fit on cell arrays rather than on Datasets so that inner validation can refit on a
  * subset of cells without building and validating a new Dataset each time.
  */
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 

@@ -5,7 +5,7 @@
  * both models have, shrunk by the size of that overlap.
  */
 import type { Dataset } from '../data/dataset.js';
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
 import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';

@@ -33,7 +33,7 @@
  * ensemble of 3 cut the normalised MSE of `ncf-factors` from ~2.0e-2 (one network) to ~1.5e-2.
  */
 import { CollabperfError } from '../../errors.js';
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { encodeFactors, splitFactorNames, type EncodedFactors } from '../features/encode.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';

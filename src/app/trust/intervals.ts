@@ -39,7 +39,7 @@
  * Coverage is guaranteed only as far as the held-out cells resemble the calibration cells; it is
  * measured on the built-in datasets by bench/coverage.ts.
  */
-import { Rng } from '../../backends/ts/rng.js';
+import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';

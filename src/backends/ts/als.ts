@@ -4,7 +4,7 @@
  */
 import { CollabperfError } from '../../errors.js';
 import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
-import { choleskyInPlace, choleskySolveInPlace } from './cholesky.js';
+import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 
 /** Time between two returns to the event loop. */
 const SLICE_MS = 25;

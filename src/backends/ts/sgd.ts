@@ -4,7 +4,7 @@
  * expressions without FMA contraction, and the two must agree bit for bit.
  */
 import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../numeric/rng.js';
 
 /** Time between two returns to the event loop. */
 const SLICE_MS = 25;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ridgeRegression, solveSpd, symmetricEigen, topEigenvectors } from '../../../src/app/linalg/dense.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { isCollabperfError } from '../../../src/errors.js';
 
 function randomSymmetric(n: number, seed: number): Float64Array {

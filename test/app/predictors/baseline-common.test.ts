@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinDataset } from '../../../src/app/data/builtin.js';
 import { createDataset, type Dataset } from '../../../src/app/data/dataset.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { cellsOf, clipRanges, innerHoldout } from '../../../src/app/predictors/baseline-shared.js';
 import { knnPredictor } from '../../../src/app/predictors/knn.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';

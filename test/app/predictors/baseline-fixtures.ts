@@ -1,6 +1,6 @@
 import { createDataset, type Dataset, type ModelEntry, type ScoreTuple, type TaskEntry } from '../../../src/app/data/dataset.js';
 import type { FittedPredictor } from '../../../src/app/predictors/types.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 
 /** A planted matrix: the truth of every cell, a training Dataset and the held-out cells. */
 export interface Planted {

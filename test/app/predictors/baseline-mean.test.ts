@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDataset, type ScoreTuple } from '../../../src/app/data/dataset.js';
 import { cellsOf } from '../../../src/app/predictors/baseline-shared.js';
 import { fitAdditive, fitMeanFixed, meanPredictor } from '../../../src/app/predictors/mean.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { plantedMatrix, scaledRmse } from './baseline-fixtures.js';
 
 /** 30 × 12 percent-scale scores 50 + a_m + b_t exactly, 40 % held out. */

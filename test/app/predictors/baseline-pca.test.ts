@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDataset } from '../../../src/app/data/dataset.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
 import { imputeLowRank, PCA_MAX_RANK, pcaPredictor } from '../../../src/app/predictors/pca.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { plantedMatrix, scaledRmse } from './baseline-fixtures.js';
 
 describe('pca predictor', () => {

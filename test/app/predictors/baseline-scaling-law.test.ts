@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDataset, type ModelEntry, type ScoreTuple } from '../../../src/app/data/dataset.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
 import { scalingLawPredictor } from '../../../src/app/predictors/scaling-law.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 
 interface SigmoidTask {
   lo: number;

@@ -4,7 +4,7 @@ import { loadBuiltinDataset } from '../../../src/app/data/builtin.js';
 import { cmfPredictor } from '../../../src/app/predictors/cmf.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
 import { mfAlsPredictor, mfSgdPredictor } from '../../../src/app/predictors/mf.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { allCells, plantedMatrix, scaledRmse } from './baseline-fixtures.js';
 
 const ctx = { seed: 1 };

@@ -10,7 +10,7 @@ import {
   ncfPredictor,
 } from '../../../src/app/predictors/ncf.js';
 import type { Predictor } from '../../../src/app/predictors/types.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { CollabperfError } from '../../../src/errors.js';
 import { planted, rmse } from '../../helpers/planted.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, type Dataset, type ScoreTuple, type TaskEntry } from '../../../src/app/data/dataset.js';
 import { fitTransform, LOGIT_EPS, normalQuantile, TRANSFORM_KINDS, transformDataset, type TransformKind } from '../../../src/app/transforms/index.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 import { expectError } from '../data/helpers.js';
 
 /** 12 models × 5 tasks with mixed scales, ties, a 0 % and a 100 % score, and a few missing cells. */

@@ -1,5 +1,5 @@
 import { createDataset, type Dataset, type ScoreTuple } from '../../../src/app/data/dataset.js';
-import { Rng } from '../../../src/backends/ts/rng.js';
+import { Rng } from '../../../src/numeric/rng.js';
 
 /** Options of {@link plantedScores}. */
 export interface PlantedOptions {
