@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinDataDir, DEFAULT_DATASET, listBuiltinDatasets, loadBuiltinDataset } from '../../../src/app/data/builtin.js';
-import { density, normalizeName, observedCount, type Dataset } from '../../../src/app/data/dataset.js';
+import { density, getScore, normalizeName, observedCount, type Dataset } from '../../../src/app/data/dataset.js';
 import { serializeDataset } from '../../../src/app/data/format.js';
 import { expectError } from './helpers.js';
 
@@ -27,9 +27,9 @@ function checkSources(ds: Dataset): void {
 }
 
 describe('built-in datasets', () => {
-  it('lists the five datasets with figures that match their files', () => {
+  it('lists the six datasets with figures that match their files', () => {
     const list = listBuiltinDatasets();
-    expect(list.map((d) => d.name)).toEqual(['crowdsource', 'helm-classic', 'helm-core', 'obsscaling', 'openllm-v1']);
+    expect(list.map((d) => d.name)).toEqual(['crowdsource', 'helm-classic', 'helm-core', 'obsscaling', 'openllm-v1', 'frontier']);
     for (const info of list) {
       const ds = load(info.name);
       expect(info.models).toBe(ds.models.length);
@@ -95,6 +95,73 @@ describe('built-in datasets', () => {
     checkSources(ds);
   });
 
+  it('frontier: 83 x 49, every score with its cited reference, duplicates resolved by first occurrence', () => {
+    const ds = load('frontier');
+    expect(ds.models).toHaveLength(83);
+    expect(ds.tasks).toHaveLength(49);
+    // 1,390 scores in the source for 1,375 distinct cells
+    expect(observedCount(ds)).toBe(1375);
+    checkSources(ds);
+    // every score points at a reference with a url (source 0, the matrix itself, carries none)
+    expect(ds.sources[0].id).toBe('frontier-matrix');
+    expect(ds.sources[0].url).toBeUndefined();
+    for (let e = 0; e < ds.scores.value.length; e++) {
+      const src = ds.sources[ds.scores.source[e]];
+      expect(src.url, `score ${e}`).toMatch(/^https?:\/\/\S+$/);
+    }
+    expect(new Set(ds.sources.map((s) => s.url)).size).toBe(ds.sources.length);
+    const cell = (model: string, task: string) => {
+      const m = ds.models.findIndex((x) => x.name === model);
+      const t = ds.tasks.findIndex((x) => x.name === task);
+      for (let e = 0; e < ds.scores.value.length; e++) {
+        if (ds.scores.model[e] === m && ds.scores.task[e] === t) return { value: ds.scores.value[e], url: ds.sources[ds.scores.source[e]].url };
+      }
+      return undefined;
+    };
+    expect(cell('o3-mini (high)', 'AIME 2024')).toEqual({ value: 87.3, url: 'https://openai.com/index/openai-o3-mini/' });
+    // duplicates with different values: the first occurrence in the source file is kept
+    expect(cell('Qwen3-1.7B', 'MMLU')).toEqual({ value: 61, url: 'https://arxiv.org/abs/2505.09388' });
+    expect(cell('DeepSeek-R1-Distill-Qwen-1.5B', 'LiveCodeBench')).toEqual({ value: 16.9, url: 'https://huggingface.co/deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B' });
+    expect(cell('DeepSeek-R1-Distill-Llama-8B', 'LiveCodeBench')).toEqual({ value: 39.6, url: 'https://huggingface.co/deepseek-ai/DeepSeek-R1-Distill-Llama-8B' });
+    // same value, other reference: the first reference is kept
+    expect(cell('OLMo 2 13B', 'MMLU')).toEqual({ value: 67.5, url: 'https://allenai.org/blog/olmo2' });
+    const dupNote = ds.notes.find((n) => n.startsWith('Duplicates:'));
+    expect(dupNote).toMatch(/1390 scores in the source for 1375 distinct/);
+    expect(dupNote).toMatch(/15 cells are given more than once/);
+    expect(dupNote).toMatch(/first occurrence in the source file is kept/);
+    expect(dupNote!.match(/: kept /g)).toHaveLength(15);
+    expect(dupNote).toContain('"Qwen3-1.7B" x "MMLU": kept 61 (https://arxiv.org/abs/2505.09388), dropped 62.63');
+    // factors
+    expect(ds.factorSchema.model.map((f) => f.name)).toEqual(['provider', 'released', 'params', 'activeParams', 'architecture', 'reasoning', 'openWeights']);
+    expect(ds.factorSchema.task.map((f) => f.name)).toEqual(['category', 'metric', 'problems']);
+    const oss = ds.models.find((m) => m.name === 'gpt-oss-120B')!;
+    expect(oss.factors).toEqual({ provider: 'OpenAI', released: 2025.5918, params: 116800, activeParams: 5100, architecture: 'MoE', reasoning: 'yes', openWeights: 'yes' });
+    expect(ds.models.every((m) => typeof m.factors.provider === 'string' && typeof m.factors.released === 'number')).toBe(true);
+    expect(ds.models.every((m) => (m.factors.released as number) >= 2025 && (m.factors.released as number) < 2027)).toBe(true);
+    expect(ds.tasks.every((t) => typeof t.factors.category === 'string' && typeof t.factors.metric === 'string')).toBe(true);
+    // scales
+    const scaleOf = (name: string) => ds.tasks.find((t) => t.name === name)!;
+    expect(scaleOf('GPQA Diamond').scale).toBe('percent');
+    expect(scaleOf('Codeforces Rating').unbounded).toBe(true);
+    expect(scaleOf('Chatbot Arena Elo').unbounded).toBe(true);
+    expect(ds.tasks.filter((t) => t.unbounded).map((t) => t.name)).toEqual(['Codeforces Rating', 'Chatbot Arena Elo', 'GDP-Val AA']);
+    expect(getScore(ds, 'Gemini 2.5 Pro', 'GPQA Diamond')).toBeGreaterThan(50);
+  });
+
+  it('every task of every built-in dataset declares its scale (bounded, or unbounded)', () => {
+    for (const info of listBuiltinDatasets()) {
+      const ds = load(info.name);
+      const missing = ds.tasks.filter((t) => t.scale === undefined && t.unbounded !== true).map((t) => t.name);
+      expect(missing, info.name).toEqual([]);
+    }
+    expect(load('helm-core').tasks.find((t) => t.name === 'The Pile - BPB')?.unbounded).toBe(true);
+  });
+
+  it('the frontier file stays small (under 200 KiB)', () => {
+    const info = listBuiltinDatasets().find((d) => d.name === 'frontier')!;
+    expect(readFileSync(new URL(info.file, builtinDataDir())).length).toBeLessThan(200 * 1024);
+  });
+
   it('every file is in the canonical layout (re-serialising gives the same bytes)', () => {
     for (const info of listBuiltinDatasets()) {
       const text = readFileSync(new URL(info.file, builtinDataDir()), 'utf8');
@@ -103,7 +170,7 @@ describe('built-in datasets', () => {
   });
 
   it('unknown names are E_NOT_FOUND listing the available ones; names are case-insensitive', () => {
-    expectError(() => loadBuiltinDataset('nope'), 'E_NOT_FOUND', { message: /crowdsource, helm-classic, helm-core, obsscaling, openllm-v1/ });
+    expectError(() => loadBuiltinDataset('nope'), 'E_NOT_FOUND', { message: /crowdsource, helm-classic, helm-core, obsscaling, openllm-v1, frontier/ });
     expect(loadBuiltinDataset('HELM-Classic').name).toBe('helm-classic');
   });
 
