@@ -12,6 +12,7 @@ import type { PredictContext, Predictor } from '../predictors/types.js';
 import { computeMetrics, METRIC_KEYS, taskScales, type Metrics } from './metrics.js';
 import { formatProtocol, makeFolds, parseProtocol, type Fold, type ProtocolSpec } from './protocols.js';
 import { trainView } from './split.js';
+import { runFolds } from '../folds/runner.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -195,24 +196,31 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
   const acc: Acc[] = predictors.map(() => ({ folds: [], perSeed: [], chunks: [], ms: 0 }));
   let done = 0;
 
-  for (const { seed, folds } of splits) {
-    const seedStart = acc.map((a) => a.chunks.length);
-    for (let f = 0; f < folds.length; f++) {
-      const fold = folds[f];
-      const train = trainView(ds, fold.trainMask);
-      const idx: number[] = [];
-      for (let e = 0; e < fold.testMask.length; e++) if (fold.testMask[e]) idx.push(e);
-      const model = Int32Array.from(idx, (e) => ds.scores.model[e]);
-      const task = Int32Array.from(idx, (e) => ds.scores.task[e]);
-      const truth = Float64Array.from(idx, (e) => ds.scores.value[e]);
-      for (let p = 0; p < predictors.length; p++) {
-        if (signal?.aborted) throw new CollabperfError('E_ABORTED', 'evaluation aborted');
-        const pred = predictors[p];
-        const t0 = performance.now();
-        // Each method gets its own copy: a predictor must not be able to disturb the next one's input.
-        const fitted = await pred.fit(p === 0 ? train : trainView(ds, fold.trainMask), { ...opts.ctx, seed });
+  // Every (seed, fold) of one method goes through the fold runner together; methods run one after
+  // the other so that each one's seconds are its own.
+  const jobs = splits.flatMap(({ seed, folds }) => folds.map((fold, f) => ({ seed, fold, f, folds: folds.length })));
+  const cells = jobs.map(({ fold }) => {
+    const idx: number[] = [];
+    for (let e = 0; e < fold.testMask.length; e++) if (fold.testMask[e]) idx.push(e);
+    return {
+      idx,
+      model: Int32Array.from(idx, (e) => ds.scores.model[e]),
+      task: Int32Array.from(idx, (e) => ds.scores.task[e]),
+      truth: Float64Array.from(idx, (e) => ds.scores.value[e]),
+    };
+  });
+  for (let p = 0; p < predictors.length; p++) {
+    const pred = predictors[p];
+    const t0 = performance.now();
+    const results = await runFolds(
+      pred,
+      jobs.length,
+      // Each fit gets its own view: a predictor must not be able to disturb another's input.
+      (j) => ({ train: trainView(ds, jobs[j].fold.trainMask), ctx: { ...opts.ctx, seed: jobs[j].seed } }),
+      (fitted, j, ms) => {
+        const { seed, fold, f, folds } = jobs[j];
+        const { idx, model, task, truth } = cells[j];
         const prediction = Float64Array.from(fitted.predict(Int32Array.from(model), Int32Array.from(task)));
-        const ms = performance.now() - t0;
         if (prediction.length !== idx.length) {
           throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${idx.length} cells`);
         }
@@ -221,24 +229,29 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
             throw new CollabperfError('E_NON_FINITE', `method "${pred.name}" predicted ${prediction[i]} for (${ds.models[model[i]].name}, ${ds.tasks[task[i]].name}) (seed ${seed}, fold ${f + 1})`);
           }
         }
-        acc[p].ms += ms;
-        acc[p].chunks.push({ model, task, truth, prediction, seed, fold: f + 1 });
-        acc[p].folds.push({
+        done++;
+        opts.onProgress?.({ method: pred.name, seed, fold: f + 1, folds, done, total });
+        const result: FoldResult = {
           seed,
           fold: f + 1,
           description: fold.description,
-          trainCells: train.scores.value.length,
+          trainCells: countSet(fold.trainMask),
           testCells: idx.length,
           metrics: computeMetrics(ds, { task, truth, prediction }, scales),
           chosen: { ...fitted.chosen },
           ms,
-        });
-        done++;
-        opts.onProgress?.({ method: pred.name, seed, fold: f + 1, folds: folds.length, done, total });
-      }
+        };
+        return { result, chunk: { model, task, truth, prediction, seed, fold: f + 1 } };
+      },
+      { signal, what: 'evaluation' },
+    );
+    acc[p].ms = performance.now() - t0;
+    for (const r of results) {
+      acc[p].folds.push(r.result);
+      acc[p].chunks.push(r.chunk);
     }
-    for (let p = 0; p < predictors.length; p++) {
-      const pooled = concat(acc[p].chunks.slice(seedStart[p]));
+    for (const { seed } of splits) {
+      const pooled = concat(acc[p].chunks.filter((c) => c.seed === seed));
       acc[p].perSeed.push({ seed, metrics: computeMetrics(ds, pooled, scales) });
     }
   }
@@ -326,4 +339,10 @@ export function evaluationSummary(result: EvaluationResult): EvaluationSummary {
     seeds: [...result.seeds],
     methods: result.methods.map((m) => ({ method: m.method, description: m.description, mean: m.mean, std: m.std, perSeed: m.perSeed, folds: m.folds, ms: m.ms })),
   };
+}
+
+function countSet(mask: Uint8Array): number {
+  let n = 0;
+  for (let e = 0; e < mask.length; e++) if (mask[e]) n++;
+  return n;
 }
