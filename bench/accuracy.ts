@@ -6,11 +6,12 @@
  *   npm run bench:accuracy                         # everything
  *   npm run bench:accuracy -- --only paper         # Table 1 and the HELM pilot
  *   npm run bench:accuracy -- --only datasets --seeds 3
+ *   npm run bench:accuracy -- --only datasets --seeds 2 --datasets crowdsource,helm-classic --methods ensemble,stack,mean
  */
 import { performance } from 'node:perf_hooks';
 import { loadBuiltinDataset, listBuiltinDatasets } from '../src/app/data/builtin.js';
 import { evaluate, evaluationSummary, type EvaluationResult } from '../src/app/eval/evaluate.js';
-import { PREDICTORS } from '../src/app/predictors/index.js';
+import { getPredictor, PREDICTORS, type Predictor } from '../src/app/predictors/index.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -33,10 +34,10 @@ const PAPER_TABLE1: Record<string, { nmse: number; nl1: number; rankAccuracy: nu
   'factors only (paper)': { nmse: 1.75e-2, nl1: 8.57e-2, rankAccuracy: 0.3347, mae2: 0.8408 },
 };
 
-async function run(dataset: string, protocol: string, n: number): Promise<EvaluationResult> {
+async function run(dataset: string, protocol: string, n: number, methods: readonly Predictor[] = PREDICTORS): Promise<EvaluationResult> {
   const ds = loadBuiltinDataset(dataset);
   const t = performance.now();
-  const r = await evaluate(ds, [...PREDICTORS], { protocol, seeds: n });
+  const r = await evaluate(ds, [...methods], { protocol, seeds: n });
   process.stderr.write(`${dataset} ${protocol}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   out.push({ ...evaluationSummary(r), seconds: (performance.now() - t) / 1000 });
   return r;
@@ -71,21 +72,44 @@ async function paper(): Promise<void> {
   say();
 }
 
+/** The four simple references every default must beat (issue 8), computed in the same run. */
+const REFERENCES = ['mean', 'knn-plain-5', 'pca', 'logit-als-2'];
+/** The methods of the per-dataset tables: the fixed ensemble, the stack, the references, logit-als. */
+const DATASET_METHODS = ['ensemble', 'stack', ...REFERENCES, 'logit-als'];
+
 async function datasets(): Promise<void> {
-  for (const protocol of ['cells:0.2', 'new-model:2']) {
-    say(`## Every built-in dataset, protocol ${protocol}, ${seeds} seeds: MAE on a 0-100 scale (lower is better)`);
+  const methods = (flag('methods')?.split(',') ?? DATASET_METHODS).map((n) => getPredictor(n));
+  const names = flag('datasets')?.split(',') ?? listBuiltinDatasets().map((d) => d.name);
+  const ratios: Record<string, number[]> = {};
+  for (const setting of ['cells:0.2', 'new-model:k']) {
+    say(`## Built-in datasets, protocol ${setting}${setting.endsWith('k') ? ' (k = 2 for ≤ 7 tasks, else 5)' : ''}, ${seeds} seeds: MAE on a 0-100 scale (lower is better)`);
     say();
-    const names = listBuiltinDatasets().map((d) => d.name);
     const results = [];
-    for (const name of names) results.push(await run(name, protocol, seeds));
+    for (const name of names) {
+      const ds = loadBuiltinDataset(name);
+      const protocol = setting === 'new-model:k' ? `new-model:${ds.tasks.length <= 7 ? 2 : 5}` : setting;
+      results.push(await run(name, protocol, seeds, methods));
+    }
     say(`| method | ${names.join(' | ')} |`);
     say(`|---|${names.map(() => '---').join('|')}|`);
-    for (let i = 0; i < PREDICTORS.length; i++) {
-      say(`| ${PREDICTORS[i].name} | ${results.map((r) => `${f(r.methods[i].mean.mae100, 2)} ± ${f(r.methods[i].std.mae100, 2)}`).join(' | ')} |`);
+    methods.forEach((m, i) => {
+      say(`| ${m.name} | ${results.map((r) => `${f(r.methods[i].mean.mae100, 2)} ± ${f(r.methods[i].std.mae100, 2)}`).join(' | ')} |`);
+    });
+    say(`| seconds per fit+predict | ${results.map((r) => methods.map((m, i) => `${m.name} ${f(r.methods[i].ms / 1000 / seeds, 1)}`).join(', ')).join(' | ')} |`);
+    const refIdx = methods.map((m, i) => (REFERENCES.includes(m.name) ? i : -1)).filter((i) => i >= 0);
+    for (const cand of ['ensemble', 'stack']) {
+      const ci = methods.findIndex((m) => m.name === cand);
+      if (ci < 0 || refIdx.length === 0) continue;
+      const rs = results.map((r) => r.methods[ci].mean.mae100 / Math.min(...refIdx.map((i) => r.methods[i].mean.mae100)));
+      (ratios[cand] ??= []).push(...rs);
+      say(`| ${cand} / best reference | ${rs.map((x) => f(x, 3)).join(' | ')} |`);
     }
-    say(`| seconds, all methods | ${results.map((r) => f(r.methods.reduce((s, m) => s + m.ms, 0) / 1000, 1)).join(' | ')} |`);
     say();
   }
+  say('Geometric mean over datasets and both settings of MAE / best reference MAE:');
+  say();
+  for (const [cand, rs] of Object.entries(ratios)) say(`- ${cand}: ${f(Math.exp(rs.reduce((s, x) => s + Math.log(x), 0) / rs.length), 3)}`);
+  say();
 }
 
 if (!only || only === 'paper') await paper();

@@ -2,11 +2,14 @@ import { CollabperfError } from '../../errors.js';
 import { cmfPredictor } from './cmf.js';
 import { ensemblePredictor } from './ensemble.js';
 import { knnPredictor } from './knn.js';
+import { plainKnn5Predictor } from './knn-plain.js';
+import { logitAls2Predictor, logitAlsPredictor123 } from './logit-als.js';
 import { meanPredictor } from './mean.js';
 import { mfAlsPredictor, mfSgdPredictor } from './mf.js';
 import { factorsOnlyPredictor, ncfFactorsPredictor, ncfPredictor } from './ncf.js';
 import { pcaPredictor } from './pca.js';
 import { scalingLawPredictor } from './scaling-law.js';
+import { defaultStackPredictor } from './stack.js';
 import type { Predictor } from './types.js';
 
 /** Every prediction method, in the order `--methods all` runs and reports them. */
@@ -24,6 +27,10 @@ export const PREDICTORS: readonly Predictor[] = [
   // Members chosen on the built-in datasets' held-out cells (docs/accuracy.md): three methods that
   // err differently, each strong alone, cheap enough for every dataset.
   ensemblePredictor('ensemble', [knnPredictor, pcaPredictor, mfSgdPredictor]),
+  plainKnn5Predictor,
+  logitAlsPredictor123,
+  logitAls2Predictor,
+  defaultStackPredictor,
 ];
 
 /** The method `predict` uses when none is named: chosen by held-out accuracy across the built-in datasets. */

@@ -1,0 +1,118 @@
+/**
+ * Plain k-nearest-neighbour prediction: a model's missing score on a task is the average of the k
+ * closest models' scores on it, closeness being the mean squared difference of per-task z-scores over
+ * the tasks both have. No baseline, no similarity weights, no inner validation: the simplest
+ * collaborative method, a reference in bench:accuracy and a member of the stack.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { cellsOf, checkPredictArgs, clipRanges, taskMoments, throwIfAborted } from './baseline-shared.js';
+import type { FittedPredictor, PredictContext, Predictor } from './types.js';
+
+/** A fitted plain kNN that predicts for several k from one neighbour search per model. */
+export interface PlainKnnFit {
+  ks: readonly number[];
+  /** One prediction array per k, in the order of `ks`. */
+  predictAll(models: Int32Array, tasks: Int32Array): Float64Array[];
+}
+
+/**
+ * Fits plain kNN for the neighbour counts `ks` (nothing is learned beyond per-task z-scoring).
+ * A pair must share at least one task, and two when the query model has two or more; a model with
+ * no usable neighbour on the task gets the task's mean.
+ */
+export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit {
+  const c = cellsOf(train);
+  const { nModels: M, nTasks: T } = c;
+  const mom = taskMoments(c);
+  const Z = new Float64Array(M * T).fill(NaN);
+  const count = new Int32Array(M);
+  for (let e = 0; e < c.value.length; e++) {
+    Z[c.model[e] * T + c.task[e]] = (c.value[e] - mom.mean[c.task[e]]) / mom.sd[c.task[e]];
+    count[c.model[e]]++;
+  }
+  const active = Int32Array.from(Array.from({ length: M }, (_, m) => m).filter((m) => count[m] > 0));
+  const { lo, hi } = clipRanges(train);
+  const kMax = Math.max(...ks);
+  return {
+    ks,
+    predictAll(models, tasks) {
+      checkPredictArgs(models, tasks, M, T);
+      const outs = ks.map(() => new Float64Array(models.length));
+      const groups = new Map<number, number[]>();
+      models.forEach((m, i) => {
+        let g = groups.get(m);
+        if (!g) groups.set(m, (g = []));
+        g.push(i);
+      });
+      const dist = new Float64Array(active.length);
+      const bestD = new Float64Array(kMax);
+      const bestJ = new Int32Array(kMax);
+      for (const [m, cells] of groups) {
+        const need = count[m] >= 2 ? 2 : 1;
+        const qo = m * T;
+        for (let i = 0; i < active.length; i++) {
+          const j = active[i];
+          const jo = j * T;
+          let s = 0;
+          let n = 0;
+          for (let t = 0; t < T; t++) {
+            const a = Z[qo + t];
+            const b = Z[jo + t];
+            if (a === a && b === b) {
+              s += (a - b) ** 2;
+              n++;
+            }
+          }
+          dist[i] = j === m || n < need ? Infinity : s / n;
+        }
+        for (const i of cells) {
+          const t = tasks[i];
+          let found = 0;
+          for (let a = 0; a < active.length; a++) {
+            const d = dist[a];
+            if (d === Infinity) continue;
+            const v = Z[active[a] * T + t];
+            if (v !== v) continue;
+            if (found === kMax && d >= bestD[kMax - 1]) continue;
+            let p = found < kMax ? found++ : kMax - 1;
+            while (p > 0 && bestD[p - 1] > d) {
+              bestD[p] = bestD[p - 1];
+              bestJ[p] = bestJ[p - 1];
+              p--;
+            }
+            bestD[p] = d;
+            bestJ[p] = active[a];
+          }
+          ks.forEach((k, ki) => {
+            const use = Math.min(k, found);
+            let s = 0;
+            for (let p = 0; p < use; p++) s += Z[bestJ[p] * T + t];
+            const z = use > 0 ? s / use : 0;
+            outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t] + mom.sd[t] * z));
+          });
+        }
+      }
+      return outs;
+    },
+  };
+}
+
+/**
+ * Plain k-NN: the average of the `k` nearest models' scores on the task (nearest by mean squared
+ * z-score difference over shared tasks). `chosen`: `{ k }`.
+ */
+export function plainKnnPredictor(k: number): Predictor {
+  return {
+    name: `knn-plain-${k}`,
+    description: `plain average of the ${k} nearest models' scores (mean squared z-score distance over shared tasks)`,
+    usesFactors: false,
+    async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
+      throwIfAborted(ctx.signal, 'the plain knn fit');
+      const f = fitPlainKnn(train, [k]);
+      return { chosen: { k }, predict: (models, tasks) => f.predictAll(models, tasks)[0] };
+    },
+  };
+}
+
+/** The plain 5-NN reference of bench:accuracy. */
+export const plainKnn5Predictor: Predictor = plainKnnPredictor(5);
