@@ -180,8 +180,11 @@ describe('built-in datasets', () => {
     expect(loadBuiltinDataset('helm-classic').models[0].name).not.toBe('changed');
   });
 
-  it('normalised model names are unique within crowdsource (so forgiving look-ups are unambiguous)', () => {
+  it('normalised model names are unique within crowdsource and frontier (so forgiving look-ups are unambiguous)', () => {
     const ds = load('crowdsource');
     expect(new Set(ds.models.map((m) => normalizeName(m.name))).size).toBe(72);
+    const fr = load('frontier');
+    expect(new Set(fr.models.map((m) => normalizeName(m.name))).size).toBe(83);
+    expect(new Set(fr.tasks.map((t) => normalizeName(t.name))).size).toBe(49);
   });
 });

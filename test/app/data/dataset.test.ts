@@ -85,4 +85,14 @@ describe('Dataset helpers', () => {
     value[0] = 99;
     expect(ds.scores.value[0]).toBe(1);
   });
+
+  it('validates the unbounded flag and source urls, and keeps them', () => {
+    const base = { name: 'x', models: ['a'], scores: [[0, 0, 1500, 0]] as Array<[number, number, number, number]> };
+    const ds = createDataset({ ...base, tasks: [{ name: 'Elo', factors: {}, unbounded: true }], sources: [{ id: 'r', title: '', citation: '', url: 'https://example.org/x' }] });
+    expect(ds.tasks[0]).toEqual({ name: 'Elo', factors: {}, unbounded: true });
+    expect(ds.sources[0].url).toBe('https://example.org/x');
+    expectError(() => createDataset({ ...base, tasks: [{ name: 'Elo', factors: {}, unbounded: 'yes' as unknown as boolean }] }), 'E_PARSE', { field: 'tasks[0].scale', message: /unbounded must be true or false/ });
+    expectError(() => createDataset({ ...base, tasks: [{ name: 'Elo', factors: {}, scale: 'percent', unbounded: true }] }), 'E_PARSE', { message: /both unbounded and with scale "percent"/ });
+    expectError(() => createDataset({ ...base, tasks: ['Elo'], sources: [{ id: 'r', title: '', citation: '', url: '' }] }), 'E_PARSE', { field: 'sources[0].url' });
+  });
 });
