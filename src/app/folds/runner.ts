@@ -39,14 +39,14 @@ export const DEFAULT_FOLD_CONCURRENCY = 8;
  * Fits `predictor` once per fold and maps each fitted predictor through `use`.
  *
  * `fold(i)` builds the i-th training view only when its fit starts, so at most `concurrency` views
- * exist at once. `use(fitted, i, ms)` receives the fit's wall time in milliseconds (fits overlap,
+ * exist at once. `use(fitted, i, ms, fit)` receives the view it was fitted on and the fit's wall time in milliseconds (fits overlap,
  * so these add up to more than the elapsed time). Results are in fold order.
  */
 export async function runFolds<R>(
   predictor: Predictor,
   count: number,
   fold: (i: number) => FoldFit,
-  use: (fitted: FittedPredictor, i: number, ms: number) => R,
+  use: (fitted: FittedPredictor, i: number, ms: number, fit: FoldFit) => R,
   opts: FoldRunOptions = {},
 ): Promise<R[]> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_FOLD_CONCURRENCY));
@@ -57,10 +57,10 @@ export async function runFolds<R>(
     while (!failed && next < count) {
       const i = next++;
       if (opts.signal?.aborted) throw new CollabperfError('E_ABORTED', `${opts.what ?? 'the fold run'} aborted`);
-      const { train, ctx } = fold(i);
+      const f = fold(i);
       const t0 = performance.now();
-      const fitted = await predictor.fit(train, ctx);
-      out[i] = use(fitted, i, performance.now() - t0);
+      const fitted = await predictor.fit(f.train, f.ctx);
+      out[i] = use(fitted, i, performance.now() - t0, f);
     }
   };
   const workers = Array.from({ length: Math.min(concurrency, count) }, () =>

@@ -44,6 +44,7 @@ import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
+import { runFolds } from '../folds/runner.js';
 import { ridgeRegression } from '../linalg/dense.js';
 import { checkPredictArgs, clipRanges, throwIfAborted } from '../predictors/baseline-shared.js';
 import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
@@ -448,29 +449,36 @@ async function fitWithIntervals(
   const plan: Array<{ sparse: boolean; k: number }> = [];
   for (let k = 0; k < K; k++) plan.push({ sparse: false, k });
   if (o.sparseModels) for (let k = 0; k < K; k++) plan.push({ sparse: true, k });
-  for (const { sparse, k } of plan) {
-    throwIfAborted(ctx.signal, 'interval calibration');
+  const folds = plan.flatMap(({ sparse, k }) => {
     const keep = new Uint8Array(n);
     const held: number[] = [];
-    const heldKind: number[] = [];
     for (let e = 0; e < n; e++) {
-      if (sparse ? modelGroup[model[e]] === k && !revealed[e] : cellFold[e] === k) {
-        held.push(e);
-        heldKind.push(sparse ? 1 : 0);
-      } else keep[e] = 1;
+      if (sparse ? modelGroup[model[e]] === k && !revealed[e] : cellFold[e] === k) held.push(e);
+      else keep[e] = 1;
     }
-    if (held.length === 0) continue;
-    const d = trainView(train, keep);
-    const fitted = await base.fit(d, ctx);
-    const hm = Int32Array.from(held, (e) => model[e]);
-    const ht = Int32Array.from(held, (e) => task[e]);
-    const pred = fitted.predict(hm, ht);
-    const stats = fitStats(fitted, d, range100);
-    pending.push({ stats, m: hm, t: ht, pred, truth: Float64Array.from(held, (e) => value[e]), kind: Uint8Array.from(heldKind) });
-  }
-  throwIfAborted(ctx.signal, 'interval calibration');
-  const fittedAll = await base.fit(train, ctx);
-  const statsAll = fitStats(fittedAll, train, range100);
+    return held.length === 0 ? [] : [{ keep, held, kind: sparse ? 1 : 0 }];
+  });
+  // The calibration folds and the fit on every training cell go to the fold runner together; the
+  // last "fold" keeps every cell.
+  const fitted = await runFolds(
+    base,
+    folds.length + 1,
+    (i) => ({ train: i < folds.length ? trainView(train, folds[i].keep) : train, ctx }),
+    (f, i, _ms, fit) => {
+      const stats = fitStats(f, fit.train, range100);
+      if (i === folds.length) return { fitted: f, stats, fold: null };
+      const { held, kind } = folds[i];
+      const hm = Int32Array.from(held, (e) => model[e]);
+      const ht = Int32Array.from(held, (e) => task[e]);
+      const fold = { stats, m: hm, t: ht, pred: f.predict(hm, ht), truth: Float64Array.from(held, (e) => value[e]), kind: new Uint8Array(held.length).fill(kind) };
+      return { fitted: null, stats, fold };
+    },
+    { signal: ctx.signal, what: 'interval calibration' },
+  );
+  for (const r of fitted) if (r.fold) pending.push(r.fold);
+  const last = fitted[folds.length];
+  const fittedAll = last.fitted!;
+  const statsAll = last.stats;
 
   for (const p of pending) {
     for (let i = 0; i < p.m.length; i++) {
