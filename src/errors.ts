@@ -17,6 +17,7 @@ export type CollabperfErrorCode =
   | 'E_NOT_FOUND' // a named model, task, dataset or method does not exist
   | 'E_NUMERIC' // a linear system could not be solved (not positive definite)
   | 'E_ABORTED' // the operation was cancelled through an AbortSignal
+  | 'E_TOO_LARGE' // an input would need more memory than the configured budget, or a line is too long
   | 'E_NATIVE'; // an unexpected failure inside the addon
 
 /** Where in an input file a problem was found. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -21,27 +22,75 @@ interface ModelFileV1 {
   training: TrainingInfo;
   encoding: 'base64-float64le';
   arrays: { U: string; V: string; rowBias: string; colBias: string };
+  /**
+   * `sha256:` + hex SHA-256 of the four arrays' bytes (U, V, rowBias, colBias, in that order, as
+   * stored). Written by every save; verified on load. Version-1 files written before checksums
+   * existed have none and load without verification (their arrays are still checked for length
+   * and finiteness); a file with a `checksum` field that does not match is refused.
+   */
+  checksum?: string;
 }
 
-function encode(a: Float64Array): string {
+const ARRAY_NAMES = ['U', 'V', 'rowBias', 'colBias'] as const;
+
+function checksumOf(bufs: Buffer[]): string {
+  const h = createHash('sha256');
+  for (const b of bufs) h.update(b);
+  return `sha256:${h.digest('hex')}`;
+}
+
+function encodeBytes(a: Float64Array): Buffer {
   // Copy so the bytes are little-endian whatever the host (Float64Array uses host order).
   const buf = Buffer.alloc(a.length * 8);
   for (let i = 0; i < a.length; i++) buf.writeDoubleLE(a[i], i * 8);
-  return buf.toString('base64');
+  return buf;
 }
 
-function decode(s: unknown, expected: number, name: string, file: string): Float64Array {
-  if (typeof s !== 'string') throw new CollabperfError('E_PARSE', `arrays.${name} is missing`, { file, field: `arrays.${name}` });
-  const buf = Buffer.from(s, 'base64');
-  if (buf.length !== expected * 8) {
-    throw new CollabperfError('E_PARSE', `arrays.${name} holds ${buf.length / 8} numbers, expected ${expected}`, { file, field: `arrays.${name}` });
+function decode(s: unknown, expected: number, name: string, file: string): { values: Float64Array; bytes: Buffer } {
+  const field = `arrays.${name}`;
+  if (typeof s !== 'string') throw new CollabperfError('E_PARSE', `${field} is missing or not a base64 string`, { file, field });
+  // Buffer.from ignores stray characters; a strict pattern keeps a damaged file from decoding to garbage.
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new CollabperfError('E_PARSE', `${field} is not valid base64`, { file, field });
+  const bytes = Buffer.from(s, 'base64');
+  if (bytes.length !== expected * 8) {
+    throw new CollabperfError('E_PARSE', `${field} holds ${bytes.length / 8} numbers, expected ${expected}`, { file, field });
   }
   const out = new Float64Array(expected);
-  for (let i = 0; i < expected; i++) out[i] = buf.readDoubleLE(i * 8);
-  return out;
+  for (let i = 0; i < expected; i++) {
+    const x = bytes.readDoubleLE(i * 8);
+    if (!Number.isFinite(x)) throw new CollabperfError('E_NON_FINITE', `${field}[${i}] is ${x}`, { file, field });
+    out[i] = x;
+  }
+  return { values: out, bytes };
 }
 
-/** Writes a model atomically (temporary file, then rename). */
+function parseError(message: string, file: string, field: string): CollabperfError {
+  return new CollabperfError('E_PARSE', message, { file, field });
+}
+
+function checkTraining(t: unknown, file: string): TrainingInfo {
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) throw parseError('training is missing or not an object', file, 'training');
+  const o = t as Record<string, unknown>;
+  if (typeof o.backend !== 'string') throw parseError('training.backend must be a string', file, 'training.backend');
+  if (!Number.isInteger(o.iterations) || (o.iterations as number) < 0) throw parseError('training.iterations must be a non-negative integer', file, 'training.iterations');
+  if (typeof o.trainRmse !== 'number' || !(o.trainRmse >= 0)) throw parseError('training.trainRmse must be a non-negative number', file, 'training.trainRmse');
+  if (o.validRmse !== undefined && (typeof o.validRmse !== 'number' || !(o.validRmse >= 0))) throw parseError('training.validRmse must be a non-negative number', file, 'training.validRmse');
+  const opts = o.options;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw parseError('training.options is missing or not an object', file, 'training.options');
+  const p = opts as Record<string, unknown>;
+  // foldIn reads these; the rest of the options are informational.
+  for (const name of ['lambda', 'lambdaBias']) {
+    if (typeof p[name] !== 'number' || !Number.isFinite(p[name] as number) || (p[name] as number) < 0) {
+      throw parseError(`training.options.${name} must be a non-negative finite number`, file, `training.options.${name}`);
+    }
+  }
+  for (const name of ['useBias', 'weightedLambda']) {
+    if (typeof p[name] !== 'boolean') throw parseError(`training.options.${name} must be true or false`, file, `training.options.${name}`);
+  }
+  return t as TrainingInfo;
+}
+
+/** Writes a model atomically (see {@link writeFileAtomic}), with a SHA-256 checksum of its arrays. */
 export function saveModel(model: FactorModel, path: string): void {
   const file: ModelFileV1 = {
     format: MODEL_FILE_FORMAT,
@@ -52,12 +101,20 @@ export function saveModel(model: FactorModel, path: string): void {
     mu: model.mu,
     training: model.training,
     encoding: 'base64-float64le',
-    arrays: { U: encode(model.U), V: encode(model.V), rowBias: encode(model.rowBias), colBias: encode(model.colBias) },
+    arrays: { U: '', V: '', rowBias: '', colBias: '' },
   };
+  const bufs = ARRAY_NAMES.map((n) => encodeBytes(model[n]));
+  ARRAY_NAMES.forEach((n, i) => (file.arrays[n] = bufs[i].toString('base64')));
+  file.checksum = checksumOf(bufs);
   writeFileAtomic(path, (append) => append(JSON.stringify(file)));
 }
 
-/** Reads a model written by {@link saveModel}; another format version is E_VERSION. */
+/**
+ * Reads a model written by {@link saveModel}. Every problem is a CollabperfError with `field`:
+ * another format version is `E_VERSION`; an unknown `encoding`, a missing or malformed `training`
+ * block, an array of the wrong length or a checksum mismatch is `E_PARSE`; NaN/Infinity in an array
+ * is `E_NON_FINITE`. Files without `checksum` (version 1 before checksums) load unverified.
+ */
 export function loadModel(path: string): FactorModel {
   let text: string;
   try {
@@ -75,26 +132,36 @@ export function loadModel(path: string): FactorModel {
     throw new CollabperfError('E_PARSE', `not a collabperf model file (format is ${JSON.stringify(json?.format)})`, { file: path, field: 'format' });
   }
   if (json.version !== MODEL_FILE_VERSION) {
-    throw new CollabperfError('E_VERSION', `model file version ${String(json.version)} is not supported (this collabperf reads version ${MODEL_FILE_VERSION})`, {
+    const v = json.version;
+    const hint = typeof v === 'string' && Number(v) === MODEL_FILE_VERSION ? ` (it is the string ${JSON.stringify(v)}; it must be the number ${MODEL_FILE_VERSION})` : '';
+    const shown = v === undefined ? 'missing' : JSON.stringify(v);
+    throw new CollabperfError('E_VERSION', `model file version ${shown} is not supported${hint} (this collabperf reads version ${MODEL_FILE_VERSION})`, {
       file: path,
       field: 'version',
     });
   }
-  const { nRows, nCols, k, mu, training, arrays } = json as ModelFileV1;
+  const { nRows, nCols, k, mu, arrays } = json as ModelFileV1;
   for (const [name, v] of Object.entries({ nRows, nCols, k })) {
-    if (!Number.isInteger(v) || (v as number) < 1) throw new CollabperfError('E_PARSE', `${name} must be a positive integer`, { file: path, field: name });
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 2 ** 31 - 1) throw parseError(`${name} must be a positive 32-bit integer`, path, name);
   }
-  if (typeof mu !== 'number' || !Number.isFinite(mu)) throw new CollabperfError('E_PARSE', 'mu must be a finite number', { file: path, field: 'mu' });
-  if (!arrays || typeof arrays !== 'object') throw new CollabperfError('E_PARSE', 'arrays is missing', { file: path, field: 'arrays' });
-  return new FactorModel(
-    nRows,
-    nCols,
-    k,
-    mu,
-    decode(arrays.U, nRows * k, 'U', path),
-    decode(arrays.V, nCols * k, 'V', path),
-    decode(arrays.rowBias, nRows, 'rowBias', path),
-    decode(arrays.colBias, nCols, 'colBias', path),
-    training,
-  );
+  if (typeof mu !== 'number' || !Number.isFinite(mu)) throw parseError('mu must be a finite number', path, 'mu');
+  if (json.encoding !== 'base64-float64le') throw parseError(`encoding ${JSON.stringify(json.encoding)} is not supported (expected "base64-float64le")`, path, 'encoding');
+  const training = checkTraining(json.training, path);
+  if (!arrays || typeof arrays !== 'object') throw parseError('arrays is missing', path, 'arrays');
+  const expected = { U: nRows * k, V: nCols * k, rowBias: nRows, colBias: nCols };
+  // lengths first, from the base64 sizes, so a huge nRows is refused before anything is decoded
+  for (const n of ARRAY_NAMES) {
+    const a = (arrays as Record<string, unknown>)[n];
+    if (typeof a !== 'string') throw parseError(`arrays.${n} is missing or not a base64 string`, path, `arrays.${n}`);
+    if (Math.floor((a.length * 3) / 4 / 8) !== expected[n]) {
+      throw parseError(`arrays.${n} holds about ${Math.floor((a.length * 3) / 32)} numbers, expected ${expected[n]}`, path, `arrays.${n}`);
+    }
+  }
+  const d = ARRAY_NAMES.map((n) => decode(arrays[n], expected[n], n, path));
+  if (json.checksum !== undefined) {
+    if (typeof json.checksum !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(json.checksum)) throw parseError('checksum must be "sha256:" and 64 hex digits', path, 'checksum');
+    const got = checksumOf(d.map((x) => x.bytes));
+    if (got !== json.checksum) throw parseError(`checksum mismatch: the arrays hash to ${got}, the file says ${json.checksum} (damaged or edited file)`, path, 'checksum');
+  }
+  return new FactorModel(nRows, nCols, k, mu, d[0].values, d[1].values, d[2].values, d[3].values, training);
 }

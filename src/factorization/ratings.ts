@@ -72,6 +72,111 @@ function toFloat64(name: string, a: ValueArray): Float64Array {
   return out;
 }
 
+/** Default memory budget of {@link toEntries}: 4 GiB for factors and CSR/CSC structures. */
+export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
+/** Rank assumed by the memory estimate when the caller does not give one (the fit default). */
+const DEFAULT_ESTIMATE_RANK = 10;
+
+/** Memory limits checked before any matrix-sized allocation. */
+export interface SizeLimits {
+  /**
+   * Budget in bytes for the estimate of {@link estimateFitBytes} (default {@link DEFAULT_MAX_BYTES},
+   * 4 GiB). `Infinity` disables the check.
+   */
+  maxBytes?: number;
+  /** Rank the estimate assumes (default 10). */
+  rank?: number;
+}
+
+/**
+ * Estimated peak bytes of a fit: per row and per column the factors (8k), the bias (8), the
+ * CSR/CSC pointer (4) and the counting-sort scratch (8); per entry the typed input (16 or 24 with
+ * weights), the CSR and CSC copies (28 or 44) and the two sort orders (8). Allocations of the
+ * backends beyond these (a k x k system per thread) are small and left out.
+ */
+export function estimateFitBytes(nRows: number, nCols: number, nnz: number, rank = DEFAULT_ESTIMATE_RANK, weighted = false): number {
+  const perKey = 8 * rank + 20;
+  const perEntry = weighted ? 76 : 52;
+  return (nRows + nCols) * perKey + nnz * perEntry;
+}
+
+function formatBytes(b: number): string {
+  if (b >= 1024 ** 3) return `${(b / 1024 ** 3).toFixed(1)} GiB`;
+  if (b >= 1024 ** 2) return `${(b / 1024 ** 2).toFixed(1)} MiB`;
+  return `${Math.round(b / 1024)} KiB`;
+}
+
+/**
+ * Throws `E_TOO_LARGE` when a matrix of these dimensions would need more than the budget. Called
+ * before anything dimension-sized is allocated, so one stray index (`300000000 5 1.0`) is a clean
+ * error instead of an out-of-memory kill. `why` names what set the largest dimension.
+ */
+export function checkMemoryBudget(nRows: number, nCols: number, nnz: number, limits: SizeLimits = {}, weighted = false, why?: string): void {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!(typeof maxBytes === 'number' && maxBytes > 0)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `maxBytes must be a positive number, got ${String(maxBytes)}`, { field: 'maxBytes' });
+  }
+  const rank = limits.rank ?? DEFAULT_ESTIMATE_RANK;
+  const need = estimateFitBytes(nRows, nCols, nnz, rank, weighted);
+  if (need <= maxBytes) return;
+  throw new CollabperfError(
+    'E_TOO_LARGE',
+    `${why ? `${why}: ` : ''}a ${nRows} x ${nCols} matrix with ${nnz} entries at rank ${rank} needs about ${formatBytes(need)} (${need} bytes), ` +
+      `more than the budget of ${formatBytes(maxBytes)} (maxBytes); remap sparse ids to dense ones (remapIds: true, \`--remap-ids\`) or raise maxBytes`,
+  );
+}
+
+/** Dense indices for sparse ids, and the way back: `rowIds[dense] = original`. */
+export interface IdMap {
+  /** Original row ids, ascending; position = dense row index. */
+  rowIds: Int32Array;
+  /** Original column ids, ascending; position = dense column index. */
+  colIds: Int32Array;
+}
+
+function sortedUnique(a: Int32Array): Int32Array {
+  const s = Int32Array.from(a).sort();
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) s[n++] = s[i];
+  return s.slice(0, n);
+}
+
+function lookup(ids: Int32Array, v: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = ids[mid];
+    if (x === v) return mid;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * Replaces sparse row and column ids by dense indices 0..n-1 (in ascending id order, so the
+ * model's rows keep the ids' order) and returns the map back to the original ids. With `map`, the
+ * given mapping is applied instead (a test set read with the training set's ids); an id it does not
+ * know is `E_INDEX_OUT_OF_RANGE` naming the entry.
+ */
+export function remapIds(rows: Int32Array, cols: Int32Array, map?: IdMap, what = 'ratings'): { rows: Int32Array; cols: Int32Array; map: IdMap } {
+  const m = map ?? { rowIds: sortedUnique(rows), colIds: sortedUnique(cols) };
+  const r = new Int32Array(rows.length);
+  const c = new Int32Array(cols.length);
+  for (let i = 0; i < rows.length; i++) {
+    const a = lookup(m.rowIds, rows[i]);
+    if (a < 0) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: entry ${i} has row id ${rows[i]}, which the id map does not contain`);
+    r[i] = a;
+  }
+  for (let i = 0; i < cols.length; i++) {
+    const b = lookup(m.colIds, cols[i]);
+    if (b < 0) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: entry ${i} has column id ${cols[i]}, which the id map does not contain`);
+    c[i] = b;
+  }
+  return { rows: r, cols: c, map: m };
+}
+
 /** Validated sparse entries in input order (typed arrays, dims known). */
 export interface Entries {
   nRows: number;
@@ -86,12 +191,17 @@ export interface Entries {
  * Checks an input and returns it as typed arrays. Errors name the array and the position:
  * mismatched lengths, indices out of range, NaN/Infinity, non-positive weights, empty input.
  * Duplicate cells are found later, when the entries are sorted ({@link buildProblem}).
+ *
+ * Before returning (and so before any fit allocates the factors), the matrix size implied by the
+ * largest indices is checked against `limits.maxBytes` (default 4 GiB, see
+ * {@link estimateFitBytes}): too large is `E_TOO_LARGE` naming the index and the dimension. Data
+ * with sparse large ids fits after {@link remapIds} (or `readTriplets(path, { remapIds: true })`).
  */
-export function toEntries(input: RatingsInput, what = 'ratings'): Entries {
+export function toEntries(input: RatingsInput, what = 'ratings', limits: SizeLimits = {}): Entries {
   if (input === null || typeof input !== 'object') {
     throw new CollabperfError('E_INVALID_ARGUMENT', `${what} must be {rows, cols, values} or {dense, nRows, nCols}`);
   }
-  if (isDense(input)) return denseToEntries(input, what);
+  if (isDense(input)) return denseToEntries(input, what, limits);
   const { rows: r, cols: c, values: v } = input;
   if (r === undefined || c === undefined || v === undefined) {
     throw new CollabperfError('E_INVALID_ARGUMENT', `${what} needs rows, cols and values (or dense, nRows, nCols)`);
@@ -127,12 +237,26 @@ export function toEntries(input: RatingsInput, what = 'ratings'): Entries {
   const nCols = input.nCols === undefined ? maxC + 1 : checkDim(`${what}.nCols`, input.nCols);
   if (maxR >= nRows) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: row index ${maxR} is out of range for nRows = ${nRows}`);
   if (maxC >= nCols) throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `${what}: column index ${maxC} is out of range for nCols = ${nCols}`);
+  // Name the dimension that dominates, so the message points at the one stray line.
+  const why =
+    nRows >= nCols
+      ? input.nRows === undefined ? `largest row index ${maxR} (rows[${argMax(rows)}]) makes nRows = ${nRows}` : `nRows = ${nRows}`
+      : input.nCols === undefined ? `largest column index ${maxC} (cols[${argMax(cols)}]) makes nCols = ${nCols}` : `nCols = ${nCols}`;
+  checkMemoryBudget(nRows, nCols, n, limits, weights !== null, `${what}: ${why}`);
   return { nRows, nCols, rows, cols, values, weights };
 }
 
-function denseToEntries(input: DenseRatings, what: string): Entries {
+function argMax(a: Int32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+function denseToEntries(input: DenseRatings, what: string, limits: SizeLimits): Entries {
   const nRows = checkDim(`${what}.nRows`, input.nRows);
   const nCols = checkDim(`${what}.nCols`, input.nCols);
+  // The dense array is the caller's; nnz is at most its size, so estimate with that before copying.
+  checkMemoryBudget(nRows, nCols, nRows * nCols, limits, false, `${what}: dense nRows = ${nRows}, nCols = ${nCols}`);
   const d = input.dense;
   if (!(d instanceof Float64Array)) throw new CollabperfError('E_INVALID_ARGUMENT', `${what}.dense must be a Float64Array`);
   if (d.length !== nRows * nCols) {

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { SparseRatings } from './ratings.js';
+import { remapIds, type IdMap, type SparseRatings } from './ratings.js';
 
 /**
  * Triplet text files: one `row col value [weight]` per line, fields separated by spaces, tabs,
@@ -16,7 +16,25 @@ export interface TripletFile extends SparseRatings {
   weights?: Float64Array;
   /** Number of data lines read. */
   count: number;
+  /** With `remapIds`: the original ids of the dense rows and columns (`idMap.rowIds[r]`). */
+  idMap?: IdMap;
 }
+
+/** Options of {@link readTriplets}. */
+export interface ReadTripletsOptions {
+  /**
+   * Replace sparse row/column ids by dense indices 0..n-1 in ascending id order, keeping the map
+   * back in `idMap`, so data with ids like 300000000 fits the memory budget (default false).
+   */
+  remapIds?: boolean;
+  /** Apply this map (typically a training file's `idMap`) instead of building one; implies remapping. */
+  idMap?: IdMap;
+  /** Longest line accepted, in bytes (default {@link DEFAULT_MAX_LINE_BYTES}); longer is `E_TOO_LARGE`. */
+  maxLineBytes?: number;
+}
+
+/** Default longest triplet line: 1 MiB, far beyond any `row col value weight` line. */
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 
 const CHUNK = 1 << 24;
 
@@ -43,8 +61,16 @@ function isSep(b: number): boolean {
   return b === 32 || b === 9 || b === 44 || b === 58 || b === 13; // space, tab, comma, colon, CR
 }
 
-/** Reads a triplet file. Malformed lines are E_PARSE errors naming the file, line and field. */
-export function readTriplets(path: string): TripletFile {
+/**
+ * Reads a triplet file. Malformed lines are E_PARSE errors naming the file, line and field; a line
+ * longer than `maxLineBytes` is E_TOO_LARGE naming the line, found before it is held in memory
+ * whole. Reading is chunked (16 MiB), so memory is the parsed arrays plus one chunk.
+ */
+export function readTriplets(path: string, options: ReadTripletsOptions = {}): TripletFile {
+  const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!(typeof maxLine === 'number' && maxLine > 0)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `maxLineBytes must be a positive number, got ${String(maxLine)}`, { field: 'maxLineBytes' });
+  }
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -95,6 +121,10 @@ export function readTriplets(path: string): TripletFile {
     }
   };
 
+  const tooLong = (): never => {
+    throw new CollabperfError('E_TOO_LARGE', `line is longer than ${maxLine} bytes (maxLineBytes); not a triplet file?`, { file: path, line: lineNo + 1 });
+  };
+
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     let carry: Buffer | null = null;
@@ -109,19 +139,31 @@ export function readTriplets(path: string): TripletFile {
       let s = 0;
       for (let i = 0; i < data.length; i++) {
         if (data[i] === 10) {
+          if (i - s > maxLine) tooLong();
           handleLine(data, s, i);
           s = i + 1;
         }
       }
+      if (data.length - s > maxLine) tooLong();
       if (s < data.length) carry = Buffer.from(data.subarray(s));
     }
     if (carry && carry.length) handleLine(carry, 0, carry.length);
+  } catch (e) {
+    if (e instanceof CollabperfError) throw e;
+    // readSync on a directory (EISDIR) or a failing device: still one error class for callers
+    throw new CollabperfError('E_FILE', `cannot read: ${(e as Error).message}`, { file: path }, { cause: e });
   } finally {
     closeSync(fd);
   }
   if (rows.length === 0) throw new CollabperfError('E_EMPTY', 'no data lines', { file: path });
   const out: TripletFile = { rows: rows.trimmed(), cols: cols.trimmed(), values: values.trimmed(), count: rows.length };
   if (fieldsPerLine === 4) out.weights = weights.trimmed();
+  if (options.remapIds || options.idMap) {
+    const m = remapIds(out.rows, out.cols, options.idMap, path);
+    out.rows = m.rows;
+    out.cols = m.cols;
+    out.idMap = m.map;
+  }
   return out;
 }
 

@@ -66,53 +66,56 @@ export function jsonErrorOffset(text: string): number | undefined {
     if (i >= n) fail();
     i++;
   };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    }
-    if (c === '"') return str();
+  // Iterative with an explicit stack of open containers: documents nested 50k deep must give a
+  // position, not a RangeError from the call stack.
+  const stack: string[] = [];
+  const scalar = (): void => {
+    if (text[i] === '"') return str();
     const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
     if (!m) fail();
     i += m![0].length;
+  };
+  const key = (): void => {
+    ws();
+    if (text[i] !== '"') fail();
+    str();
+    ws();
+    if (text[i] !== ':') fail();
+    i++;
+  };
+  const value = (): void => {
+    for (;;) {
+      // at the start of a value
+      ws();
+      const c = text[i];
+      if (c === '{' || c === '[') {
+        i++;
+        ws();
+        if (text[i] === (c === '{' ? '}' : ']')) i++;
+        else {
+          stack.push(c === '{' ? '}' : ']');
+          if (c === '{') key();
+          continue;
+        }
+      } else scalar();
+      // after a value: close containers or move on to the next member
+      for (;;) {
+        if (stack.length === 0) return;
+        ws();
+        const close = stack[stack.length - 1];
+        if (text[i] === ',') {
+          i++;
+          if (close === '}') key();
+          break;
+        }
+        if (text[i] === close) {
+          i++;
+          stack.pop();
+          continue;
+        }
+        fail();
+      }
+    }
   };
   try {
     value();
