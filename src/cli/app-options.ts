@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
+import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { CollabperfError } from '../errors.js';
 
@@ -45,4 +46,15 @@ export function backendFlag(v: string | undefined): BackendChoice | undefined {
   if (v === undefined) return undefined;
   if (v !== 'auto' && v !== 'native' && v !== 'ts') throw new CollabperfError('E_INVALID_ARGUMENT', `--backend must be auto, native or ts, got "${v}"`, { field: 'backend' });
   return v;
+}
+
+/** The methods, one a line with their description, for the help of every command taking --method(s). */
+export function methodsHelpText(): string {
+  const w = Math.max(...PREDICTORS.map((p) => p.name.length));
+  return `\nMethods (default ${DEFAULT_METHOD}):\n${PREDICTORS.map((p) => `  ${p.name.padEnd(w)}  ${p.description}${p.usesFactors ? ' [uses factors]' : ''}`).join('\n')}\n`;
+}
+
+/** Prints load warnings and other notes to stderr (never stdout, which --json owns). */
+export function warn(f: { json?: boolean }, message: string): void {
+  if (!f.json) process.stderr.write(`collabperf: warning: ${message}\n`);
 }

@@ -30,7 +30,8 @@ import { modelIndex, type Dataset, type Factors } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
 import { resolveTask } from '../predict.js';
-import type { PredictContext, Predictor } from '../predictors/types.js';
+import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
+import { runFolds } from '../folds/runner.js';
 
 /** A score the model already has. `value` may be left out for a task of an existing model (`model`), which then uses its score in the table. */
 export interface KnownScore {
@@ -79,6 +80,11 @@ export interface AdviseOptions {
   referenceModels?: number;
   /** Candidate fits per step besides the one "before" fit (default {@link DEFAULT_FITS_PER_STEP}). */
   fitsPerStep?: number;
+  /**
+   * Stop the list at the first step whose best benchmark has no positive expected gain (default
+   * true). The probes evaluation turns it off: it measures a fixed number of probes.
+   */
+  stopWhenNoGain?: boolean;
 }
 
 /** A candidate benchmark of a step with its estimated effect. */
@@ -128,8 +134,17 @@ export interface Advice {
    * reference models' hidden scores. NaN without reference models.
    */
   baselineError: number;
-  /** The recommended benchmarks in order (`budget` of them). */
+  /**
+   * The recommended benchmarks in order: `budget` of them, or fewer when the list stopped early
+   * (see {@link Advice.stopped}).
+   */
   steps: AdviceStep[];
+  /**
+   * Why fewer than `budget` steps were listed: the best remaining benchmark's expected gain was
+   * zero or negative (running it is not expected to lower the error on the others), or nothing was
+   * measurable. `null` when every step of the budget was listed.
+   */
+  stopped: { atStep: number; reason: string; bestRemaining: AdviceOption | null } | null;
   /** Reference models used at the first step. */
   referenceModels: number;
   /** Fits of the predictor made. */
@@ -317,14 +332,16 @@ async function simulateStep(
 
   const absErrors = (pred: Float64Array, ms: number[], ts: number[]): Float64Array =>
     Float64Array.from(pred, (p, j) => Math.abs(p - ds.scores.value[cellOf[ms[j] * nT + ts[j]]]) * to100[ts[j]]);
-  const fitAndScore = async (mask: Uint8Array, ms: number[], ts: number[]): Promise<Float64Array> => {
-    if (ctx.signal?.aborted) throw new CollabperfError('E_ABORTED', 'advice aborted');
-    const fitted = await predictor.fit(trainView(ds, mask), ctx);
+  const score = (fitted: FittedPredictor, ms: number[], ts: number[]): Float64Array => {
     const pred = fitted.predict(Int32Array.from(ms), Int32Array.from(ts));
     for (let j = 0; j < pred.length; j++) {
       if (!Number.isFinite(pred[j])) throw new CollabperfError('E_NON_FINITE', `method "${predictor.name}" predicted ${pred[j]} for (${ds.models[ms[j]].name}, ${ds.tasks[ts[j]].name})`);
     }
     return absErrors(pred, ms, ts);
+  };
+  const fitAndScore = async (mask: Uint8Array, ms: number[], ts: number[]): Promise<Float64Array> => {
+    if (ctx.signal?.aborted) throw new CollabperfError('E_ABORTED', 'advice aborted');
+    return score(await predictor.fit(trainView(ds, mask), ctx), ms, ts);
   };
 
   // "Before": every hidden cell of the pool, with only the known tasks revealed.
@@ -391,7 +408,7 @@ async function simulateStep(
 
   // Every (reference model, revealed candidate, other hidden task) triple: its error before and after.
   const pairs: Array<{ i: number; c: number; t: number; x: number; y: number }> = [];
-  for (const plan of plans) {
+  const fits = plans.map((plan) => {
     const mask = Uint8Array.from(mask0);
     const ms: number[] = [];
     const ts: number[] = [];
@@ -399,7 +416,18 @@ async function simulateStep(
       mask[cellOf[pool[i] * nT + c]] = 1;
       for (const t of hidden[i]) if (t !== c) (ms.push(pool[i]), ts.push(t));
     }
-    const flat = await fitAndScore(mask, ms, ts);
+    return { mask, ms, ts };
+  });
+  const scored = await runFolds(
+    predictor,
+    fits.length,
+    (f) => ({ train: trainView(ds, fits[f].mask), ctx }),
+    (fitted, f) => score(fitted, fits[f].ms, fits[f].ts),
+    { signal: ctx.signal, what: 'advice' },
+  );
+  for (let f = 0; f < plans.length; f++) {
+    const plan = plans[f];
+    const flat = scored[f];
     let p = 0;
     for (const [i, c] of plan) {
       for (const t of hidden[i]) if (t !== c) pairs.push({ i, c, t, x: err0[i].get(t)!, y: flat[p++] });
@@ -575,6 +603,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
   let firstPool = 0;
   let fits = 0;
   let prevAfter = NaN;
+  let stopped: Advice['stopped'] = null;
   for (let s = 0; s < budget; s++) {
     const knownNow = new Set([...known, ...chosen]);
     const pool = choosePool(table, knownNow, values, opts.factors, target, opts.referenceModels, ctx.seed);
@@ -607,6 +636,16 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     unmeasured.sort((a, b) => a.cost - b.cost || a.taskIndex - b.taskIndex);
     ranking.push(...unmeasured);
     const pick = ranking[0];
+    // A greedy list that goes on past the point of no gain would recommend running a benchmark that
+    // is expected to leave the error where it was or make it worse: stop there and say so.
+    if (pick === undefined || (opts.stopWhenNoGain !== false && !(pick.gain > 0))) {
+      stopped = {
+        atStep: s + 1,
+        reason: pick === undefined ? 'no benchmark left to measure' : Number.isFinite(pick.gain) ? `the best remaining benchmark (${pick.task}) has expected gain ${pick.gain.toFixed(3)} <= 0` : 'no remaining benchmark has a measurable effect (no reference model has them)',
+        bestRemaining: pick ?? null,
+      };
+      break;
+    }
     const { expectedErrorAfter, gain, cost: c, support, task, taskIndex } = pick;
     steps.push({ task, taskIndex, expectedErrorBefore: before, expectedErrorAfter, gain, cost: c, support, ranking });
     chosen.add(pick.taskIndex);
@@ -617,6 +656,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     known: [...known].sort((a, b) => a - b).map((t) => ds.tasks[t].name),
     baselineError,
     steps,
+    stopped,
     referenceModels: firstPool,
     fits,
     ms: performance.now() - t0,

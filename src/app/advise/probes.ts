@@ -12,6 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../numeric/rng.js';
+import { runFolds } from '../folds/runner.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';
@@ -192,7 +193,7 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
       const probes = { advisor: [] as number[][], random: [] as number[][] };
       for (const m of group) {
         if (opts.ctx?.signal?.aborted) throw new CollabperfError('E_ABORTED', 'probes evaluation aborted');
-        const advice = await adviseWith(train, predictor, { known: [], budget: k, ctx, ...opts.advisor }, { choosable: new Set(observed[m]), cache });
+        const advice = await adviseWith(train, predictor, { known: [], budget: k, ctx, ...opts.advisor, stopWhenNoGain: false }, { choosable: new Set(observed[m]), cache });
         fits += advice.fits;
         probes.advisor.push(advice.steps.map((s) => s.taskIndex));
         const order = observed[m].slice();
@@ -204,39 +205,46 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
 
       // One fit per arm and number of probes, every held-out model revealing its own first j probes.
       const maeOf = { advisor: group.map(() => new Array<number>(k + 1).fill(NaN)), random: group.map(() => new Array<number>(k + 1).fill(NaN)) };
-      for (const arm of ['advisor', 'random'] as const) {
-        for (let j = 0; j <= k; j++) {
-          // Nothing revealed is the same fit and cells for both arms: fitted once, copied below.
-          if (arm === 'random' && j === 0) continue;
-          if (opts.ctx?.signal?.aborted) throw new CollabperfError('E_ABORTED', 'probes evaluation aborted');
-          const mask = Uint8Array.from(trainMask);
-          const ms: number[] = [];
-          const ts: number[] = [];
-          group.forEach((m, gi) => {
-            const revealed = new Set(probes[arm][gi].slice(0, j));
-            for (const t of revealed) mask[cellOf[m * nT + t]] = 1;
-            for (const t of observed[m]) if (!revealed.has(t)) (ms.push(m), ts.push(t));
-          });
-          const fitted = await predictor.fit(trainView(ds, mask), ctx);
-          fits++;
-          const pred = fitted.predict(Int32Array.from(ms), Int32Array.from(ts));
-          let p = 0;
-          group.forEach((m, gi) => {
-            let s = 0;
-            let n = 0;
-            // Cells were listed model by model in this order above.
-            for (; p < ms.length && ms[p] === m; p++) {
-              const t = ts[p];
-              if (!Number.isFinite(pred[p])) throw new CollabperfError('E_NON_FINITE', `method "${predictor.name}" predicted ${pred[p]} for (${ds.models[m].name}, ${ds.tasks[t].name})`);
-              s += Math.abs(pred[p] - ds.scores.value[cellOf[m * nT + t]]) * to100[t];
-              n++;
-            }
-            maeOf[arm][gi][j] = s / n;
-            sumAbs[arm][j] += s;
-            nCells[arm][j] += n;
-          });
-        }
-      }
+      // Nothing revealed is the same fit and cells for both arms: fitted once, copied below.
+      const plan = (['advisor', 'random'] as const).flatMap((arm) => Array.from({ length: k + 1 }, (_, j) => ({ arm, j }))).filter((x) => !(x.arm === 'random' && x.j === 0));
+      const cellsOf = plan.map(({ arm, j }) => {
+        const mask = Uint8Array.from(trainMask);
+        const ms: number[] = [];
+        const ts: number[] = [];
+        group.forEach((m, gi) => {
+          const revealed = new Set(probes[arm][gi].slice(0, j));
+          for (const t of revealed) mask[cellOf[m * nT + t]] = 1;
+          for (const t of observed[m]) if (!revealed.has(t)) (ms.push(m), ts.push(t));
+        });
+        return { mask, ms, ts };
+      });
+      const preds = await runFolds(
+        predictor,
+        plan.length,
+        (i) => ({ train: trainView(ds, cellsOf[i].mask), ctx }),
+        (fitted, i) => fitted.predict(Int32Array.from(cellsOf[i].ms), Int32Array.from(cellsOf[i].ts)),
+        { signal: opts.ctx?.signal, what: 'probes evaluation' },
+      );
+      fits += plan.length;
+      plan.forEach(({ arm, j }, i) => {
+        const { ms, ts } = cellsOf[i];
+        const pred = preds[i];
+        let p = 0;
+        group.forEach((m, gi) => {
+          let s = 0;
+          let n = 0;
+          // Cells were listed model by model in this order above.
+          for (; p < ms.length && ms[p] === m; p++) {
+            const t = ts[p];
+            if (!Number.isFinite(pred[p])) throw new CollabperfError('E_NON_FINITE', `method "${predictor.name}" predicted ${pred[p]} for (${ds.models[m].name}, ${ds.tasks[t].name})`);
+            s += Math.abs(pred[p] - ds.scores.value[cellOf[m * nT + t]]) * to100[t];
+            n++;
+          }
+          maeOf[arm][gi][j] = s / n;
+          sumAbs[arm][j] += s;
+          nCells[arm][j] += n;
+        });
+      });
       group.forEach((m, gi) => {
         maeOf.random[gi][0] = maeOf.advisor[gi][0];
         models.push({

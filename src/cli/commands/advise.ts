@@ -3,8 +3,12 @@ import { advise, parseCosts, type KnownScore } from '../../app/advise/index.js';
 import { parseNewFactors, parseNewScores } from '../../app/predict.js';
 import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
 import { CollabperfError } from '../../errors.js';
-import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
-import { printJson, ProgressLine } from '../output.js';
+import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
+
+/** Below this many reference models the expected errors rest on too few examples to trust. */
+export const MIN_REFERENCE_MODELS = 10;
+import { printJson, Progress } from '../output.js';
+import { withTaskHints } from '../suggest.js';
 import type { CliRunner } from '../runner.js';
 
 interface AdviseFlags extends DataFlags {
@@ -27,7 +31,8 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       .option('--model <name>', 'an existing model of the table (its other scores are treated as not yet run)')
       .option('--budget <n>', 'how many benchmarks to recommend', '3')
       .option('--costs <pairs|file>', 'cost per benchmark: "MMLU=2,GSM8K=1" or a CSV file (task,cost); default 1 each')
-      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD})`),
+      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD})`)
+      .addHelpText('after', methodsHelpText()),
   ).action(async (f: AdviseFlags) =>
     run(Boolean(f.json), async () => {
       const { dataset: ds, origin } = await loadFromFlags(f);
@@ -36,11 +41,11 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       }
       const budget = Number(f.budget);
       if (!Number.isInteger(budget) || budget < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `--budget must be a positive integer, got "${f.budget}"`, { field: 'budget' });
-      const known: KnownScore[] | undefined = f.new !== undefined ? parseNewScores(ds, f.new).map((s) => ({ task: s.task, value: s.value })) : undefined;
-      const costs = f.costs === undefined ? undefined : parseCosts(ds, f.costs);
+      const known: KnownScore[] | undefined = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)).map((s) => ({ task: s.task, value: s.value })) : undefined;
+      const costs = f.costs === undefined ? undefined : withTaskHints(ds, () => parseCosts(ds, f.costs!));
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
-      const progress = new ProgressLine();
-      progress.update(`advise: simulating with ${predictor.name}…`);
+      const progress = new Progress('advise');
+      progress.phase(`simulating ${budget} step(s) with ${predictor.name}`);
       const a = await advise(ds, predictor, {
         known,
         factors: f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined,
@@ -50,6 +55,11 @@ export function registerAdvise(program: Command, run: CliRunner): void {
         ctx: { seed: seedFlag(f.seed), backend: backendFlag(f.backend) },
       });
       progress.done();
+      const warnings: string[] = [];
+      if (a.referenceModels < MIN_REFERENCE_MODELS) {
+        warnings.push(`the advice rests on ${a.referenceModels} reference model(s) (fewer than ${MIN_REFERENCE_MODELS}): the expected errors are rough estimates`);
+      }
+      const stoppedText = a.stopped ? `stopped after ${a.steps.length} of ${budget} step(s): ${a.stopped.reason}, so running it is not expected to lower the error` : undefined;
       if (f.json) {
         return printJson({
           dataset: origin,
@@ -66,6 +76,8 @@ export function registerAdvise(program: Command, run: CliRunner): void {
             // "Is GSM8K or HumanEval worth running?": the next-best candidates of the step.
             alternatives: s.ranking.slice(1, 4).map((o) => ({ task: o.task, expectedErrorAfter: o.expectedErrorAfter, gain: o.gain, cost: o.cost, support: o.support })),
           })),
+          stopped: a.stopped ? { atStep: a.stopped.atStep, reason: stoppedText, bestRemaining: a.stopped.bestRemaining ? { task: a.stopped.bestRemaining.task, expectedErrorAfter: a.stopped.bestRemaining.expectedErrorAfter, gain: a.stopped.bestRemaining.gain } : null } : null,
+          warnings,
           referenceModels: a.referenceModels,
           fits: a.fits,
           seconds: a.ms / 1000,
@@ -77,7 +89,9 @@ export function registerAdvise(program: Command, run: CliRunner): void {
         `expected error on the unknown benchmarks now: ${a.baselineError.toFixed(2)} points (0-100 scale), from ${a.referenceModels} reference models`,
         `step  ${'benchmark'.padEnd(w)}  error after  gain${costs ? '   cost' : ''}`,
         ...a.steps.map((s, i) => `${String(i + 1).padStart(4)}  ${s.task.padEnd(w)}  ${s.expectedErrorAfter.toFixed(2).padStart(11)}  ${s.gain.toFixed(2).padStart(4)}${costs ? `  ${s.cost.toFixed(1).padStart(5)}` : ''}`),
+        ...(stoppedText ? [stoppedText] : []),
       ];
+      for (const w of warnings) warn(f, w);
       process.stdout.write(`${lines.join('\n')}\n`);
     }),
   );

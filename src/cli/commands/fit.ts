@@ -7,7 +7,7 @@ import { saveModel } from '../../factorization/model-file.js';
 import { resolveFitOptions, type FitOptions } from '../../factorization/options.js';
 import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import { readTriplets } from '../../factorization/triplets.js';
-import { peakRssMb, printJson, ProgressLine } from '../output.js';
+import { peakRssMb, printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
 interface FitCliOptions {
@@ -24,6 +24,7 @@ interface FitCliOptions {
   sgdMode?: string;
   bias?: boolean;
   save?: string;
+  remapIds?: boolean;
   json?: boolean;
 }
 
@@ -55,6 +56,7 @@ export function registerFit(program: Command, run: CliRunner): void {
     .option('--test <file>', 'test triplets: RMSE reported each iteration (not used for stopping)')
     .option('--backend <name>', 'auto, native or ts')
     .option('--save <file>', 'write the fitted model (JSON)')
+    .option('--remap-ids', 'map sparse row/column ids to dense indices 0..n-1 (ascending), so large ids fit in memory')
     .option('--json', 'machine-readable output')
     .action(async (cli: FitCliOptions) =>
       run(Boolean(cli.json), async () => {
@@ -72,20 +74,23 @@ export function registerFit(program: Command, run: CliRunner): void {
         const resolved = resolveFitOptions(options);
         const backend = getBackend(cli.backend as FitOptions['backend']);
         const t0 = performance.now();
-        const train = readTriplets(cli.input);
-        const entries = toEntries(train, cli.input);
+        const train = readTriplets(cli.input, { remapIds: Boolean(cli.remapIds) });
+        const entries = toEntries(train, cli.input, { rank: resolved.rank });
         const problem = buildProblem(entries);
         let test = null;
         if (cli.test) {
-          const tt = readTriplets(cli.test);
+          const tt = readTriplets(cli.test, { idMap: train.idMap });
           test = toEntries({ ...tt, nRows: problem.nRows, nCols: problem.nCols }, cli.test);
         }
         const loadSeconds = (performance.now() - t0) / 1000;
-        const progress = new ProgressLine();
+        const progress = new Progress('fit');
+        // The TS backend ignores --threads: say what runs, not what was asked for.
+        const details = backend.details();
+        const threadsUsed = Math.max(1, Math.min(resolved.threads, details.maxThreads));
         if (!cli.json) {
           process.stdout.write(
             `${cli.input}: ${problem.nRows} rows x ${problem.nCols} columns, ${problem.nnz} ratings (read in ${loadSeconds.toFixed(2)} s)\n` +
-              `${resolved.algo.toUpperCase()} rank ${resolved.rank} on the ${backend.name} backend (${backend.details().blas}), ${resolved.threads} thread(s)\n` +
+              `${resolved.algo.toUpperCase()} rank ${resolved.rank} on the ${backend.name} backend (${details.blas}), ${threadsUsed} thread(s)${threadsUsed < resolved.threads ? ` (${resolved.threads} requested)` : ''}\n` +
               `iter  seconds  train RMSE${test ? '  test RMSE' : ''}\n`,
           );
         }
@@ -93,7 +98,7 @@ export function registerFit(program: Command, run: CliRunner): void {
           earlyStopping: false,
           onProgress: (r) => {
             if (cli.json) {
-              progress.update(`iteration ${r.iter}/${r.iters}  train RMSE ${fmt(r.trainRmse)}`);
+              progress.update(r.iter, r.iters, `train RMSE ${fmt(r.trainRmse)}`);
               return;
             }
             process.stdout.write(`${String(r.iter).padStart(4)}  ${r.seconds.toFixed(3).padStart(7)}  ${fmt(r.trainRmse, 6).padStart(10)}${test ? `  ${fmt(r.validRmse, 6).padStart(9)}` : ''}\n`);
@@ -108,6 +113,7 @@ export function registerFit(program: Command, run: CliRunner): void {
           test: cli.test ?? null,
           shape: { rows: problem.nRows, cols: problem.nCols, ratings: problem.nnz },
           backend: result.backend,
+          threadsUsed,
           options: resolved,
           iterations: result.history,
           totals: {

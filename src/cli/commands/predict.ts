@@ -6,7 +6,8 @@ import { checkLevel } from '../../app/trust/intervals.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { toCsv } from '../../util/csv-write.js';
-import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { withTaskHints } from '../suggest.js';
 import { printJson } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
@@ -19,9 +20,12 @@ interface PredictFlags extends DataFlags {
   out?: string;
   level: string;
   intervals: boolean;
+  verbose?: boolean;
 }
 
-const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(1) : x.toFixed(2));
+// Two decimals for every score and bound, so `100.00` lines up with `87.66`.
+const fmt = (x: number): string => x.toFixed(2);
+const chosenText = (c: Record<string, unknown>): string => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(', ');
 
 function writeOut(path: string, header: string[], rows: Array<Array<string | number | undefined>>, json: unknown): void {
   const ext = extname(path).toLowerCase();
@@ -36,14 +40,16 @@ export function registerPredict(program: Command, run: CliRunner): void {
     program
       .command('predict')
       .description('predict missing scores: every missing cell, one model (--model), or a new model (--new / --factors)')
-      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD}; see collabperf eval --help)`)
+      .option('--method <name>', `prediction method (default ${DEFAULT_METHOD}; listed below)`)
       .option('--model <name>', 'only this model of the table')
       .option('--new <scores>', 'a model not in the table, from its scores: "MMLU=66.6,GSM8K=45.8"')
       .option('--factors <pairs>', 'the new model\'s factors: "params=8e9,tokens=15e12" (counts; K/M/B/T suffixes allowed)')
       .option('--name <name>', 'name of the new model (default "new model")')
       .option('--out <file>', 'write the predictions to a .csv or .json file')
       .option('--level <p>', 'level of the conformal prediction intervals (lower/upper)', '0.9')
-      .option('--no-intervals', 'point predictions only (faster: no calibration fits)'),
+      .option('--no-intervals', 'point predictions only (faster: no calibration fits)')
+      .option('--verbose', 'also print the hyperparameters the method chose')
+      .addHelpText('after', methodsHelpText()),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
       const { dataset: ds, origin } = await loadFromFlags(f);
@@ -54,14 +60,14 @@ export function registerPredict(program: Command, run: CliRunner): void {
       const range = (c: { lower?: number; upper?: number }): string => (c.lower === undefined ? '' : `  [${fmt(c.lower!)}, ${fmt(c.upper!)}]`.padEnd(20));
       if (f.new !== undefined || f.factors !== undefined) {
         if (f.model !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
-        const scores = f.new !== undefined ? parseNewScores(ds, f.new) : [];
+        const scores = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
         const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level });
         const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
         if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
-        const lines = [`${doc.model} on ${origin}, method ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`, `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`];
+        const lines = [`${doc.model} on ${origin}, method ${r.method}, ${r.mode}`, ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []), `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`];
         for (const c of r.cells) lines.push(`${c.task.padEnd(w)}  ${fmt(c.prediction).padStart(9)}${range(c)}  ${c.given === undefined ? '' : fmt(c.given)}`);
         process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
         return;
@@ -73,7 +79,8 @@ export function registerPredict(program: Command, run: CliRunner): void {
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
       const wt = Math.max(4, ...r.cells.map((c) => c.task.length));
       const lines = [
-        `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method} (${Object.entries(r.chosen).map(([k, v]) => `${k}=${v}`).join(', ')})`,
+        `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method}, completion`,
+        ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []),
         `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted${level === undefined ? '' : `  ${pct} interval`}`,
       ];
       for (const c of r.cells) lines.push(`${c.model.padEnd(wm)}  ${c.task.padEnd(wt)}  ${fmt(c.prediction).padStart(9)}${range(c).trimEnd()}`);

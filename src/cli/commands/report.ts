@@ -7,7 +7,7 @@ import { buildReport, writeReport, type AdviceCurvePoint, type CoveragePoint } f
 import { evaluateIntervals } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
 import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
-import { printJson, ProgressLine } from '../output.js';
+import { printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
 interface ReportFlags extends DataFlags {
@@ -50,24 +50,24 @@ export function registerReport(program: Command, run: CliRunner): void {
       const main = getPredictor(f.method ?? DEFAULT_METHOD);
       const seed = seedFlag(f.seed);
       const ctx = { backend: backendFlag(f.backend) };
-      const progress = new ProgressLine();
-      progress.update('report: filling the matrix…');
+      const progress = new Progress('report');
+      progress.phase('filling the matrix');
       const completion = await completeMatrix(ds, main, { ...ctx, seed });
-      progress.update('report: evaluating…');
-      const evaluation = await evaluate(ds, methods, { protocol: f.protocol, seeds, ctx, onProgress: (p) => progress.update(`report: evaluating ${p.done}/${p.total}`) });
+      progress.phase(`evaluating ${methods.length} method(s) on ${f.protocol}`);
+      const evaluation = await evaluate(ds, methods, { protocol: f.protocol, seeds, ctx, onProgress: (p) => progress.update(p.done, p.total, `${p.method}, seed ${p.seed}, fold ${p.fold}/${p.folds}`) });
       let coverage: CoveragePoint[] | undefined;
       if (levels.length) {
-        progress.update('report: interval coverage…');
-        const iv = await evaluateIntervals(ds, [main], { protocol: f.protocol, seeds, levels, ctx });
+        progress.phase(`interval coverage at ${levels.length} level(s)`);
+        const iv = await evaluateIntervals(ds, [main], { protocol: f.protocol, seeds, levels, ctx, onProgress: (p) => progress.update(p.done, p.total, `${p.method}, seed ${p.seed}, fold ${p.fold}/${p.folds}`) });
         coverage = iv.methods.flatMap((m) => m.byLevel.filter((b) => Number.isFinite(b.adaptive.coverage)).map((b) => ({ method: m.method, level: b.level, coverage: b.adaptive.coverage, width: b.adaptive.meanWidth100 })));
       }
       let advice: AdviceCurvePoint[] | undefined;
       if (probes > 0) {
-        progress.update('report: advice curve…');
-        const p = await evaluateProbes(ds, main, { k: probes, seeds, ctx, maxModels: 40 });
+        progress.phase(`advice curve, probes:${probes}`);
+        const p = await evaluateProbes(ds, main, { k: probes, seeds, ctx, maxModels: 40, onProgress: (x) => progress.update(x.seed * x.folds + x.fold - 1, seeds * x.folds, `seed ${x.seed}, fold ${x.fold}/${x.folds}`) });
         advice = p.curve;
       }
-      progress.update('report: rendering…');
+      progress.phase('rendering');
       const html = await buildReport({
         dataset: ds,
         completion,
