@@ -10,6 +10,7 @@ import { taskScales, type TaskScales } from '../eval/metrics.js';
 import { resolveSeeds } from '../eval/evaluate.js';
 import { formatProtocol, makeFolds, parseProtocol, type ProtocolSpec } from '../eval/protocols.js';
 import { heldOutCells, trainView } from '../eval/split.js';
+import { runFolds, type FoldRunOptions } from '../folds/runner.js';
 import { clipRanges } from '../predictors/baseline-shared.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';
 import { checkLevel, DEFAULT_INTERVAL_FOLDS, DEFAULT_LEVEL, withIntervals, type IntervalOptions } from './intervals.js';
@@ -85,6 +86,8 @@ export interface EvaluateIntervalsOptions {
   ctx?: Omit<PredictContext, 'seed'>;
   /** Called after every protocol fold of every method. */
   onProgress?: (p: { method: string; seed: number; fold: number; folds: number; done: number; total: number }) => void;
+  /** Protocol folds fitted at once ({@link FoldRunOptions.concurrency}); results never depend on it. */
+  concurrency?: number;
 }
 
 /** Adaptive and global intervals measured side by side. */
@@ -237,25 +240,29 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
   const acc = predictors.map(() => ({ chunks: [] as Chunk[], ms: 0 }));
   let done = 0;
 
-  for (const { seed, folds: fs } of splits) {
-    for (let f = 0; f < fs.length; f++) {
-      const held = heldOutCells(ds, fs[f].trainMask);
-      for (let p = 0; p < wrapped.length; p++) {
-        if (signal?.aborted) throw new CollabperfError('E_ABORTED', 'interval evaluation aborted');
-        const t0 = performance.now();
-        // A fresh training view per method, without the fold's held-out cells.
-        const fitted = await wrapped[p].fit(trainView(ds, fs[f].trainMask), { ...opts.ctx, seed });
+  const jobs = splits.flatMap(({ seed, folds: fs }) => fs.map((fold, f) => ({ seed, fold, f, folds: fs.length, held: heldOutCells(ds, fold.trainMask) })));
+  for (let p = 0; p < wrapped.length; p++) {
+    const t0 = performance.now();
+    const chunks = await runFolds(
+      wrapped[p],
+      jobs.length,
+      // A fresh training view per fit, without the fold's held-out cells.
+      (j) => ({ train: trainView(ds, jobs[j].fold.trainMask), ctx: { ...opts.ctx, seed: jobs[j].seed } }),
+      (fitted, j): Chunk => {
+        const { held, seed, f, folds } = jobs[j];
         const bounds = levels.map((l) => {
           const a = fitted.interval(Int32Array.from(held.model), Int32Array.from(held.task), l);
           const g = fitted.globalInterval(Int32Array.from(held.model), Int32Array.from(held.task), l);
           return { lower: a.lower, upper: a.upper, gLower: g.lower, gUpper: g.upper, prediction: a.prediction };
         });
-        acc[p].ms += performance.now() - t0;
-        acc[p].chunks.push({ model: held.model, task: held.task, truth: held.value, prediction: bounds[0].prediction, bounds, seed, fold: f + 1 });
         done++;
-        opts.onProgress?.({ method: predictors[p].name, seed, fold: f + 1, folds: fs.length, done, total });
-      }
-    }
+        opts.onProgress?.({ method: predictors[p].name, seed, fold: f + 1, folds, done, total });
+        return { model: held.model, task: held.task, truth: held.value, prediction: bounds[0].prediction, bounds, seed, fold: f + 1 };
+      },
+      { signal, what: 'interval evaluation', concurrency: opts.concurrency },
+    );
+    acc[p].chunks.push(...chunks);
+    acc[p].ms = performance.now() - t0;
   }
 
   return {

@@ -59,7 +59,8 @@ describe('evaluateIntervals', () => {
     for (const protocol of ['cells:0.3', 'new-model:2', 'model-kfold:3']) {
       const log: SpyFit[] = [];
       const marks: number[] = [];
-      const r = await evaluateIntervals(ds, [spyPredictor(log)], { protocol, seeds: [0, 1], folds: 3, onProgress: () => marks.push(log.length) });
+      // One protocol fold at a time, so that the fits logged between two progress marks are that fold's.
+      const r = await evaluateIntervals(ds, [spyPredictor(log)], { protocol, seeds: [0, 1], folds: 3, concurrency: 1, onProgress: () => marks.push(log.length) });
       // Rebuild the protocol's folds in evaluation order and check the fits recorded for each.
       const all = r.seeds.flatMap((seed) => makeFolds(ds, protocol, seed));
       expect(marks).toHaveLength(all.length);
@@ -78,6 +79,14 @@ describe('evaluateIntervals', () => {
         expect(fits[fits.length - 1].cells.size).toBe(train.size);
       });
     }
+  });
+
+  it('gives the same intervals whatever the number of folds fitted at once', async () => {
+    const ds = plantedScores({ models: 30, tasks: 8, noise: 3, density: 0.8, seed: 3 });
+    const run = (concurrency: number) => evaluateIntervals(ds, [meanPredictor], { protocol: 'cells:0.2', seeds: 2, folds: 3, concurrency });
+    const [a, b] = [await run(1), await run(8)];
+    expect(Array.from(b.methods[0].cells.lower)).toEqual(Array.from(a.methods[0].cells.lower));
+    expect(Array.from(b.methods[0].cells.upper)).toEqual(Array.from(a.methods[0].cells.upper));
   });
 
   it('rejects bad levels, seeds and empty method lists', async () => {
