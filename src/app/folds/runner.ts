@@ -11,7 +11,7 @@
  */
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
+import type { PredictContext, Predictor } from '../predictors/types.js';
 
 /** One fit of a fold: the training view and the context (its seed) to fit it with. */
 export interface FoldFit {
@@ -32,6 +32,9 @@ export interface FoldRunOptions {
   what?: string;
 }
 
+/** What a predictor's `fit` resolves to (a wrapper's richer fitted type stays visible to `use`). */
+export type FittedOf<P extends Predictor> = Awaited<ReturnType<P['fit']>>;
+
 /** Fits in flight by default: enough to fill a batch for the core, few enough to bound memory. */
 export const DEFAULT_FOLD_CONCURRENCY = 8;
 
@@ -39,14 +42,15 @@ export const DEFAULT_FOLD_CONCURRENCY = 8;
  * Fits `predictor` once per fold and maps each fitted predictor through `use`.
  *
  * `fold(i)` builds the i-th training view only when its fit starts, so at most `concurrency` views
- * exist at once. `use(fitted, i, ms, fit)` receives the view it was fitted on and the fit's wall time in milliseconds (fits overlap,
- * so these add up to more than the elapsed time). Results are in fold order.
+ * exist at once. `use(fitted, i, ms, fit)` receives the fold it was fitted on and the fit's wall
+ * time in milliseconds (fits overlap, so these add up to more than the elapsed time). Results are in
+ * fold order.
  */
-export async function runFolds<R>(
-  predictor: Predictor,
+export async function runFolds<P extends Predictor, R>(
+  predictor: P,
   count: number,
   fold: (i: number) => FoldFit,
-  use: (fitted: FittedPredictor, i: number, ms: number, fit: FoldFit) => R,
+  use: (fitted: FittedOf<P>, i: number, ms: number, fit: FoldFit) => R,
   opts: FoldRunOptions = {},
 ): Promise<R[]> {
   const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_FOLD_CONCURRENCY));
@@ -59,7 +63,7 @@ export async function runFolds<R>(
       if (opts.signal?.aborted) throw new CollabperfError('E_ABORTED', `${opts.what ?? 'the fold run'} aborted`);
       const f = fold(i);
       const t0 = performance.now();
-      const fitted = await predictor.fit(f.train, f.ctx);
+      const fitted = (await predictor.fit(f.train, f.ctx)) as FittedOf<P>;
       out[i] = use(fitted, i, performance.now() - t0, f);
     }
   };
