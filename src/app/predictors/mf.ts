@@ -63,8 +63,8 @@ export async function chooseOnInnerHoldout<S>(cells: Cells, grid: readonly S[], 
   if (grid.length === 1 || cells.value.length < 20) return grid[0];
   const { fit: inner, hold } = innerHoldout(cells, seed, stream);
   if (hold.value.length === 0) return grid[0];
-  const errors: number[] = [];
-  for (const s of grid) errors.push(mse((await fitOn(inner, s)).predictMany(hold.model, hold.task), hold.value));
+  // The candidates are independent fits: started together, they reach the core as one batch.
+  const errors = await Promise.all(grid.map(async (s) => mse((await fitOn(inner, s)).predictMany(hold.model, hold.task), hold.value)));
   return grid[argmin(errors)];
 }
 
