@@ -1,6 +1,6 @@
 /**
- * The kernel contract shared by every backend (see docs/kernels.md). A kernel call performs one
- * iteration; the driver in src/factorization owns everything around it.
+ * The kernel contract shared by every backend (see docs/kernels.md). `fitMany` runs whole fits
+ * (batched); the one-iteration kernels remain as building blocks and for backends without it.
  */
 
 /** Sparse observed entries, in CSR (by row) and CSC (by column) form. Read-only for kernels. */
@@ -77,7 +77,8 @@ export interface BackendDetails {
   parallelSgd: boolean;
 }
 
-export type BackendName = 'native' | 'ts';
+/** The built-in backends, or the name a third party registered with `registerBackend`. */
+export type BackendName = 'native' | 'ts' | (string & {});
 
 /** Held-out entries a whole fit reports RMSE on after every iteration and may stop early on. */
 export interface KernelValidation {

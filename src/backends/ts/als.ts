@@ -5,9 +5,7 @@
 import { CollabperfError } from '../../errors.js';
 import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
-
-/** Time between two returns to the event loop. */
-const SLICE_MS = 25;
+import { drive, Slice, type Steps } from './slice.js';
 /**
  * Largest budget, in approximate multiply-adds, between two looks at the clock and the cancel flag
  * (about 0.5 ms once compiled). Counted in work rather than rows because a row's cost grows with
@@ -58,7 +56,16 @@ interface AlsPass {
  *   pivot (only possible with lambda = 0, or lambdaBias = 0 with zero weights); the message names it.
  *   The rows solved before it keep their new values.
  */
-export async function alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus> {
+export function alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus> {
+  const slice = new Slice();
+  return drive(alsSweepSteps(problem, model, options, slice), slice);
+}
+
+/**
+ * {@link alsSweep} as a generator that yields whenever `slice` is due; the caller returns to the
+ * event loop (or not) and resets the slice. Used by `fitMany` to share one slice across calls.
+ */
+export function* alsSweepSteps(problem: KernelProblem, model: KernelModel, options: KernelOptions, slice: Slice): Steps<KernelStatus> {
   const cancel = options.cancel;
   if (cancel !== null && cancel[0] !== 0) return 'aborted';
   const k = model.k;
@@ -103,7 +110,6 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
     ...common,
   };
 
-  let sliceStart = performance.now();
   // The budget adapts to the measured speed: until the optimising compiler has run (the first
   // tens of ms of a process), the same work is tens of times slower, and a fixed budget would then
   // hold the event loop far beyond the slice.
@@ -117,11 +123,10 @@ export async function alsSweep(problem: KernelProblem, model: KernelModel, optio
       if (now - t0 > CHECK_MS) budget = Math.max(MIN_WORK, budget >> 1);
       else if (budget < CHECK_WORK) budget *= 2;
       if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      if (now - sliceStart >= SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      if (slice.due()) {
+        yield;
         // A cancel that arrived while we were away must win even if no work is left.
         if (cancel !== null && cancel[0] !== 0) return 'aborted';
-        sliceStart = performance.now();
       }
     }
   }

@@ -2,9 +2,7 @@
  * Training loss of the TypeScript backend (docs/kernels.md, "Prediction" and `trainLoss`).
  */
 import type { KernelModel, KernelOptions, KernelProblem, LossSums } from '../types.js';
-
-/** Time between two returns to the event loop. */
-const SLICE_MS = 25;
+import { drive, Slice, type Steps } from './slice.js';
 /** Approximate flops between two looks at the clock (about 0.2 ms once compiled). */
 const CHECK_WORK = 1 << 20;
 
@@ -17,17 +15,19 @@ const CHECK_WORK = 1 << 20;
  * `options.cancel` is not consulted; `options` is otherwise unused (biases are read from the model,
  * where they stay 0 without useBias).
  */
-export async function trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums> {
+export function trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums> {
   void options;
+  const slice = new Slice();
+  return drive(trainLossSteps(problem, model, slice), slice);
+}
+
+/** {@link trainLoss} as a generator that yields whenever `slice` is due (see `alsSweepSteps`). */
+export function* trainLossSteps(problem: KernelProblem, model: KernelModel, slice: Slice): Steps<LossSums> {
   const nnz = problem.nnz;
   const chunk = Math.max(256, Math.floor(CHECK_WORK / (2 * model.k + 8)));
   const acc = new Float64Array(2);
-  let sliceStart = performance.now();
   for (let from = 0; from < nnz; from += chunk) {
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    if (slice.due()) yield;
     lossRange(problem, model, from, Math.min(nnz, from + chunk), acc);
   }
   return { sse: acc[0], wsum: acc[1] };

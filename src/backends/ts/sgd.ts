@@ -5,9 +5,7 @@
  */
 import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { Rng } from '../../numeric/rng.js';
-
-/** Time between two returns to the event loop. */
-const SLICE_MS = 25;
+import { drive, Slice, type Steps } from './slice.js';
 /** Approximate flops between two looks at the clock and the cancel flag (about 0.5 ms once compiled). */
 const CHECK_WORK = 1 << 20;
 
@@ -22,16 +20,22 @@ const CHECK_WORK = 1 << 20;
  *
  * @param epoch - epoch number, from 0; selects the shuffle stream and the decayed learning rate.
  */
-export async function sgdEpoch(
+export function sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus> {
+  const slice = new Slice();
+  return drive(sgdEpochSteps(problem, model, options, epoch, slice), slice);
+}
+
+/** {@link sgdEpoch} as a generator that yields whenever `slice` is due (see `alsSweepSteps`). */
+export function* sgdEpochSteps(
   problem: KernelProblem,
   model: KernelModel,
   options: KernelOptions,
   epoch: number,
-): Promise<KernelStatus> {
+  slice: Slice,
+): Steps<KernelStatus> {
   const cancel = options.cancel;
   if (cancel !== null && cancel[0] !== 0) return 'aborted';
-  // The shuffle (one uninterrupted call, ~10 ms per million entries) counts towards the first slice.
-  let sliceStart = performance.now();
+  // The shuffle (one uninterrupted call, ~10 ms per million entries) counts towards the slice.
   const nnz = problem.nnz;
   const perm = new Int32Array(nnz);
   for (let i = 0; i < nnz; i++) perm[i] = i;
@@ -46,11 +50,10 @@ export async function sgdEpoch(
 
   for (let from = 0; from < nnz; from += chunk) {
     if (cancel !== null && cancel[0] !== 0) return 'aborted';
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    if (slice.due()) {
+      yield;
       // A cancel that arrived while we were away must win even if no work is left.
       if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      sliceStart = performance.now();
     }
     sgdRange(problem, model, options, lr, perm, from, Math.min(nnz, from + chunk), sr, sc, sy, sw);
   }
