@@ -12,3 +12,4 @@ export * from './wide-table.js';
 export * from './long-table.js';
 export * from './factor-table.js';
 export * from './load.js';
+export * from './read-text.js';

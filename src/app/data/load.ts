@@ -11,8 +11,7 @@
  * Optional model- and task-factor tables are attached afterwards; names in them that match nothing
  * are returned as warnings (and kept in the dataset's notes), never dropped silently.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { CollabperfError } from '../../errors.js';
 import { DEFAULT_DATASET, listBuiltinDatasets, loadBuiltinDataset } from './builtin.js';
@@ -22,6 +21,7 @@ import { attachModelFactors, attachTaskFactors, parseFactorTable, type AttachRep
 import { datasetFromDocument, isDatasetDocument } from './format.js';
 import { jsonLineOf, parseJsonText } from './json-lines.js';
 import { isLongHeader, parseLongCsv, parseLongJson } from './long-table.js';
+import { readTextFile, readTextFileSync } from './read-text.js';
 import { parseWideTable } from './wide-table.js';
 
 /** How a file is read; `auto` decides from extension and content. */
@@ -104,20 +104,13 @@ export function parseData(text: string, options: LoadDataOptions & { file?: stri
   return { dataset: parseWideTable(body, { file, delimiter: options.delimiter, tasksAsRows: options.tasksAsRows }), kind: 'wide' };
 }
 
+// Line-length guarded: a 60 MB single-line file is refused while read, not after 1 GB of parsing.
 function readFileText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CollabperfError('E_FILE', `cannot read file: ${(e as Error).message}`, { file: path }, { cause: e });
-  }
+  return readTextFileSync(path);
 }
 
 async function readFileTextAsync(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CollabperfError('E_FILE', `cannot read file: ${(e as Error).message}`, { file: path }, { cause: e });
-  }
+  return readTextFile(path);
 }
 
 function finish(
