@@ -14,7 +14,7 @@ import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 /** Ranks tried by inner validation (never more than tasks − 1). */
 export const LOGIT_ALS_RANKS: readonly number[] = [1, 2, 3];
 /** Penalties on the factors tried by inner validation, in pseudo-cells of logit units. */
-export const LOGIT_ALS_LAMBDAS: readonly number[] = [1, 3, 10, 30];
+export const LOGIT_ALS_LAMBDAS: readonly number[] = [0.3, 1, 3, 10, 30];
 /** Penalty on the model and task biases, in pseudo-cells. */
 export const LOGIT_ALS_BIAS_LAMBDA = 1;
 /** Random starts averaged (in logit space) for the final fit. */

@@ -9,6 +9,7 @@
  */
 import { Rng } from '../../numeric/rng.js';
 import type { Dataset } from '../data/dataset.js';
+import { solveSpd } from '../linalg/dense.js';
 import { cellsOf, checkPredictArgs, clipRanges, taskMoments, throwIfAborted } from './baseline-shared.js';
 import { cmfPredictor } from './cmf.js';
 import { knnPredictor } from './knn.js';
@@ -61,8 +62,8 @@ export const STACK_FOLDS = 3;
 /** Folds of the 'few' regime (disjoint sets of held-out models). */
 export const STACK_FEW_FOLDS = 2;
 /**
- * Shrinkage toward equal weights: the penalty `rho · |w − 1/J|²` with `rho` this share of the mean
- * out-of-fold squared error of the candidates, plus a term that grows as the out-of-fold cells get
+ * Shrinkage toward equal weights: the penalty `rho · |w − 1/J|²` with `rho` this share of the best
+ * candidate's out-of-fold mean squared error, plus a term that grows as the out-of-fold cells get
  * few (J/n), so a small table leans on the average rather than on noise.
  */
 export const STACK_SHRINK = 0.02;
@@ -84,7 +85,7 @@ export const STACK_LIBRARY: readonly StackCandidate[] = [
 /**
  * Learns stacking weights from out-of-fold residuals: minimises `|E w|² / n + rho |w − u|²` over the
  * simplex (w ≥ 0, Σw = 1), where `E` is n × J (candidate prediction minus truth, row-major, already
- * scaled per task) and u the uniform weights. Projected gradient on the J × J Gram matrix. Weights
+ * scaled per task) and u the uniform weights; exact, by enumerating supports (2^J small solves). Weights
  * below 1e-3 are set to 0 (so that candidate is not refitted) and the rest renormalised.
  */
 export function learnStackWeights(E: Float64Array, n: number, J: number, shrink = STACK_SHRINK): Float64Array {
@@ -96,54 +97,51 @@ export function learnStackWeights(E: Float64Array, n: number, J: number, shrink 
     }
   }
   for (let a = 0; a < J; a++) for (let b = 0; b <= a; b++) G[b * J + a] = G[a * J + b] /= Math.max(1, n);
-  let meanMse = 0;
-  for (let a = 0; a < J; a++) meanMse += G[a * J + a] / J;
-  const rho = meanMse * (shrink + J / Math.max(1, n));
-  const u = 1 / J;
-  const w = new Float64Array(J).fill(u);
-  let L = 0;
+  // In units of the best candidate's error: a hopeless candidate must not inflate the pull toward it.
+  let bestMse = Infinity;
+  let trace = 0;
   for (let a = 0; a < J; a++) {
-    let s = 0;
-    for (let b = 0; b < J; b++) s += Math.abs(G[a * J + b]);
-    L = Math.max(L, s);
+    bestMse = Math.min(bestMse, G[a * J + a]);
+    trace += G[a * J + a];
   }
-  const step = 1 / (2 * (L + rho) || 1);
-  const g = new Float64Array(J);
-  for (let it = 0; it < 5000; it++) {
-    for (let a = 0; a < J; a++) {
-      let s = rho * (w[a] - u);
-      for (let b = 0; b < J; b++) s += G[a * J + b] * w[b];
-      g[a] = 2 * s;
+  const rho = bestMse * (shrink + J / Math.max(1, n));
+  // On the simplex |w − u|² = |w|² − 1/J, so the objective is w'(G + rho I)w: a convex QP over the
+  // simplex, solved exactly by trying every support (J is small) — the optimum is the best feasible
+  // stationary point of w'Hw subject to Σw = 1 on some support, w ∝ H_S⁻¹ 1.
+  const jitter = 1e-12 * (trace / J || 1);
+  let best: Float64Array | undefined;
+  let bestObj = Infinity;
+  for (let mask = 1; mask < 1 << J; mask++) {
+    const S: number[] = [];
+    for (let a = 0; a < J; a++) if (mask & (1 << a)) S.push(a);
+    const k = S.length;
+    const H = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) H[i * k + j] = G[S[i] * J + S[j]] + (i === j ? rho + jitter : 0);
+    let x: Float64Array;
+    try {
+      x = solveSpd(H, new Float64Array(k).fill(1), k);
+    } catch {
+      continue;
     }
-    let moved = 0;
-    const y = Float64Array.from(w, (x, a) => x - step * g[a]);
-    const p = projectSimplex(y);
-    for (let a = 0; a < J; a++) {
-      moved = Math.max(moved, Math.abs(p[a] - w[a]));
-      w[a] = p[a];
+    const sum = x.reduce((s, v) => s + v, 0);
+    if (!(sum > 0) || x.some((v) => v < 0)) continue;
+    const w = new Float64Array(J);
+    S.forEach((a, i) => (w[a] = x[i] / sum));
+    let obj = 0;
+    for (let a = 0; a < J; a++) for (let b = 0; b < J; b++) obj += w[a] * (G[a * J + b] + (a === b ? rho : 0)) * w[b];
+    if (best === undefined || obj < bestObj) {
+      bestObj = obj;
+      best = w;
     }
-    if (moved < 1e-10) break;
   }
+  const w = best ?? new Float64Array(J).fill(1 / J);
   let s = 0;
   for (let a = 0; a < J; a++) {
     if (w[a] < 1e-3) w[a] = 0;
     s += w[a];
   }
-  for (let a = 0; a < J; a++) w[a] = s > 0 ? w[a] / s : u;
+  for (let a = 0; a < J; a++) w[a] = s > 0 ? w[a] / s : 1 / J;
   return w;
-}
-
-/** Euclidean projection onto the probability simplex (sort-based). */
-function projectSimplex(y: Float64Array): Float64Array {
-  const s = Float64Array.from(y).sort().reverse();
-  let cum = 0;
-  let theta = 0;
-  for (let i = 0; i < s.length; i++) {
-    cum += s[i];
-    const t = (cum - 1) / (i + 1);
-    if (s[i] - t > 0) theta = t;
-  }
-  return Float64Array.from(y, (v) => Math.max(0, v - theta));
 }
 
 /** A Dataset with only the cells at `idx` (same models and tasks; the rest physically absent). */
