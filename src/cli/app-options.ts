@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
 import type { BackendChoice } from '../backends/registry.js';
-import { CollabperfError } from '../errors.js';
+import { READER_NOTE } from '../app/data/wide-table.js';
+import { CollabperfError, isCollabperfError } from '../errors.js';
 
 /** Flags every application command shares: where the data comes from and how it is read. */
 export interface DataFlags {
@@ -29,7 +30,15 @@ export function withDataFlags(cmd: Command): Command {
 
 /** Loads the data named by the flags; warnings go to stderr unless --json. */
 export async function loadFromFlags(f: DataFlags): Promise<LoadedData> {
-  const loaded = await loadData(f.data, { tasksAsRows: f.tasksAsRows, modelFactors: f.modelFactors, taskFactors: f.taskFactors });
+  let loaded: LoadedData;
+  try {
+    loaded = await loadData(f.data, { tasksAsRows: f.tasksAsRows, modelFactors: f.modelFactors, taskFactors: f.taskFactors });
+  } catch (e) {
+    throw friendlyFileError(e);
+  }
+  // The readers leave what they had to guess (long layout, % signs, decimal commas, a transposed
+  // table) in the dataset's notes; the user hears about it here, or in --json's `warnings`.
+  for (const n of loaded.dataset.notes) if (n.startsWith(READER_NOTE)) loaded.warnings.push(n.slice(READER_NOTE.length));
   if (!f.json) for (const w of loaded.warnings) process.stderr.write(`collabperf: warning: ${w}\n`);
   return loaded;
 }
@@ -57,4 +66,18 @@ export function methodsHelpText(): string {
 /** Prints load warnings and other notes to stderr (never stdout, which --json owns). */
 export function warn(f: { json?: boolean }, message: string): void {
   if (!f.json) process.stderr.write(`collabperf: warning: ${message}\n`);
+}
+
+const FS_REASONS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'a part of the path is not a directory', EMFILE: 'too many open files' };
+
+/** `cannot read FILE: no such file` (E_FILE, with the file) instead of Node's raw ENOENT text. */
+export function friendlyFileError(e: unknown): unknown {
+  if (!isCollabperfError(e) || e.code !== 'E_FILE' || e.file === undefined) return e;
+  const sys = (e.cause as { code?: string } | undefined)?.code;
+  const reason = sys !== undefined ? FS_REASONS[sys] : undefined;
+  if (reason === undefined) return e;
+  const err = new CollabperfError('E_FILE', reason, { file: e.file }, { cause: e.cause });
+  // formatMessage puts "FILE: " first; say "cannot read FILE: reason" as the brief's wording.
+  Object.defineProperty(err, 'message', { value: `cannot read ${e.file}: ${reason}` });
+  return err;
 }

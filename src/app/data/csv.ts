@@ -184,3 +184,40 @@ export function parseCsv(text: string, options: CsvParseOptions = {}): CsvTable 
   if (recordHasContent || field !== '') endRecord();
   return { delimiter, records };
 }
+
+/** Counts of the lenient number spellings a table reader accepted, for its warning notes. */
+export interface NumberNotes {
+  /** Cells written with a trailing percent sign (`86.4%`), read as the number before it. */
+  percent: number;
+  /** Cells written with a decimal comma (`70,5`), read as `70.5`. */
+  decimalComma: number;
+}
+
+/**
+ * Rewrites the lenient spellings of a score cell into a plain number: a trailing `%` is dropped
+ * (`86.4%` stays 86.4, as on a 0-100 table) and a decimal comma becomes a point when it cannot be a
+ * thousands separator: one comma with other than three digits after it (`70,5`, `0,25`; not
+ * `1,234`). Such a cell can only reach a reader in a `;`/tab file or a quoted field of a comma file,
+ * so the comma was never the delimiter. Other text is returned as is, for the strict parser to judge.
+ */
+export function normalizeNumberText(raw: string, notes: NumberNotes): string {
+  let s = raw.trim();
+  if (/^[+-]?(\d+([.,]\d*)?|[.,]\d+)\s*%$/.test(s)) {
+    s = s.replace(/\s*%$/, '');
+    notes.percent++;
+  }
+  const m = /^([+-]?\d*),(\d+)$/.exec(s);
+  if (m && m[2].length !== 3) {
+    s = `${m[1] === '' || m[1] === '-' || m[1] === '+' ? `${m[1]}0` : m[1]}.${m[2]}`;
+    notes.decimalComma++;
+  }
+  return s;
+}
+
+/** The notes a reader records for {@link NumberNotes}, empty when every cell was plain. */
+export function numberNoteTexts(notes: NumberNotes): string[] {
+  const out: string[] = [];
+  if (notes.percent > 0) out.push(`${notes.percent} score(s) had a percent sign, which was dropped (86.4% read as 86.4)`);
+  if (notes.decimalComma > 0) out.push(`${notes.decimalComma} score(s) had a decimal comma, read as a decimal point (70,5 read as 70.5)`);
+  return out;
+}

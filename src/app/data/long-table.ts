@@ -12,7 +12,7 @@
  */
 import { CollabperfError } from '../../errors.js';
 import { parseNumberCell } from './cells.js';
-import { parseCsv, type CsvDelimiter } from './csv.js';
+import { normalizeNumberText, numberNoteTexts, parseCsv, type CsvDelimiter, type NumberNotes } from './csv.js';
 import { createDataset, type Dataset, type ScoreTuple, type SourceEntry } from './dataset.js';
 import { jsonLineOf, parseJsonText } from './json-lines.js';
 import { baseName, defaultSource } from './wide-table.js';
@@ -25,6 +25,11 @@ export interface LongTableOptions {
   /** Dataset name (default: the file's base name). */
   name?: string;
   description?: string;
+  /**
+   * Column positions of model, task and score, for a long table whose header uses other names
+   * (`Model,Benchmark,Score`); the header row is then skipped without being checked.
+   */
+  columns?: { model: number; task: number; score: number; source?: number };
 }
 
 const REQUIRED = ['model', 'task', 'score'] as const;
@@ -54,7 +59,7 @@ export function parseLongCsv(text: string, options: LongTableOptions = {}): Data
   const names = header.fields.map((f) => f.trim().toLowerCase());
   const col = (n: string) => names.indexOf(n);
   for (const r of REQUIRED) {
-    if (col(r) < 0) {
+    if (options.columns === undefined && col(r) < 0) {
       throw new CollabperfError('E_PARSE', `a long table needs "model", "task" and "score" columns; the header has no "${r}" column`, {
         file,
         line: header.line,
@@ -63,7 +68,9 @@ export function parseLongCsv(text: string, options: LongTableOptions = {}): Data
     }
   }
   const hdr = header.fields.map((f) => f.trim());
-  const [mc, tc, sc, oc] = [col('model'), col('task'), col('score'), col('source')];
+  const given = options.columns;
+  const [mc, tc, sc, oc] = given ? [given.model, given.task, given.score, given.source ?? -1] : [col('model'), col('task'), col('score'), col('source')];
+  const numberNotes: NumberNotes = { percent: 0, decimalComma: 0 };
   const width = Math.max(mc, tc, sc, oc) + 1;
   const out: LongRecord[] = [];
   for (const rec of rows.slice(1)) {
@@ -78,11 +85,13 @@ export function parseLongCsv(text: string, options: LongTableOptions = {}): Data
     const task = rec.fields[tc].trim();
     if (model === '') throw new CollabperfError('E_PARSE', 'empty model name', { file, line: rec.line, field: hdr[mc] });
     if (task === '') throw new CollabperfError('E_PARSE', 'empty task name', { file, line: rec.line, field: hdr[tc] });
-    const score = parseNumberCell(rec.fields[sc], { file, line: rec.line, field: hdr[sc] });
+    const score = parseNumberCell(normalizeNumberText(rec.fields[sc], numberNotes), { file, line: rec.line, field: hdr[sc] });
     out.push({ model, task, score, source: oc >= 0 ? rec.fields[oc].trim() : '', line: rec.line });
   }
   if (out.length === 0) throw new CollabperfError('E_EMPTY', 'the table has a header but no rows', { file, line: header.line });
-  return build(out, options, hdr[tc]);
+  const ds = build(out, options, hdr[tc]);
+  for (const n of numberNoteTexts(numberNotes)) ds.notes.push(`reader: ${n}`);
+  return ds;
 }
 
 /**

@@ -9,8 +9,9 @@
  * repeated model or task name; `E_EMPTY` for a table without data rows, task columns or scores.
  */
 import { CollabperfError } from '../../errors.js';
-import { parseNumberCell } from './cells.js';
-import { parseCsv, type CsvDelimiter, type CsvRecord } from './csv.js';
+import { isMissing, looksNumeric, parseNumberCell } from './cells.js';
+import { normalizeNumberText, numberNoteTexts, parseCsv, type CsvDelimiter, type CsvRecord, type NumberNotes } from './csv.js';
+import { parseLongCsv } from './long-table.js';
 import { createDataset, type Dataset, type ScoreTuple, type SourceEntry } from './dataset.js';
 
 export interface WideTableOptions {
@@ -27,12 +28,49 @@ export interface WideTableOptions {
   source?: SourceEntry;
 }
 
+/** Prefix of the dataset notes a reader leaves for the user (the CLI prints them as warnings). */
+export const READER_NOTE = 'reader: ';
+
+// Names of common benchmarks: row names like these in a wide table suggest it is transposed.
+const TASK_LIKE = /mmlu|gsm8k|gsm-?8k|\barc\b|arc[-_ ]|hellaswag|truthful|winogrande|humaneval|\bmath\b|bbh|big-?bench|gpqa|ifeval|mbpp|\bdrop\b|boolq|piqa|lambada|squad|naturalquestions|\bnq\b|triviaqa|musr|\d+-shot|bench\b|\bqa\b/i;
+
+/**
+ * True when a three-column table is really a long one (`Model,Benchmark,Score` under other header
+ * names): the third column is numeric and the first two columns both repeat values. A wide table of
+ * two tasks never repeats its first column (model names are unique there).
+ */
+export function looksLong(rows: CsvRecord[]): boolean {
+  if (rows.length < 3) return false;
+  const header = rows[0].fields.map((f) => f.trim());
+  while (header.length > 1 && header[header.length - 1] === '') header.pop();
+  if (header.length !== 3) return false;
+  const data = rows.slice(1);
+  const notes: NumberNotes = { percent: 0, decimalComma: 0 };
+  let numeric = 0;
+  let present = 0;
+  for (const r of data) {
+    const v = (r.fields[2] ?? '').trim();
+    if (isMissing(v)) continue;
+    present++;
+    if (looksNumeric(normalizeNumberText(v, notes))) numeric++;
+  }
+  const distinct = (c: number) => new Set(data.map((r) => (r.fields[c] ?? '').trim())).size;
+  return present > 0 && numeric / present >= 0.9 && distinct(0) < data.length && distinct(1) < data.length;
+}
+
 /** Parse a wide table into a {@link Dataset}. */
 export function parseWideTable(text: string, options: WideTableOptions = {}): Dataset {
   const file = options.file;
-  const { records } = parseCsv(text, { delimiter: options.delimiter, file });
+  const { records, delimiter } = parseCsv(text, { delimiter: options.delimiter, file });
   const rows = records.filter((r) => r.fields.some((f) => f.trim() !== ''));
   if (rows.length === 0) throw new CollabperfError('E_EMPTY', 'the table is empty (no header row)', { file });
+  if (!options.tasksAsRows && looksLong(rows)) {
+    const h = rows[0].fields.map((f) => f.trim());
+    const ds = parseLongCsv(text, { file, delimiter, name: options.name, description: options.description, columns: { model: 0, task: 1, score: 2 } });
+    ds.notes.push(`${READER_NOTE}read as a long table (columns "${h[0]}" = model, "${h[1]}" = task, "${h[2]}" = score): three columns whose first two repeat and whose third is numeric`);
+    return ds;
+  }
+  const numberNotes: NumberNotes = { percent: 0, decimalComma: 0 };
   const header = rows[0];
   const colNames = header.fields.map((f) => f.trim());
   // drop trailing empty header cells (a trailing delimiter), but not empty names in the middle
@@ -76,7 +114,7 @@ export function parseWideTable(text: string, options: WideTableOptions = {}): Da
     const r = rowNames.length;
     rowNames.push(name);
     for (let c = 1; c < colNames.length; c++) {
-      const v = parseNumberCell(rec.fields[c] ?? '', { file, line: rec.line, field: colNames[c] }, `score of ${rowKind} "${name}"`);
+      const v = parseNumberCell(normalizeNumberText(rec.fields[c] ?? '', numberNotes), { file, line: rec.line, field: colNames[c] }, `score of ${rowKind} "${name}"`);
       if (v !== undefined) cells.push([r, c - 1, v]);
     }
   }
@@ -87,6 +125,15 @@ export function parseWideTable(text: string, options: WideTableOptions = {}): Da
   const tasks = tasksAsRows ? rowNames : colNames.slice(1);
   const scores: ScoreTuple[] = cells.map(([r, c, v]) => (tasksAsRows ? [c, r, v, 0] : [r, c, v, 0]));
   if (tasksAsRows) scores.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const notes = numberNoteTexts(numberNotes).map((n) => READER_NOTE + n);
+  // Transposed tables are warned about, not transposed: a guess that flips a real table would be
+  // worse than a note telling the user which flag to pass.
+  if (!tasksAsRows && rowNames.length < colNames.length - 1) {
+    const taskLike = rowNames.filter((n) => TASK_LIKE.test(n));
+    if (taskLike.length * 2 >= rowNames.length) {
+      notes.push(`${READER_NOTE}the table has ${rowNames.length} rows and ${colNames.length - 1} score columns, and its row names look like benchmarks (${taskLike.slice(0, 3).join(', ')}); if benchmarks are rows and models columns, pass --tasks-as-rows (tasksAsRows)`);
+    }
+  }
   return createDataset(
     {
       name: options.name ?? baseName(file) ?? 'table',
@@ -95,6 +142,7 @@ export function parseWideTable(text: string, options: WideTableOptions = {}): Da
       tasks,
       sources: [options.source ?? defaultSource(file)],
       scores,
+      notes,
     },
     { file },
   );

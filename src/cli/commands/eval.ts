@@ -128,14 +128,14 @@ export function registerEval(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: EvalFlags, cmd: Command) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
       const predictors = parseMethods(f.methods);
       const columns = evalColumns(f.wide, f.columns);
       let seeds = Number(f.seeds);
       if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) throw new CollabperfError('E_INVALID_ARGUMENT', `--seeds must be an integer from 1 to 1000, got "${f.seeds}"`, { field: 'seeds' });
       const progress = new Progress('eval');
       const t0 = Date.now();
-      const warnings: string[] = [];
+      const warnings: string[] = [...loadWarnings];
       let protocolNote: string | null = null;
       if (!f.split) {
         const sized = protocolForSize(ds.scores.value.length, f.protocol, seeds, cmd.getOptionValueSource('protocol') !== 'default', cmd.getOptionValueSource('seeds') !== 'default');

@@ -52,7 +52,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings } = await loadFromFlags(f);
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };
       const level = f.intervals ? checkLevel(Number(f.level)) : undefined;
@@ -63,7 +63,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
         const scores = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
         const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level });
-        const doc = { dataset: origin, model: f.name ?? 'new model', method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        const doc = { dataset: origin, warnings, model: f.name ?? 'new model', method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
         if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
@@ -73,7 +73,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
         return;
       }
       const r = await completeMatrix(ds, predictor, ctx, { model: f.model, level });
-      const doc = { dataset: origin, method: r.method, chosen: r.chosen, level: level ?? null, missing: r.cells.length, predictions: r.cells };
+      const doc = { dataset: origin, warnings, method: r.method, chosen: r.chosen, level: level ?? null, missing: r.cells.length, predictions: r.cells };
       if (f.out) writeOut(f.out, ['model', 'task', 'prediction', 'lower', 'upper'], r.cells.map((c) => [c.model, c.task, c.prediction, c.lower, c.upper]), doc);
       if (f.json) return printJson(doc);
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
