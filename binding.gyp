@@ -10,6 +10,8 @@
         "native/core/sgd.cpp",
         "native/core/loss.cpp",
         "native/core/info.cpp",
+        "native/core/threads.cpp",
+        "native/core/fit_job.cpp",
         "native/core/cpu.cpp",
         "native/core/kernels_generic.cpp",
         "native/core/kernels_avx2.cpp",

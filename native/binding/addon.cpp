@@ -1,10 +1,15 @@
 // Node-API binding of the native core (node-addon-api, NAPI_VERSION 8, C++ exceptions).
 //
-// The JS objects of src/backends/types.ts (KernelProblem, KernelModel, KernelOptions) are checked and
-// turned into the core's plain views on the main thread WITHOUT copying: the typed arrays' data
-// pointers are taken and the arrays are kept alive by persistent references until the worker is done.
-// Each kernel then runs in a Napi::AsyncWorker (plus options.threads - 1 threads of its own) and
-// settles a Promise.
+// The JS objects of src/backends/types.ts (KernelProblem, KernelModel, KernelOptions, FitJob) are
+// checked and COPIED into native memory on the main thread when the function is called; the work runs
+// on those copies in one Napi::AsyncWorker (plus the core's persistent pool), and the model's final
+// arrays are copied back into the JS typed arrays on the main thread when it completes. Nothing on a
+// worker thread ever touches JS memory, so transferring or detaching a buffer mid-fit is safe: an
+// output buffer found detached or shrunk at completion rejects with E_INVALID_ARGUMENT ("buffer was
+// detached during the fit"). The one exception is options.cancel, read live while the work runs: it
+// is kept only when backed by a SharedArrayBuffer (which cannot be detached or transferred); an
+// ordinary Int32Array's value is read once at the call (src/backends/native.ts mirrors it into a
+// shared one).
 //
 // Exports:
 //   setErrorClass(cls | null)                  errors become `new cls(code, message)`; before (or after
@@ -13,10 +18,13 @@
 //   sgdEpoch(problem, model, options, epoch)   -> Promise<'ok' | 'aborted'>   (epoch: integer >= 0)
 //   trainLoss(problem, model, options)         -> Promise<{ sse, wsum }>   (ignores options.cancel,
 //                                                 like the TypeScript backend)
+//   fitMany(jobs, onProgress?)                -> Promise<FitJobResult[]>  (one worker for the batch;
+//                                                 onProgress(BatchProgress) at most every ~100 ms)
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, version, blasConfig, simd }
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
-// type, non-integer, out-of-range option, k > 65536, threads outside [1, 256]), E_NON_FINITE (NaN or
+// type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
+// the pool has are clamped to it), E_NON_FINITE (NaN or
 // Infinity in mu, lambda, lambdaBias, learningRate, lrDecay), E_LENGTH_MISMATCH (a typed array of the
 // wrong length, naming the field and the expected length). Every field of the three objects is
 // checked for every kernel (weight / cscWeight may be null, together; cancel may be null or absent).
@@ -26,7 +34,10 @@
 // for ALS), E_NUMERIC (ALS non-positive pivot, naming the row or column), E_NATIVE (out of memory).
 #include <napi.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -37,6 +48,7 @@
 
 #include "als.hpp"
 #include "errors.hpp"
+#include "fit_job.hpp"
 #include "info.hpp"
 #include "loss.hpp"
 #include "sgd.hpp"
@@ -51,7 +63,7 @@ namespace {
 using collabperf::ErrorCode;
 using collabperf::errorCodeName;
 
-constexpr int kMaxThreads = 256;
+constexpr int kMaxThreads = 1024;  // as src/factorization/options.ts; teams clamp to the pool size
 
 struct AddonData {
   Napi::FunctionReference errorClass;
@@ -128,9 +140,34 @@ bool requireBool(const Napi::Object& o, const char* owner, const char* key) {
   return v.As<Napi::Boolean>().Value();
 }
 
-/** Keeps the typed arrays a job points into alive until the job is destroyed (on the main thread). */
+/**
+ * Native copies of the typed arrays a call reads (their data pointers stay valid when the store
+ * grows: inner vectors move, their buffers do not), plus references to the JS arrays that get the
+ * results back and to a SharedArrayBuffer-backed cancel flag.
+ */
 struct Keeper {
   std::vector<Napi::Reference<Napi::Value>> refs;
+  std::vector<std::vector<int32_t>> ints;
+  std::vector<std::vector<double>> doubles;
+  template <class T>
+  T* store(const T* src, size_t n);
+};
+template <>
+int32_t* Keeper::store<int32_t>(const int32_t* src, size_t n) {
+  ints.emplace_back(src, src + n);
+  return ints.back().data();
+}
+template <>
+double* Keeper::store<double>(const double* src, size_t n) {
+  doubles.emplace_back(src, src + n);
+  return doubles.back().data();
+}
+
+/** A JS typed array that receives a native array when the work completes. */
+struct Output {
+  Napi::Reference<Napi::Value> ref;
+  const double* src = nullptr;
+  size_t n = 0;
 };
 
 template <class T>
@@ -147,12 +184,13 @@ template <>
 napi_typedarray_type typedArrayType<double>() { return napi_float64_array; }
 
 /**
- * The data pointer of o[key], which must be a T typed array of `expected` elements (or null when
- * `nullable`, giving nullptr). No copy: a reference keeps the array alive.
+ * A native copy of o[key], which must be a T typed array of `expected` elements (or null when
+ * `nullable`, giving nullptr). When `out` is set, the JS array is also remembered to receive the
+ * copy's final contents.
  */
 template <class T>
 T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_t expected, const char* expectedWhat,
-              bool nullable, Keeper& keep) {
+              bool nullable, Keeper& keep, std::vector<Output>* out = nullptr) {
   Napi::Value v = o.Get(key);
   const std::string field = std::string(owner) + "." + key;
   if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
@@ -166,8 +204,9 @@ T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_
     fail(ErrorCode::LengthMismatch, field + " has length " + std::to_string(len) + ", expected " + expectedWhat +
                                         " = " + std::to_string(expected));
   if (len > 0 && arr.Data() == nullptr) fail(ErrorCode::InvalidArgument, field + " is detached");
-  keep.refs.push_back(Napi::Persistent(v));
-  return arr.Data();
+  T* copy = keep.store<T>(arr.Data(), static_cast<size_t>(len));
+  if (out != nullptr) out->push_back(Output{Napi::Persistent(v), reinterpret_cast<const double*>(copy), static_cast<size_t>(len)});
+  return copy;
 }
 
 collabperf::ProblemView readProblem(const Napi::Value& value, Keeper& keep) {
@@ -193,17 +232,18 @@ collabperf::ProblemView readProblem(const Napi::Value& value, Keeper& keep) {
   return p;
 }
 
-collabperf::ModelView readModel(const Napi::Value& value, const collabperf::ProblemView& p, Keeper& keep) {
+collabperf::ModelView readModel(const Napi::Value& value, const collabperf::ProblemView& p, Keeper& keep,
+                                std::vector<Output>* out) {
   Napi::Object o = requireObject(value, "model");
   const char* M = "model";
   collabperf::ModelView m;
   m.k = static_cast<int32_t>(requireInteger(o, M, "k", 1, 65536));
   m.mu = requireNumber(o, M, "mu");
   const uint64_t k = static_cast<uint64_t>(m.k);
-  m.U = typedArray<double>(o, M, "U", static_cast<uint64_t>(p.nRows) * k, "nRows * k", false, keep);
-  m.V = typedArray<double>(o, M, "V", static_cast<uint64_t>(p.nCols) * k, "nCols * k", false, keep);
-  m.rowBias = typedArray<double>(o, M, "rowBias", static_cast<uint64_t>(p.nRows), "nRows", false, keep);
-  m.colBias = typedArray<double>(o, M, "colBias", static_cast<uint64_t>(p.nCols), "nCols", false, keep);
+  m.U = typedArray<double>(o, M, "U", static_cast<uint64_t>(p.nRows) * k, "nRows * k", false, keep, out);
+  m.V = typedArray<double>(o, M, "V", static_cast<uint64_t>(p.nCols) * k, "nCols * k", false, keep, out);
+  m.rowBias = typedArray<double>(o, M, "rowBias", static_cast<uint64_t>(p.nRows), "nRows", false, keep, out);
+  m.colBias = typedArray<double>(o, M, "colBias", static_cast<uint64_t>(p.nCols), "nCols", false, keep, out);
   return m;
 }
 
@@ -231,18 +271,45 @@ collabperf::Options readOptions(const Napi::Value& value, Keeper& keep) {
     Napi::Int32Array arr = cancel.As<Napi::Int32Array>();
     if (arr.ElementLength() < 1 || arr.Data() == nullptr)
       fail(ErrorCode::LengthMismatch, "options.cancel must have length 1");
-    keep.refs.push_back(Napi::Persistent(cancel));
-    opt.cancel = arr.Data();
+    bool plain = true;  // an ArrayBuffer (detachable) rather than a SharedArrayBuffer
+    napi_value ab = arr.ArrayBuffer();
+    if (napi_is_arraybuffer(o.Env(), ab, &plain) != napi_ok) plain = true;
+    if (plain) {
+      opt.cancel = keep.store<int32_t>(arr.Data(), 1);  // a snapshot: cannot change later
+    } else {
+      keep.refs.push_back(Napi::Persistent(cancel));  // shared memory stays valid while referenced
+      opt.cancel = arr.Data();
+    }
   }
   return opt;
 }
+
+/**
+ * Copies the native results into their JS arrays, after checking every one is still attached and
+ * as long as at the call; returns false (copying nothing) otherwise.
+ */
+bool copyBack(std::vector<Output>& outputs) {
+  for (Output& o : outputs) {
+    Napi::Value v = o.ref.Value();
+    if (!v.IsTypedArray()) return false;
+    Napi::Float64Array a = v.As<Napi::Float64Array>();
+    if (a.ElementLength() != o.n || (o.n > 0 && a.Data() == nullptr)) return false;
+  }
+  for (Output& o : outputs) {
+    Napi::Float64Array a = o.ref.Value().As<Napi::Float64Array>();
+    if (o.n > 0) std::memcpy(a.Data(), o.src, o.n * sizeof(double));
+  }
+  return true;
+}
+
+constexpr const char* kDetached = "buffer was detached during the fit";
 
 enum class Kind { Als, Sgd, Loss };
 
 class KernelWorker : public Napi::AsyncWorker {
  public:
   KernelWorker(Napi::Env env, Kind kind, collabperf::ProblemView p, collabperf::ModelView m, collabperf::Options o,
-               int64_t epoch, std::unique_ptr<Keeper> keep)
+               int64_t epoch, std::unique_ptr<Keeper> keep, std::vector<Output> outputs)
       : Napi::AsyncWorker(env, "collabperf.kernel"),
         deferred_(Napi::Promise::Deferred::New(env)),
         kind_(kind),
@@ -250,7 +317,8 @@ class KernelWorker : public Napi::AsyncWorker {
         model_(m),
         options_(o),
         epoch_(epoch),
-        keep_(std::move(keep)) {}
+        keep_(std::move(keep)),
+        outputs_(std::move(outputs)) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
@@ -276,6 +344,11 @@ class KernelWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     if (failed_) {
       deferred_.Reject(makeError(env, code_, message_));
+      return;
+    }
+    // The kernel worked on copies: hand the model back (even after an abort, as before).
+    if (kind_ != Kind::Loss && !copyBack(outputs_)) {
+      deferred_.Reject(makeError(env, "E_INVALID_ARGUMENT", kDetached));
       return;
     }
     if (kind_ == Kind::Loss) {
@@ -304,6 +377,7 @@ class KernelWorker : public Napi::AsyncWorker {
   collabperf::Options options_;
   int64_t epoch_;
   std::unique_ptr<Keeper> keep_;  // released with the worker, on the main thread
+  std::vector<Output> outputs_;
   collabperf::Status status_ = collabperf::Status::Ok;
   collabperf::LossSums loss_;
   bool failed_ = false;
@@ -339,11 +413,12 @@ Napi::Value startKernel(const Napi::CallbackInfo& info, Kind kind) {
                                            std::to_string(info.Length()));
     auto keep = std::make_unique<Keeper>();
     const collabperf::ProblemView p = readProblem(info[0], *keep);
-    const collabperf::ModelView m = readModel(info[1], p, *keep);
+    std::vector<Output> outputs;
+    const collabperf::ModelView m = readModel(info[1], p, *keep, kind == Kind::Loss ? nullptr : &outputs);
     const collabperf::Options o = readOptions(info[2], *keep);
     int64_t epoch = 0;
     if (kind == Kind::Sgd) epoch = integerValue(info[3], "epoch", 0, 2147483647.0);
-    auto* worker = new KernelWorker(env, kind, p, m, o, epoch, std::move(keep));
+    auto* worker = new KernelWorker(env, kind, p, m, o, epoch, std::move(keep), std::move(outputs));
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -369,6 +444,189 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   });
 }
 
+/** One batch of whole fits: every job's inputs copied at the call, results copied back in OnOK. */
+class FitManyWorker : public Napi::AsyncProgressWorker<char> {
+ public:
+  FitManyWorker(Napi::Env env, Napi::Function noop)
+      : Napi::AsyncProgressWorker<char>(noop, "collabperf.fitMany"), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  std::vector<collabperf::FitJob> jobs;
+  std::unique_ptr<Keeper> keep = std::make_unique<Keeper>();
+  std::vector<Output> outputs;
+  Napi::FunctionReference onProgress;
+
+  void Execute(const ExecutionProgress& progress) override {
+    iters_.reset(new std::atomic<int>[jobs.size()]);
+    for (size_t i = 0; i < jobs.size(); ++i) iters_[i].store(0);
+    const bool report = !onProgress.IsEmpty();
+    const double start = now();
+    collabperf::IterationHook hook = [&](size_t job, int done, bool finished) {
+      iters_[job].store(done, std::memory_order_relaxed);
+      if (finished) jobsDone_.fetch_add(1, std::memory_order_relaxed);
+      if (!report) return;
+      // At most one message every ~100 ms (the first after 100 ms, so tiny batches send none).
+      const int64_t slot = static_cast<int64_t>((now() - start) * 10.0);
+      int64_t last = lastSlot_.load(std::memory_order_relaxed);
+      if (slot > last && lastSlot_.compare_exchange_strong(last, slot)) progress.Send(&dummy_, 1);
+    };
+    try {
+      results_ = collabperf::fitMany(jobs, &hook);
+    } catch (const collabperf::Error& e) {
+      setFailure(e.codeName(), e.what());
+    } catch (const std::bad_alloc&) {
+      setFailure("E_NATIVE", "out of memory in the native kernel");
+    } catch (const std::exception& e) {
+      setFailure("E_NATIVE", std::string("native kernel failed: ") + e.what());
+    } catch (...) {
+      setFailure("E_NATIVE", "native kernel failed");
+    }
+  }
+
+  void OnProgress(const char*, size_t) override {
+    if (onProgress.IsEmpty() || !iters_) return;
+    Napi::Env env = Env();
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("jobsDone", Napi::Number::New(env, jobsDone_.load()));
+    p.Set("jobs", Napi::Number::New(env, static_cast<double>(jobs.size())));
+    Napi::Int32Array it = Napi::Int32Array::New(env, jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) it[i] = iters_[i].load(std::memory_order_relaxed);
+    p.Set("itersDone", it);
+    try {
+      onProgress.Call({p});
+    } catch (const Napi::Error&) {
+      // A throwing progress callback does not stop the fit.
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(makeError(env, code_, message_));
+      return;
+    }
+    if (!copyBack(outputs)) {
+      deferred_.Reject(makeError(env, "E_INVALID_ARGUMENT", kDetached));
+      return;
+    }
+    Napi::Array out = Napi::Array::New(env, results_.size());
+    for (size_t i = 0; i < results_.size(); ++i) {
+      const collabperf::FitResult& r = results_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("status", Napi::String::New(env, collabperf::fitStatusName(r.status)));
+      Napi::Array h = Napi::Array::New(env, r.history.size());
+      for (size_t t = 0; t < r.history.size(); ++t) {
+        Napi::Object x = Napi::Object::New(env);
+        x.Set("trainRmse", Napi::Number::New(env, r.history[t].trainRmse));
+        x.Set("validRmse", Napi::Number::New(env, r.history[t].validRmse));
+        x.Set("seconds", Napi::Number::New(env, r.history[t].seconds));
+        h.Set(static_cast<uint32_t>(t), x);
+      }
+      o.Set("history", h);
+      o.Set("bestIter", Napi::Number::New(env, r.bestIter));
+      o.Set("stoppedEarly", Napi::Boolean::New(env, r.stoppedEarly));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  static double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  void setFailure(const char* code, const std::string& message) {
+    failed_ = true;
+    code_ = code;
+    message_ = message;
+  }
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<std::atomic<int>[]> iters_;
+  std::atomic<int> jobsDone_{0};
+  std::atomic<int64_t> lastSlot_{0};
+  char dummy_ = 0;
+  std::vector<collabperf::FitResult> results_;
+  bool failed_ = false;
+  std::string code_;
+  std::string message_;
+};
+
+/** A problem already copied for this call (jobs usually share one problem object). */
+struct SeenProblem {
+  napi_value object;
+  collabperf::ProblemView view;
+};
+
+Napi::Value FitMany(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) fail(ErrorCode::InvalidArgument, "fitMany expects an array of jobs");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    Napi::Function noop = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+    auto* worker = new FitManyWorker(env, noop);
+    std::unique_ptr<FitManyWorker> owner(worker);  // deleted on argument errors, before Queue()
+    if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsNull()) {
+      if (!info[1].IsFunction()) fail(ErrorCode::InvalidArgument, "onProgress must be a function");
+      worker->onProgress = Napi::Persistent(info[1].As<Napi::Function>());
+    }
+    std::vector<SeenProblem> seen;
+    const uint32_t n = arr.Length();
+    worker->jobs.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const std::string J = "jobs[" + std::to_string(i) + "]";
+      Napi::Object jo = requireObject(arr.Get(i), J.c_str());
+      collabperf::FitJob job;
+      Napi::Value pv = jo.Get("problem");
+      bool found = false;
+      // Only the last few distinct problems are compared (by identity), so a batch stays linear.
+      for (size_t s = seen.size(); s-- > 0 && s + 8 >= seen.size();) {
+        bool eq = false;
+        if (napi_strict_equals(env, seen[s].object, pv, &eq) == napi_ok && eq) {
+          job.problem = seen[s].view;
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        job.problem = readProblem(pv, *worker->keep);
+        seen.push_back(SeenProblem{pv, job.problem});
+      }
+      job.model = readModel(jo.Get("model"), job.problem, *worker->keep, &worker->outputs);
+      job.options = readOptions(jo.Get("options"), *worker->keep);
+      Napi::Value algo = jo.Get("algo");
+      const std::string a = algo.IsString() ? algo.As<Napi::String>().Utf8Value() : std::string();
+      if (a == "als") job.algo = collabperf::Algo::Als;
+      else if (a == "sgd") job.algo = collabperf::Algo::Sgd;
+      else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als' or 'sgd'");
+      if (job.algo == collabperf::Algo::Als && job.model.k > collabperf::kMaxAlsK)
+        fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
+      job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));
+      job.earlyStopping = requireBool(jo, J.c_str(), "earlyStopping");
+      job.patience = static_cast<int>(requireInteger(jo, J.c_str(), "patience", 1, 2147483647.0));
+      job.minDelta = requireNumber(jo, J.c_str(), "minDelta");
+      Napi::Value vv = jo.Get("validation");
+      if (!vv.IsNull() && !vv.IsUndefined()) {
+        const std::string V = J + ".validation";
+        Napi::Object vo = requireObject(vv, V.c_str());
+        Napi::Value rows = vo.Get("rows");
+        if (!rows.IsTypedArray()) fail(ErrorCode::InvalidArgument, V + ".rows must be an Int32Array");
+        const uint64_t m = rows.As<Napi::TypedArray>().ElementLength();
+        job.hasValidation = true;
+        job.validation.n = static_cast<int64_t>(m);
+        job.validation.rows = typedArray<int32_t>(vo, V.c_str(), "rows", m, "rows.length", false, *worker->keep);
+        job.validation.cols = typedArray<int32_t>(vo, V.c_str(), "cols", m, "rows.length", false, *worker->keep);
+        job.validation.values = typedArray<double>(vo, V.c_str(), "values", m, "rows.length", false, *worker->keep);
+        job.validation.weights = typedArray<double>(vo, V.c_str(), "weights", m, "rows.length", true, *worker->keep);
+      }
+      worker->jobs.push_back(job);
+    }
+    Napi::Promise promise = worker->promise();
+    owner.release()->Queue();
+    return promise;
+  });
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -386,11 +644,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
-  collabperf::initBlas();
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("alsSweep", Napi::Function::New(env, AlsSweep, "alsSweep"));
   exports.Set("sgdEpoch", Napi::Function::New(env, SgdEpoch, "sgdEpoch"));
   exports.Set("trainLoss", Napi::Function::New(env, TrainLoss, "trainLoss"));
+  exports.Set("fitMany", Napi::Function::New(env, FitMany, "fitMany"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;
 }

@@ -28,15 +28,9 @@ namespace {
 
 using namespace als_detail;
 
-struct FreeDeleter {
-  void operator()(double* p) const { std::free(p); }
-};
-
-std::unique_ptr<double, FreeDeleter> allocWorkspace(int k) {
-  void* p = nullptr;
-  const size_t bytes = (workspaceDoubles(k) * sizeof(double) + 63) / 64 * 64;
-  if (posix_memalign(&p, 64, bytes) != 0 || p == nullptr) throw std::bad_alloc();
-  return std::unique_ptr<double, FreeDeleter>(static_cast<double*>(p));
+/** The normal-equation workspace of the calling thread, kept between sweeps (see threadScratch). */
+double* threadWorkspace(int k) {
+  return static_cast<double*>(threadScratch(kScratchAlsWorkspace, workspaceDoubles(k) * sizeof(double)));
 }
 
 typedef Fault (*SolveFn)(const SideJob&, int64_t, int64_t, double*, Profile*);
@@ -103,7 +97,7 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
   std::vector<Profile> profs(static_cast<size_t>(threads));
   std::vector<Fault> faults(static_cast<size_t>(threads));
   team.run([&](int tid) {
-    auto ws = allocWorkspace(job.k);
+    double* ws = threadWorkspace(job.k);
     Profile* prof = profile ? &profs[static_cast<size_t>(tid)] : nullptr;
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
@@ -112,7 +106,7 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
         team.requestStop();
         break;
       }
-      Fault f = fn(job, b, e, ws.get(), prof);
+      Fault f = fn(job, b, e, ws, prof);
       if (f.kind != kFaultNone) {
         faults[static_cast<size_t>(tid)] = f;
         team.requestStop();
@@ -155,7 +149,6 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
                       problem.nnz == 0,
                   ErrorCode::InvalidArgument, "problem CSR/CSC arrays missing");
   detail::require(problem.rowPtr && problem.colPtr, ErrorCode::InvalidArgument, "problem.rowPtr/colPtr missing");
-  initBlas();
   if (cancelRequested(options.cancel)) return Status::Aborted;
 
   SolveFn fn = solveRangeGeneric;
@@ -164,6 +157,9 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
     case Isa::Avx2: fn = solveRangeAvx2; break;
     default: break;
   }
+  // Only the generic kernel (no SIMD Gram tiles) and the benchmark knobs call BLAS / LAPACK: make
+  // OpenBLAS single-threaded then, and not before (see initBlas for why it is process-wide).
+  if (fn == solveRangeGeneric || (tuning && (tuning->useLapack || tuning->useBlasGram))) initBlas();
 
   SideJob job;
   job.k = model.k;
@@ -192,15 +188,13 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   job.otherStride = model.k;
   job.otherB = model.colBias;
   // An aligned copy of the other side's factors (see runSide), sized for the larger side.
-  std::unique_ptr<double, FreeDeleter> aligned;
+  double* aligned = nullptr;
   const bool copy = !(tuning && !tuning->alignedCopy) && problem.nnz > 0;
   if (copy) {
-    void* p = nullptr;
     const size_t n = static_cast<size_t>(std::max(problem.nRows, problem.nCols)) * static_cast<size_t>(paddedK(model.k));
-    if (posix_memalign(&p, 64, std::max<size_t>(64, n * sizeof(double))) != 0 || p == nullptr) throw std::bad_alloc();
-    aligned.reset(static_cast<double*>(p));
+    aligned = static_cast<double*>(threadScratch(kScratchAlsAligned, n * sizeof(double)));
   }
-  if (!runSide(job, true, options, fn, profile, aligned.get())) return Status::Aborted;
+  if (!runSide(job, true, options, fn, profile, aligned)) return Status::Aborted;
 
   // Column pass with the U / rowBias just computed.
   job.nSelf = problem.nCols;
@@ -214,7 +208,7 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   job.otherF = model.U;
   job.otherStride = model.k;
   job.otherB = model.rowBias;
-  if (!runSide(job, false, options, fn, profile, aligned.get())) return Status::Aborted;
+  if (!runSide(job, false, options, fn, profile, aligned)) return Status::Aborted;
   return Status::Ok;
 }
 

@@ -9,6 +9,13 @@
 
 namespace collabperf {
 
+// OpenBLAS 0.3.21 (the one here) has no per-call or per-thread thread count: the only knob is the
+// process-wide openblas_set_num_threads (openblas_set_threads_callback_function came in 0.3.27).
+// So it is no longer set when the addon loads (that changed BLAS for everything else in the
+// process, e.g. another addon): it is set on first use by a kernel path that calls BLAS, which
+// with the default kernels is only the generic (no AVX2) ALS Gram step and the benchmark knobs.
+// Our calls always come from our own team threads, one BLAS call per thread, so a multi-threaded
+// BLAS there would only oversubscribe the cores.
 void initBlas() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
@@ -32,8 +39,8 @@ std::string blasDescription() {
 }
 
 int blasThreads() {
-  initBlas();
-  return openblas_get_num_threads();
+  // Every kernel that calls BLAS calls initBlas() first, so inside a kernel's BLAS call it is 1.
+  return 1;
 }
 
 int maxThreads() {

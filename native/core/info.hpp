@@ -5,7 +5,10 @@
 
 namespace collabperf {
 
-/** Makes OpenBLAS single-threaded inside each call (the kernels split rows across their own threads). Idempotent. */
+/**
+ * Makes OpenBLAS single-threaded (the kernels split rows across their own threads). Process-wide,
+ * so called lazily by the kernel paths that use BLAS, never at load (see info.cpp). Idempotent.
+ */
 void initBlas();
 
 /** The raw openblas_get_config() string, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
@@ -14,7 +17,7 @@ std::string blasConfig();
 /** A short description, e.g. "OpenBLAS 0.3.21 (Haswell)". */
 std::string blasDescription();
 
-/** Threads OpenBLAS uses inside one call (1 after initBlas()). */
+/** Threads OpenBLAS uses inside one kernel's BLAS call: 1 (initBlas() runs before any). */
 int blasThreads();
 
 /** Threads the kernels may usefully use (hardware concurrency, at least 1). */

@@ -12,8 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "check.hpp"
 #include "cpu.hpp"
 #include "errors.hpp"
@@ -64,22 +62,6 @@ bool shufflePrefetched(Rng& rng, T* a, int64_t n, const int32_t* cancel) {
   return true;
 }
 
-/** A large buffer, 2 MB aligned and (on Linux) backed by transparent huge pages where the system allows. */
-struct HugeBuffer {
-  void* p = nullptr;
-  explicit HugeBuffer(size_t bytes) {
-    const size_t align = size_t{2} << 20;
-    const size_t size = (std::max<size_t>(bytes, 64) + align - 1) / align * align;
-    if (posix_memalign(&p, align, size) != 0 || p == nullptr) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE);
-#endif
-  }
-  ~HugeBuffer() { std::free(p); }
-  HugeBuffer(const HugeBuffer&) = delete;
-  HugeBuffer& operator=(const HugeBuffer&) = delete;
-};
-
 struct Entry {
   int32_t r, c;
   double y;
@@ -100,8 +82,8 @@ inline double entryWeight(const WeightedEntry& x) { return x.w; }
 template <class E>
 Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
   const int64_t nnz = p.nnz;
-  HugeBuffer buffer(static_cast<size_t>(nnz) * sizeof(E));
-  E* a = static_cast<E*>(buffer.p);
+  // Scratch of the calling thread, reused from epoch to epoch (no mmap per call).
+  E* a = static_cast<E*>(threadScratch(kScratchSgdEntries, static_cast<size_t>(nnz) * sizeof(E)));
   const uint32_t nRows = static_cast<uint32_t>(p.nRows);
   const uint32_t nCols = static_cast<uint32_t>(p.nCols);
   for (int64_t e = 0; e < nnz; ++e) {
@@ -129,10 +111,8 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
   // 16-byte aligned, so a 256-byte row would straddle 5 lines instead of 4), and copied back at the
   // end: the arithmetic is the same, the random reads fewer.
   const int64_t ks = (k + 7) / 8 * 8;
-  HugeBuffer ubuf(static_cast<size_t>(p.nRows) * static_cast<size_t>(ks) * sizeof(double));
-  HugeBuffer vbuf(static_cast<size_t>(p.nCols) * static_cast<size_t>(ks) * sizeof(double));
-  double* U = static_cast<double*>(ubuf.p);
-  double* V = static_cast<double*>(vbuf.p);
+  double* U = static_cast<double*>(threadScratch(kScratchSgdU, static_cast<size_t>(p.nRows) * static_cast<size_t>(ks) * sizeof(double)));
+  double* V = static_cast<double*>(threadScratch(kScratchSgdV, static_cast<size_t>(p.nCols) * static_cast<size_t>(ks) * sizeof(double)));
   auto copyRows = [k, ks](double* dst, int64_t dstStride, const double* src, int64_t srcStride, int64_t n) {
     for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * dstStride, src + i * srcStride, sizeof(double) * k);
   };

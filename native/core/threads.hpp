@@ -1,20 +1,64 @@
-// A small helper to split kernel work across std::threads: the calling thread is thread 0, the first
-// exception is kept and rethrown after every thread joined, and a shared flag lets the others stop.
+// Threads of the native core: one persistent pool for the whole process (created lazily on first
+// use, never per call), a Team that runs fn(tid) for tid = 0..n-1 on the caller plus pool threads,
+// per-thread reusable scratch memory, and a chunk queue for dynamic load balancing.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
+#include <functional>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace collabperf {
 
+/**
+ * The process-wide worker pool (hardware_concurrency - 1 threads: the calling thread is always one
+ * of a team). Workers sleep on a condition variable between regions. A region's thread ids are
+ * claimed one by one by idle workers AND by the region's caller, so a region always completes even
+ * when every worker is busy with another region (several libuv threads may run kernels at once).
+ */
+class ThreadPool {
+ public:
+  /** The pool, started on first use. */
+  static ThreadPool& instance();
+
+  /** Threads a team can use at most: the workers plus the caller. */
+  int size() const { return workers_ + 1; }
+
+  /** True on a pool worker thread (a team started there runs all its ids inline). */
+  static bool onWorker();
+
+  /** Runs body(tid) for tid in [0, n): tid 0 and any unclaimed ids on the caller; blocks until done. */
+  void run(int n, const std::function<void(int)>& body);
+
+ private:
+  ThreadPool();
+  struct Impl;
+  Impl* impl_;
+  int workers_ = 0;
+};
+
+/**
+ * Memory a thread keeps between kernel calls so that an iteration does not malloc / mmap its
+ * scratch again: slot i of the calling thread grows to the largest size asked for and stays
+ * (64-byte aligned; 2 MB aligned with transparent huge pages above 8 MB).
+ */
+void* threadScratch(int slot, size_t bytes);
+constexpr int kScratchAlsWorkspace = 0;
+constexpr int kScratchAlsAligned = 1;
+constexpr int kScratchSgdEntries = 2;
+constexpr int kScratchSgdU = 3;
+constexpr int kScratchSgdV = 4;
+constexpr int kScratchSlots = 5;
+
 class Team {
  public:
-  explicit Team(int threads) : threads_(std::max(1, threads)) {}
+  /** At most the pool's size; 1 (everything inline) on a pool worker, so teams never nest. */
+  explicit Team(int threads)
+      : threads_(ThreadPool::onWorker() ? 1 : std::max(1, std::min(threads, maxTeam()))) {}
 
   int size() const { return threads_; }
 
@@ -22,10 +66,7 @@ class Team {
   bool stopped() const { return stop_.load(std::memory_order_relaxed); }
   void requestStop() { stop_.store(true, std::memory_order_relaxed); }
 
-  /**
-   * Runs fn(tid) for tid = 0..size()-1, tid 0 on the calling thread. If a thread cannot be created,
-   * its share runs on the calling thread afterwards. Rethrows the first exception.
-   */
+  /** Runs fn(tid) for tid = 0..size()-1, tid 0 on the calling thread. Rethrows the first exception. */
   template <class Fn>
   void run(Fn&& fn) {
     auto guarded = [&](int tid) {
@@ -37,21 +78,16 @@ class Team {
         requestStop();
       }
     };
-    std::vector<std::thread> pool;
-    std::vector<int> inline_tids;
-    pool.reserve(static_cast<size_t>(threads_ - 1));
-    for (int t = 1; t < threads_; ++t) {
-      try {
-        pool.emplace_back(guarded, t);
-      } catch (...) {
-        inline_tids.push_back(t);
-      }
+    if (threads_ == 1) {
+      guarded(0);
+    } else {
+      ThreadPool::instance().run(threads_, std::function<void(int)>(guarded));
     }
-    guarded(0);
-    for (int t : inline_tids) guarded(t);
-    for (auto& th : pool) th.join();
     if (error_) std::rethrow_exception(error_);
   }
+
+  /** The largest team: the pool's size (the pool starts on first call). */
+  static int maxTeam() { return ThreadPool::instance().size(); }
 
  private:
   int threads_;

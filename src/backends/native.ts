@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CollabperfError } from '../errors.js';
-import type { BackendDetails, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from './types.js';
+import type { BackendDetails, BatchProgress, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from './types.js';
 
 /** The shape the addon exports (native/binding/addon.cpp). */
 interface NativeAddon {
@@ -9,7 +9,34 @@ interface NativeAddon {
   alsSweep(p: KernelProblem, m: KernelModel, o: KernelOptions): Promise<KernelStatus>;
   sgdEpoch(p: KernelProblem, m: KernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(p: KernelProblem, m: KernelModel, o: KernelOptions): Promise<LossSums>;
+  fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; version: string };
+}
+
+/**
+ * The addon copies every input at the call, so an ordinary Int32Array cancel flag would be read only
+ * once; it reads a SharedArrayBuffer-backed one live (that memory cannot be detached). So each
+ * distinct plain flag gets a shared twin, refreshed from it every 20 ms while the batch runs.
+ */
+function fitManyWithCancel(addon: NativeAddon, jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
+  const twins = new Map<Int32Array, Int32Array>();
+  const mapped = jobs.map((job) => {
+    const c = job.options?.cancel;
+    if (!c || !(c instanceof Int32Array) || c.buffer instanceof SharedArrayBuffer) return job;
+    let twin = twins.get(c);
+    if (!twin) {
+      twin = new Int32Array(new SharedArrayBuffer(4));
+      twin[0] = c[0] ?? 0;
+      twins.set(c, twin);
+    }
+    return { ...job, options: { ...job.options, cancel: twin } };
+  });
+  if (twins.size === 0) return addon.fitMany(jobs, onProgress);
+  const sync = (): void => {
+    for (const [c, twin] of twins) if (c.length > 0 && c[0] !== 0) Atomics.store(twin, 0, c[0]);
+  };
+  const timer = setInterval(sync, 20);
+  return addon.fitMany(mapped, onProgress).finally(() => clearInterval(timer));
 }
 
 /** The package root: src/backends and dist/backends are both two levels below it. */
@@ -44,6 +71,7 @@ export function loadNativeBackend(): KernelBackend {
     alsSweep: (p, m, o) => addon.alsSweep(p, m, o),
     sgdEpoch: (p, m, o, epoch) => addon.sgdEpoch(p, m, o, epoch),
     trainLoss: (p, m, o) => addon.trainLoss(p, m, o),
+    fitMany: (jobs, onProgress) => fitManyWithCancel(addon, jobs, onProgress),
     details: () => details,
   };
 }

@@ -1,0 +1,169 @@
+#include "fit_job.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <string>
+
+#include "als.hpp"
+#include "check.hpp"
+#include "errors.hpp"
+#include "loss.hpp"
+#include "sgd.hpp"
+#include "threads.hpp"
+
+namespace collabperf {
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+/** Exactly src/factorization/fit.ts rmseOn: pred = ((mu + rb) + cb) + dot, sse += (w * err) * err. */
+double validationRmse(const ModelView& m, const ValidationView& v) {
+  double sse = 0.0, ws = 0.0;
+  const int k = m.k;
+  for (int64_t i = 0; i < v.n; ++i) {
+    const int64_t r = v.rows[i], c = v.cols[i];
+    const double* u = m.U + r * k;
+    const double* vv = m.V + c * k;
+    double dot = 0.0;
+    for (int f = 0; f < k; ++f) dot += u[f] * vv[f];
+    const double err = v.values[i] - (((m.mu + m.rowBias[r]) + m.colBias[c]) + dot);
+    const double w = v.weights ? v.weights[i] : 1;
+    sse += w * err * err;
+    ws += w;
+  }
+  return std::sqrt(sse / ws);
+}
+
+bool isSmall(const FitJob& j) {
+  if (j.algo == Algo::Sgd && j.options.sgdMode == SgdMode::Parallel && j.options.threads >= 2) return false;
+  return static_cast<double>(j.problem.nnz) * j.model.k < kSmallJobWork;
+}
+
+}  // namespace
+
+FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) {
+  const ProblemView& p = job.problem;
+  const ModelView& m = job.model;
+  detail::require(job.iters >= 1, ErrorCode::InvalidArgument, "iters must be an integer >= 1");
+  detail::require(job.patience >= 1 || !job.earlyStopping, ErrorCode::InvalidArgument, "patience must be >= 1");
+  if (job.hasValidation) {
+    const ValidationView& v = job.validation;
+    for (int64_t i = 0; i < v.n; ++i) {
+      if (static_cast<uint32_t>(v.rows[i]) >= static_cast<uint32_t>(p.nRows))
+        throw Error(ErrorCode::IndexOutOfRange, "validation.rows[" + detail::str(i) + "] = " + detail::str(v.rows[i]) +
+                                                    " is outside [0, nRows = " + detail::str(p.nRows) + ")");
+      if (static_cast<uint32_t>(v.cols[i]) >= static_cast<uint32_t>(p.nCols))
+        throw Error(ErrorCode::IndexOutOfRange, "validation.cols[" + detail::str(i) + "] = " + detail::str(v.cols[i]) +
+                                                    " is outside [0, nCols = " + detail::str(p.nCols) + ")");
+    }
+  }
+  const size_t nU = static_cast<size_t>(p.nRows) * m.k, nV = static_cast<size_t>(p.nCols) * m.k;
+  FitResult res;
+  res.history.reserve(static_cast<size_t>(job.iters));
+  const bool track = job.earlyStopping && job.hasValidation;
+  bool haveBest = false;
+  int bestIter = 0;
+  double bestRmse = 0.0;
+  std::vector<double> bU, bV, bR, bC;
+  if (track) {
+    bU.resize(nU);
+    bV.resize(nV);
+    bR.resize(static_cast<size_t>(p.nRows));
+    bC.resize(static_cast<size_t>(p.nCols));
+  }
+  for (int it = 0; it < job.iters; ++it) {
+    if (cancelRequested(job.options.cancel)) {
+      res.status = FitStatus::Aborted;
+      break;
+    }
+    const double t = now();
+    const Status s = job.algo == Algo::Als ? alsSweep(p, m, job.options) : sgdEpoch(p, m, job.options, it);
+    const double seconds = now() - t;
+    if (s == Status::Aborted) {
+      res.status = FitStatus::Aborted;
+      break;
+    }
+    LossSums loss;
+    trainLoss(p, m, job.options, loss);
+    FitIteration rep;
+    rep.trainRmse = std::sqrt(loss.sse / loss.wsum);
+    rep.validRmse = std::numeric_limits<double>::quiet_NaN();
+    rep.seconds = seconds;
+    if (!std::isfinite(rep.trainRmse)) {
+      res.history.push_back(rep);
+      res.status = FitStatus::Diverged;
+      if (hook) (*hook)(jobIndex, it + 1, false);
+      break;
+    }
+    if (job.hasValidation) rep.validRmse = validationRmse(m, job.validation);
+    res.history.push_back(rep);
+    if (hook) (*hook)(jobIndex, it + 1, false);
+    if (track) {
+      if (!haveBest || rep.validRmse < bestRmse - job.minDelta) {
+        haveBest = true;
+        bestIter = it + 1;
+        bestRmse = rep.validRmse;
+        std::copy(m.U, m.U + nU, bU.begin());
+        std::copy(m.V, m.V + nV, bV.begin());
+        std::copy(m.rowBias, m.rowBias + p.nRows, bR.begin());
+        std::copy(m.colBias, m.colBias + p.nCols, bC.begin());
+      } else if (it + 1 - bestIter >= job.patience) {
+        res.stoppedEarly = it + 1 < job.iters;
+        break;
+      }
+    }
+  }
+  const int n = static_cast<int>(res.history.size());
+  if (haveBest && bestIter != n) {
+    std::copy(bU.begin(), bU.end(), m.U);
+    std::copy(bV.begin(), bV.end(), m.V);
+    std::copy(bR.begin(), bR.end(), m.rowBias);
+    std::copy(bC.begin(), bC.end(), m.colBias);
+  }
+  res.bestIter = haveBest ? bestIter : n;
+  return res;
+}
+
+std::vector<FitResult> fitMany(const std::vector<FitJob>& jobs, const IterationHook* hook, int maxThreads) {
+  std::vector<FitResult> results(jobs.size());
+  std::vector<std::exception_ptr> errors(jobs.size());
+  std::vector<size_t> small, large;
+  for (size_t i = 0; i < jobs.size(); ++i) (isSmall(jobs[i]) ? small : large).push_back(i);
+  const int cap = std::max(1, std::min(maxThreads, Team::maxTeam()));
+  if (!small.empty()) {
+    Team team(static_cast<int>(std::min<size_t>(static_cast<size_t>(cap), small.size())));
+    WorkQueue queue(static_cast<int64_t>(small.size()), 1);
+    team.run([&](int) {
+      int64_t b, e;
+      while (queue.next(b, e)) {
+        const size_t i = small[static_cast<size_t>(b)];
+        FitJob j = jobs[i];
+        j.options.threads = 1;  // ALS and the loss are thread-invariant; deterministic SGD is serial
+        try {
+          results[i] = runFit(j, hook, i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+        if (hook) (*hook)(i, static_cast<int>(results[i].history.size()), true);
+      }
+    });
+  }
+  for (size_t i : large) {
+    FitJob j = jobs[i];
+    try {
+      results[i] = runFit(j, hook, i);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+    if (hook) (*hook)(i, static_cast<int>(results[i].history.size()), true);
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return results;
+}
+
+}  // namespace collabperf
