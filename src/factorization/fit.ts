@@ -1,8 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../errors.js';
 import { getBackend } from '../backends/registry.js';
 import { Rng } from '../numeric/rng.js';
-import type { KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
+import type { BatchProgress, FitJob, FitJobResult, KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
 import { FactorModel } from './model.js';
 import { resolveFitOptions, type FitOptions, type IterationReport, type ResolvedFitOptions } from './options.js';
 import { buildProblem, toEntries, type Entries, type RatingsInput } from './ratings.js';
@@ -51,23 +50,6 @@ function validationEntries(input: RatingsInput, nRows: number, nCols: number): E
   return e;
 }
 
-function rmseOn(model: FactorModel, e: Entries): number {
-  let sse = 0;
-  let ws = 0;
-  const k = model.k;
-  for (let i = 0; i < e.rows.length; i++) {
-    const r = e.rows[i];
-    const c = e.cols[i];
-    let dot = 0.0;
-    for (let f = 0; f < k; f++) dot += model.U[r * k + f] * model.V[c * k + f];
-    const err = e.values[i] - (model.mu + model.rowBias[r] + model.colBias[c] + dot);
-    const w = e.weights ? e.weights[i] : 1;
-    sse += w * err * err;
-    ws += w;
-  }
-  return Math.sqrt(sse / ws);
-}
-
 function kernelOptions(o: ResolvedFitOptions, cancel: Int32Array): KernelOptions {
   return {
     useBias: o.useBias,
@@ -88,9 +70,10 @@ function aborted(): CollabperfError {
 }
 
 /**
- * Factorizes a sparse rating matrix with ALS or SGD on the chosen backend. Each iteration runs
- * off the main thread (native) or in short slices that yield to the event loop (TypeScript);
- * progress, early stopping and cancellation behave the same on both.
+ * Factorizes a sparse rating matrix with ALS or SGD on the chosen backend. The whole fit is one
+ * backend call (native: off the main thread; TypeScript: in slices that yield to the event loop);
+ * early stopping and cancellation behave the same on both, and `onProgress` receives every
+ * iteration's report once the fit has run (`onBatchProgress` follows it live).
  *
  * @example
  * const { model } = await fit({ rows, cols, values }, { algo: 'als', rank: 16, iters: 10 });
@@ -105,77 +88,112 @@ export async function fit(input: RatingsInput, options: FitOptions = {}): Promis
   return runFit(problem, o, backend, validation, options);
 }
 
+/** One fit of a batch given to {@link runFits}. */
+export interface FitSpec {
+  /** The training matrix (several specs may share one). */
+  problem: KernelProblem;
+  options: ResolvedFitOptions;
+  /** Held-out entries to report RMSE on after each iteration (and to stop early on). */
+  validation?: Entries | null;
+  /** With validation: stop early and keep the best iteration (default true). */
+  earlyStopping?: boolean;
+}
+
+/** Hooks of {@link runFits}. */
+export interface RunFitsHooks {
+  /** Cancels every fit of the batch; it rejects with E_ABORTED. */
+  signal?: AbortSignal;
+  /** Live progress over the whole batch, at most every ~100 ms. */
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/** The model a spec starts from: initFactors, the weighted mean when biases are on, zero biases. */
+function initialModel(spec: FitSpec, backend: KernelBackend): FactorModel {
+  const { problem, options: o } = spec;
+  const k = o.rank;
+  const U = new Float64Array(problem.nRows * k);
+  const V = new Float64Array(problem.nCols * k);
+  initFactors(U, V, k, o.seed, o.initScale);
+  const mu = o.useBias ? weightedMean(problem.value, problem.weight) : 0;
+  return new FactorModel(problem.nRows, problem.nCols, k, mu, U, V, new Float64Array(problem.nRows), new Float64Array(problem.nCols), {
+    options: o,
+    backend: backend.name,
+    iterations: 0,
+    trainRmse: NaN,
+  });
+}
+
+function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: KernelBackend, label: string): FitResult {
+  const iters = spec.options.iters;
+  let elapsed = 0;
+  const history: IterationReport[] = r.history.map((h, i) => {
+    elapsed += h.seconds;
+    const rep: IterationReport = { iter: i + 1, iters, trainRmse: h.trainRmse, seconds: h.seconds, elapsed };
+    if (spec.validation) rep.validRmse = h.validRmse;
+    return rep;
+  });
+  if (r.status === 'diverged') {
+    const last = history[history.length - 1];
+    throw new CollabperfError('E_NUMERIC', `${label}training diverged at iteration ${history.length} (train RMSE ${last.trainRmse}); lower the learning rate or raise lambda`);
+  }
+  const kept = history[r.bestIter - 1];
+  model.training.iterations = history.length;
+  model.training.trainRmse = kept.trainRmse;
+  if (kept.validRmse !== undefined) model.training.validRmse = kept.validRmse;
+  return { model, history, backend: backend.name, stoppedEarly: r.stoppedEarly, bestIter: r.bestIter };
+}
+
 /**
- * The iteration loop on an already built problem (used by {@link fit} and by callers that reuse
- * one problem for several fits, e.g. benchmarks and hyperparameter searches).
+ * Runs independent fits in one backend call (`fitMany`): the way to submit many small fits, e.g.
+ * cross-validation folds or a hyperparameter grid, without paying a backend call per iteration.
+ * Results are in spec order and identical to fitting each spec alone with {@link runFit}.
+ *
+ * @throws CollabperfError E_ABORTED when `hooks.signal` fires (no partial results); E_NUMERIC
+ *   when a fit diverges (the message names the fit) or an ALS system is singular.
+ */
+export async function runFits(specs: readonly FitSpec[], backend: KernelBackend, hooks: RunFitsHooks = {}): Promise<FitResult[]> {
+  const { signal } = hooks;
+  if (signal?.aborted) throw aborted();
+  const cancel = new Int32Array(1);
+  const models = specs.map((s) => initialModel(s, backend));
+  const jobs: FitJob[] = specs.map((s, i) => ({
+    problem: s.problem,
+    model: models[i],
+    options: kernelOptions(s.options, cancel),
+    algo: s.options.algo,
+    iters: s.options.iters,
+    validation: s.validation ? { rows: s.validation.rows, cols: s.validation.cols, values: s.validation.values, weights: s.validation.weights } : null,
+    earlyStopping: s.earlyStopping !== false,
+    patience: s.options.patience,
+    minDelta: s.options.minDelta,
+  }));
+  const onAbort = (): void => {
+    cancel[0] = 1;
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let results: FitJobResult[];
+  try {
+    results = await backend.fitMany(jobs, hooks.onProgress);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted || results.some((r) => r.status === 'aborted')) throw aborted();
+  return results.map((r, i) => toResult(specs[i], models[i], r, backend, specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `));
+}
+
+/**
+ * One fit on an already built problem (used by {@link fit} and by callers that reuse one problem,
+ * e.g. the CLI and benchmarks): a batch of one through {@link runFits}. `onProgress` receives
+ * every iteration's report after the backend call; `onBatchProgress` follows it live.
  */
 export async function runFit(
   problem: KernelProblem,
   o: ResolvedFitOptions,
   backend: KernelBackend,
   validation: Entries | null,
-  hooks: Pick<FitOptions, 'onProgress' | 'signal' | 'earlyStopping'> = {},
+  hooks: Pick<FitOptions, 'onProgress' | 'onBatchProgress' | 'signal' | 'earlyStopping'> = {},
 ): Promise<FitResult> {
-  const { signal, onProgress } = hooks;
-  if (signal?.aborted) throw aborted();
-  const k = o.rank;
-  const U = new Float64Array(problem.nRows * k);
-  const V = new Float64Array(problem.nCols * k);
-  initFactors(U, V, k, o.seed, o.initScale);
-  const mu = o.useBias ? weightedMean(problem.value, problem.weight) : 0;
-  const model = new FactorModel(problem.nRows, problem.nCols, k, mu, U, V, new Float64Array(problem.nRows), new Float64Array(problem.nCols), {
-    options: o,
-    backend: backend.name,
-    iterations: 0,
-    trainRmse: NaN,
-  });
-  const cancel = new Int32Array(1);
-  const onAbort = (): void => {
-    cancel[0] = 1;
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const kopts = kernelOptions(o, cancel);
-  const history: IterationReport[] = [];
-  const t0 = performance.now();
-  let best: { iter: number; rmse: number; U: Float64Array; V: Float64Array; rb: Float64Array; cb: Float64Array } | null = null;
-  let stoppedEarly = false;
-  try {
-    for (let it = 0; it < o.iters; it++) {
-      const t = performance.now();
-      const status = o.algo === 'als' ? await backend.alsSweep(problem, model, kopts) : await backend.sgdEpoch(problem, model, kopts, it);
-      const seconds = (performance.now() - t) / 1000;
-      if (status === 'aborted' || signal?.aborted) throw aborted();
-      const loss = await backend.trainLoss(problem, model, kopts);
-      const report: IterationReport = { iter: it + 1, iters: o.iters, trainRmse: Math.sqrt(loss.sse / loss.wsum), seconds, elapsed: (performance.now() - t0) / 1000 };
-      if (!Number.isFinite(report.trainRmse)) {
-        throw new CollabperfError('E_NUMERIC', `training diverged at iteration ${it + 1} (train RMSE ${report.trainRmse}); lower the learning rate or raise lambda`);
-      }
-      if (validation) report.validRmse = rmseOn(model, validation);
-      history.push(report);
-      onProgress?.(report);
-      if (validation && hooks.earlyStopping !== false) {
-        if (!best || report.validRmse! < best.rmse - o.minDelta) {
-          best = { iter: it + 1, rmse: report.validRmse!, U: U.slice(), V: V.slice(), rb: model.rowBias.slice(), cb: model.colBias.slice() };
-        } else if (it + 1 - best.iter >= o.patience) {
-          stoppedEarly = it + 1 < o.iters;
-          break;
-        }
-      }
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  let bestIter = history.length;
-  if (best && best.iter !== history.length) {
-    U.set(best.U);
-    V.set(best.V);
-    model.rowBias.set(best.rb);
-    model.colBias.set(best.cb);
-    bestIter = best.iter;
-  }
-  const kept = history[bestIter - 1];
-  model.training.iterations = history.length;
-  model.training.trainRmse = kept.trainRmse;
-  if (kept.validRmse !== undefined) model.training.validRmse = kept.validRmse;
-  return { model, history, backend: backend.name, stoppedEarly, bestIter };
+  const [r] = await runFits([{ problem, options: o, validation, earlyStopping: hooks.earlyStopping }], backend, { signal: hooks.signal, onProgress: hooks.onBatchProgress });
+  if (hooks.onProgress) for (const rep of r.history) hooks.onProgress(rep);
+  return r;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { CollabperfError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
-import type { SgdMode } from '../backends/types.js';
+import type { BatchProgress, SgdMode } from '../backends/types.js';
 import type { RatingsInput } from './ratings.js';
 
 export type Algorithm = 'als' | 'sgd';
@@ -47,7 +47,11 @@ export interface FitOptions {
   learningRate?: number;
   /** SGD: lr(epoch) = learningRate / (1 + lrDecay * epoch) (default 0.05). */
   lrDecay?: number;
-  /** SGD: 'deterministic' (bit-identical across backends, default) or 'parallel' (native, block-scheduled). */
+  /**
+   * SGD: 'deterministic' (bit-identical across backends, default) or 'parallel' (native,
+   * block-scheduled). The TypeScript backend does not support 'parallel': it runs the deterministic
+   * mode and emits a process warning (code COLLABPERF_TS_NO_PARALLEL_SGD) once.
+   */
   sgdMode?: SgdMode;
   /** 'auto' (default, or COLLABPERF_BACKEND), 'native' or 'ts'. */
   backend?: BackendChoice;
@@ -59,8 +63,10 @@ export interface FitOptions {
   patience?: number;
   /** Improvement smaller than this does not count (default 1e-6). */
   minDelta?: number;
-  /** Called after every iteration. */
+  /** Receives every iteration's report, in order, once the fit (one backend call) has run. */
   onProgress?: (report: IterationReport) => void;
+  /** Live progress while the fit runs (iterations done so far), at most every ~100 ms. */
+  onBatchProgress?: (p: BatchProgress) => void;
   /** Cancels the fit; it rejects with code E_ABORTED. */
   signal?: AbortSignal;
 }
@@ -103,8 +109,55 @@ function bool(name: string, v: unknown, def: boolean): boolean {
 
 const isInt = (x: number): boolean => Number.isInteger(x);
 
-/** Applies defaults and rejects invalid values with E_INVALID_ARGUMENT naming the option. */
+/** Every key {@link FitOptions} has; `satisfies` keeps the list in step with the interface. */
+const FIT_OPTION_KEYS = Object.keys({
+  algo: 0, rank: 0, iters: 0, lambda: 0, lambdaBias: 0, weightedLambda: 0, useBias: 0, seed: 0, initScale: 0, threads: 0,
+  learningRate: 0, lrDecay: 0, sgdMode: 0, backend: 0, validation: 0, earlyStopping: 0, patience: 0, minDelta: 0,
+  onProgress: 0, onBatchProgress: 0, signal: 0,
+} satisfies Record<keyof FitOptions, 0>);
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * A misspelt option would otherwise be ignored silently and the fit run with the default; reject
+ * it, naming the closest known key when one is near (case-insensitive edit distance).
+ */
+function rejectUnknownKeys(o: object): void {
+  for (const key of Object.keys(o)) {
+    if (FIT_OPTION_KEYS.includes(key)) continue;
+    let best = '';
+    let bestD = Infinity;
+    for (const k of FIT_OPTION_KEYS) {
+      const d = editDistance(key.toLowerCase(), k.toLowerCase());
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
+    }
+    const hint = bestD <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best}"?` : '';
+    throw new CollabperfError('E_INVALID_ARGUMENT', `unknown fit option "${key}"${hint}`, { field: key });
+  }
+}
+
+/**
+ * Applies defaults and rejects invalid values with E_INVALID_ARGUMENT naming the option; an unknown
+ * key (e.g. `rnak`) is rejected too, with the closest known key suggested. `threads` is 1..1024 on
+ * every backend (the TS backend accepts and ignores it).
+ */
 export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
+  rejectUnknownKeys(o);
   const algo = o.algo ?? 'als';
   if (algo !== 'als' && algo !== 'sgd') {
     throw new CollabperfError('E_INVALID_ARGUMENT', `algo must be "als" or "sgd", got ${String(algo)}`, { field: 'algo' });

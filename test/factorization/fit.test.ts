@@ -59,7 +59,7 @@ describe('fit reports and stops', () => {
   });
   it('rejects with E_ABORTED when the signal fires, and at once when already aborted', async () => {
     const ac = new AbortController();
-    const p = fit(data.train, { algo: 'sgd', rank: 3, iters: 100000, onProgress: (r) => r.iter === 2 && ac.abort() , signal: ac.signal });
+    const p = fit(data.train, { algo: 'sgd', rank: 3, iters: 100000, onBatchProgress: (b) => b.itersDone[0] >= 2 && ac.abort(), signal: ac.signal });
     expect(await codeOf(p)).toBe('E_ABORTED');
     expect(await codeOf(fit(data.train, { signal: AbortSignal.abort() }))).toBe('E_ABORTED');
   });
