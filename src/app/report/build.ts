@@ -4,8 +4,8 @@
 import { CollabperfError } from '../../errors.js';
 import { density } from '../data/dataset.js';
 import { taskScales } from '../eval/metrics.js';
-import { adviceSpec, coverageSpec, errorHistogramSpec, heatmapSpec, perTaskErrorSpec, scatterSpec } from './charts.js';
-import { checkAdvice, checkCoverage, heldOutRows, matrixData, subsamplePerMethod, tasksByError } from './data.js';
+import { adviceSpec, coverageSpec, errorHistogramSpec, heatmapSpec, perTaskErrorSpec, scatterDomain, scatterSpec } from './charts.js';
+import { checkAdvice, checkCoverage, describeScales, heldOutRows, matrixData, subsamplePerMethod, tasksByError, type ScaleInfo } from './data.js';
 import { escapeHtml, renderPage, type PageSection } from './page.js';
 import { renderSvg } from './render.js';
 import type { ReportInput, ReportOptions } from './types.js';
@@ -25,7 +25,7 @@ function limit(value: number | undefined, fallback: number, field: string): numb
   return value;
 }
 
-function metricsTable(input: ReportInput): string {
+function metricsTable(input: ReportInput, info: ScaleInfo): string {
   const multi = input.evaluation.seeds.length > 1;
   const rows = input.evaluation.methods.map((m) => {
     const mae = multi && Number.isFinite(m.std.mae100) ? `${fmt(m.mean.mae100)} ± ${fmt(m.std.mae100)}` : fmt(m.mean.mae100);
@@ -37,7 +37,7 @@ function metricsTable(input: ReportInput): string {
 ${rows.join('\n')}
 </tbody>
 </table>
-<p class="note">Errors in points on each task's 0–100 scale, over the held-out cells of protocol <code>${escapeHtml(input.evaluation.protocol)}</code>.</p>`;
+<p class="note">Errors in ${escapeHtml(info.errorUnit)}, over the held-out cells of protocol <code>${escapeHtml(input.evaluation.protocol)}</code>. ${escapeHtml(info.sentence)}</p>`;
 }
 
 /**
@@ -69,6 +69,8 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
   if (advice) checkAdvice(advice);
 
   const scales = taskScales(ds);
+  const info = describeScales(ds);
+  const units = { scoreUnit: info.scoreUnit, errorUnit: info.errorUnit };
   const matrix = matrixData(ds, input.completion, maxModels, scales);
   const rows = heldOutRows(ds, input.evaluation, scales);
   const evalMethods = input.evaluation.methods.map((m) => m.method);
@@ -78,7 +80,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
   const render = (spec: Parameters<typeof renderSvg>[0], id: string) => renderSvg(spec, { onWarning: options.onWarning, idPrefix: id });
 
   const sections: PageSection[] = [];
-  sections.push({ id: 'accuracy', heading: 'Held-out accuracy', intro: '', extra: metricsTable(input) });
+  sections.push({ id: 'accuracy', heading: 'Held-out accuracy', intro: '', extra: metricsTable(input, info) });
 
   const capNote =
     matrix.modelOrder.length < matrix.modelsWithCells
@@ -91,42 +93,46 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
   sections.push({
     id: 'matrix',
     heading: 'Score matrix',
-    intro: `Every model (row, best mean score at the top) on every task (column), on each task's 0–100 scale. Cells with a dot were missing and are predicted by <b>${escapeHtml(input.completion.method)}</b>; the others are observed scores.`,
+    intro: `Every model (row, best mean score at the top) on every task (column). Cells with a dot were missing and are predicted by <b>${escapeHtml(input.completion.method)}</b>; the others are observed scores. Hover a cell for its model, task and score.`,
     chart: {
       id: 'chart-matrix',
-      svg: await render(heatmapSpec(matrix), 'chart-matrix'),
-      caption: `${plural(matrix.observed, 'observed cell')} and ${plural(matrix.predicted, 'predicted cell')}; models ordered by the mean of their row (observed and predicted).${capNote}${lowerNote}`,
+      svg: await render(heatmapSpec(matrix, { legendTitle: info.legendTitle, colourPhrase: info.colourPhrase, method: input.completion.method }), 'chart-matrix'),
+      caption: `${plural(matrix.observed, 'observed cell')} and ${plural(matrix.predicted, 'predicted cell')}; models ordered by the mean of their row (observed and predicted). ${escapeHtml(info.sentence)}${capNote}${lowerNote}`,
     },
   });
 
   const { rows: scatterRows, capped } = subsamplePerMethod(rows, maxPoints);
+  const dom = scatterDomain(scatterRows.flatMap((r) => [r.truth, r.prediction]));
+  const offScale = scatterRows.filter((r) => r.prediction < dom[0] || r.prediction > dom[1]).length;
   sections.push({
     id: 'predicted-vs-actual',
     heading: 'Predicted vs actual',
     intro: `Held-out cells of protocol <code>${escapeHtml(input.evaluation.protocol)}</code>: the score each method predicted for a cell hidden from it, against the observed score. Points on the dashed line are exact.`,
     chart: {
       id: 'chart-scatter',
-      svg: await render(scatterSpec(scatterRows, evalMethods), 'chart-scatter'),
-      caption: `${plural(rows.length / Math.max(1, evalMethods.length), 'held-out prediction')} per method over ${plural(input.evaluation.seeds.length, 'seed')}${capped ? `; at most ${maxPoints.toLocaleString('en-US')} per method drawn (an even subsample)` : ''}.`,
+      svg: await render(scatterSpec(scatterRows, evalMethods, units), 'chart-scatter'),
+      caption: `${plural(rows.length / Math.max(1, evalMethods.length), 'held-out prediction')} per method over ${plural(input.evaluation.seeds.length, 'seed')}${capped ? `; at most ${maxPoints.toLocaleString('en-US')} per method drawn (an even subsample)` : ''}. Both axes span the scores' range, ${dom[0]} to ${dom[1]}${
+        offScale > 0 ? `; ${plural(offScale, 'prediction')} beyond it ${offScale === 1 ? 'is' : 'are'} drawn as ${offScale === 1 ? 'a triangle' : 'triangles'} at the edge` : ''
+      }.`,
     },
   });
 
   sections.push({
     id: 'error-distribution',
     heading: 'Error distribution',
-    intro: 'Absolute error of each held-out prediction, in points on the 0–100 scale; the dashed line is the mean (MAE).',
-    chart: { id: 'chart-errors', svg: await render(errorHistogramSpec(rows, evalMethods), 'chart-errors'), caption: 'Counts of held-out cells per error bin, all seeds and folds pooled.' },
+    intro: `Absolute error of each held-out prediction, in ${escapeHtml(info.errorUnit)}; the dashed line is the mean (MAE).`,
+    chart: { id: 'chart-errors', svg: await render(errorHistogramSpec(rows, evalMethods, units), 'chart-errors'), caption: 'Counts of held-out cells per error bin, all seeds and folds pooled.' },
   });
 
   const taskOrder = tasksByError(rows);
   sections.push({
     id: 'per-task-error',
     heading: 'Error per task',
-    intro: 'Mean absolute error of each method on each task, hardest task (largest error over all methods) first.',
+    intro: 'Mean absolute error of each method on each task, hardest task (largest error over all methods) first. The number after each task, n, is how many held-out cells each of its bars averages over.',
     chart: {
       id: 'chart-per-task',
-      svg: await render(perTaskErrorSpec(rows, evalMethods, taskOrder), 'chart-per-task'),
-      caption: `${plural(taskOrder.length, 'task')} with held-out cells, of ${ds.tasks.length}.`,
+      svg: await render(perTaskErrorSpec(rows, evalMethods, taskOrder, units), 'chart-per-task'),
+      caption: `${plural(taskOrder.length, 'task')} with held-out cells, of ${ds.tasks.length}; n counts held-out cells of all seeds and folds.`,
     },
   });
 
@@ -136,7 +142,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
           id: 'coverage',
           heading: 'Interval coverage by level',
           intro: 'How often the prediction intervals contained the held-out score, against the level they were built for (dashed: ideal), and how wide they were.',
-          chart: { id: 'chart-coverage', svg: await render(coverageSpec(coverage, methods), 'chart-coverage'), caption: `${plural(new Set(coverage.map((p) => p.level)).size, 'level')}, ${plural(new Set(coverage.map((p) => p.method)).size, 'method')}.` },
+          chart: { id: 'chart-coverage', svg: await render(coverageSpec(coverage, methods, units), 'chart-coverage'), caption: `${plural(new Set(coverage.map((p) => p.level)).size, 'level')}, ${plural(new Set(coverage.map((p) => p.method)).size, 'method')}.` },
         }
       : { id: 'coverage', heading: 'Interval coverage by level', intro: '', absent: 'Not computed: no interval coverage was given for this report.' },
   );
@@ -146,7 +152,7 @@ export async function buildReport(input: ReportInput, options: ReportOptions = {
           id: 'advice',
           heading: 'Which benchmark to run next',
           intro: 'Error on the benchmarks not yet run, after revealing a number of benchmarks of held-out models chosen by the advisor or at random.',
-          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice), 'chart-advice'), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes${
+          chart: { id: 'chart-advice', svg: await render(adviceSpec(advice, units), 'chart-advice'), caption: `${plural(advice.length, 'point')} of the curve, from ${Math.min(...advice.map((p) => p.probes))} to ${Math.max(...advice.map((p) => p.probes))} probes${
             advice.some((p) => Number.isFinite(p.advisorStd) || Number.isFinite(p.randomStd)) ? '; shaded: ±1 standard deviation over seeds' : ''
           }.` },
         }

@@ -16,7 +16,91 @@ export interface MatrixCell {
   task: string;
   /** The score on the task's 0–100 scale. */
   score: number;
+  /** The score in the task's own units, as in the data. */
+  raw: number;
   kind: 'observed' | 'predicted';
+  /** Hover text: model, task, and the score (observed or predicted), parts joined by `"; "`. */
+  label: string;
+}
+
+/**
+ * What the report's common 0–100 scale means for a dataset, in words for legends, axes and
+ * captions: percentages, 0–1 scores ×100, declared ranges or min–max normalisation per task.
+ */
+export interface ScaleInfo {
+  /** Every task is in percent: the 0–100 scale is the data's own. */
+  native: boolean;
+  /** What the heatmap's colour is, as a phrase. */
+  colourPhrase: string;
+  /** Title of the heatmap's colour legend, one string per line. */
+  legendTitle: string[];
+  /** What a score axis is in, for titles like `Actual (…)`. */
+  scoreUnit: string;
+  /** What an error is measured in, for titles like `MAE (…)`. */
+  errorUnit: string;
+  /** One or two sentences (plain text) saying how each task's scores were put on 0–100. */
+  sentence: string;
+}
+
+/**
+ * How {@link taskScales} puts the tasks of `ds` on 0–100. Tasks without a declared scale are
+ * min–max normalised over their observed scores, which makes 0 and 100 the worst and best observed
+ * rather than the worst and best possible: the legend has to say so.
+ */
+export function describeScales(ds: Dataset): ScaleInfo {
+  let percent = 0;
+  let unit = 0;
+  let range = 0;
+  let minmax = 0;
+  for (const t of ds.tasks) {
+    if (t.scale === 'percent') percent++;
+    else if (t.scale === 'unit') unit++;
+    else if (t.scale !== undefined) range++;
+    else minmax++;
+  }
+  const n = ds.tasks.length;
+  if (percent === n) return { native: true, colourPhrase: 'score in %', legendTitle: ['Score (%)'], scoreUnit: '%', errorUnit: 'percentage points', sentence: 'Scores are percentages.' };
+  if (percent + unit === n) {
+    return {
+      native: false,
+      colourPhrase: percent === 0 ? 'score on the 0–1 scale, ×100' : 'score in % (0–1 scores ×100)',
+      legendTitle: percent === 0 ? ['Score ×100', '(0–1 scores)'] : ['Score (%;', '0–1 scores ×100)'],
+      scoreUnit: percent === 0 ? '0–1 score ×100' : '%',
+      errorUnit: 'percentage points',
+      sentence: percent === 0 ? 'Scores are on a 0–1 scale and shown ×100.' : 'Scores are percentages; tasks scored 0–1 are shown ×100.',
+    };
+  }
+  if (minmax === n) {
+    return {
+      native: false,
+      colourPhrase: "per-task min–max normalised score (0 = the task's lowest observed, 100 = its highest)",
+      legendTitle: ['Per-task min–max', 'normalised score'],
+      scoreUnit: 'per-task min–max, 0–100',
+      errorUnit: 'points of the per-task min–max range',
+      sentence: "No task declares its scale, so each task's scores are min–max normalised over its observed scores: 0 is the task's lowest observed score and 100 its highest.",
+    };
+  }
+  const parts = [
+    percent ? 'percentages as they are' : '',
+    unit ? '0–1 scores ×100' : '',
+    range ? 'tasks with a declared range (such as 1–5) from its minimum (0) to its maximum (100)' : '',
+    minmax ? "tasks without one min–max normalised over their observed scores (0 = the task's lowest observed, 100 = its highest)" : '',
+  ].filter((p) => p !== '');
+  return {
+    native: false,
+    colourPhrase: "score on each task's own scale mapped onto 0–100 (see the note below the chart)",
+    legendTitle: ['Score on each', "task's 0–100 scale"],
+    scoreUnit: "each task's 0–100 scale",
+    errorUnit: "points of each task's 0–100 scale",
+    sentence: `Tasks have different scales, so each is mapped onto 0–100: ${parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0]}.`,
+  };
+}
+
+/** A score in the data's own units for hover text: at most 4 significant digits, no trailing zeros. */
+export function formatRaw(x: number): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1000 ? x.toFixed(0) : String(Number(x.toPrecision(4)));
 }
 
 /** The heatmap's cells and axis orders. */
@@ -112,7 +196,12 @@ export function matrixData(ds: Dataset, completion: Completion, maxModels: numbe
     for (let t = 0; t < nT; t++) {
       const k = kind[m * nT + t];
       if (k === 0) continue;
-      cells.push({ model: ds.models[m].name, task: ds.tasks[t].name, score: to100(scales, t, value[m * nT + t]), kind: k === 1 ? 'observed' : 'predicted' });
+      const raw = value[m * nT + t];
+      const score = to100(scales, t, raw);
+      const what = k === 1 ? 'observed' : 'predicted';
+      // The colour is the 0–100 score; where that is not the data's own number, both are given.
+      const text = ds.tasks[t].scale === 'percent' ? `${what} ${score.toFixed(1)}` : `${what} ${formatRaw(raw)} (${score.toFixed(1)} on the colour scale)`;
+      cells.push({ model: ds.models[m].name, task: ds.tasks[t].name, score, raw, kind: what, label: `${ds.models[m].name}; ${ds.tasks[t].name}; ${text}` });
       if (k === 1) observed++;
       else predicted++;
     }
@@ -167,6 +256,23 @@ export function subsamplePerMethod(rows: readonly HeldOutRow[], max: number): { 
     for (let i = 0; i < max; i++) out.push(list[Math.floor((i * list.length) / max)]);
   }
   return { rows: out, capped };
+}
+
+/**
+ * Held-out cells per task and method (all seeds and folds pooled): what each bar of the per-task
+ * error chart rests on. Methods are evaluated on the same cells, so `min === max` unless a method
+ * skipped some.
+ */
+export function cellsPerTask(rows: readonly HeldOutRow[]): Map<string, { min: number; max: number }> {
+  const count = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    let byMethod = count.get(r.task);
+    if (!byMethod) count.set(r.task, (byMethod = new Map()));
+    byMethod.set(r.method, (byMethod.get(r.method) ?? 0) + 1);
+  }
+  const out = new Map<string, { min: number; max: number }>();
+  for (const [task, byMethod] of count) out.set(task, { min: Math.min(...byMethod.values()), max: Math.max(...byMethod.values()) });
+  return out;
 }
 
 /** Tasks ordered by their mean absolute error over all methods' held-out cells, largest first. */
