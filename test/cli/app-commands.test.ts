@@ -7,13 +7,14 @@ import { runCli } from '../helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'collabperf-app-cli-'));
 
 describe('collabperf datasets', () => {
-  it('lists the five built-in datasets with size and density', async () => {
+  it('lists the six built-in datasets with size and density', async () => {
     const r = await runCli('datasets', '--json');
     const j = JSON.parse(r.stdout);
     expect(j.default).toBe('crowdsource');
-    expect(j.datasets.map((d: { name: string }) => d.name).sort()).toEqual(['crowdsource', 'helm-classic', 'helm-core', 'obsscaling', 'openllm-v1']);
+    expect(j.datasets.map((d: { name: string }) => d.name).sort()).toEqual(['crowdsource', 'frontier', 'helm-classic', 'helm-core', 'obsscaling', 'openllm-v1']);
     const text = (await runCli('datasets')).stdout;
     expect(text).toMatch(/crowdsource\s+72\s+29\s+878\s+42\.0%/);
+    expect(text).toMatch(/frontier\s+83\s+49\s+1375\s+33\.8%/);
   });
 });
 
