@@ -113,7 +113,9 @@ describe('report in headless Chromium', () => {
     await cell.hover();
     const tip = page.locator('div.tip');
     await expect.poll(() => tip.isVisible()).toBe(true);
-    expect(await tip.textContent()).toMatch(/^.+\n.+\n\d+\.\d \((observed|predicted)\)$/);
+    // Model, task, then whether the cell was observed or predicted and its value (with the colour-scale
+    // value when the task's raw scale differs).
+    expect(await tip.textContent()).toMatch(/^.+\n.+\n(observed|predicted) \d+(\.\d+)?( \(\d+(\.\d+)? on the colour scale\))?$/);
     await page.mouse.move(1, 1);
     await expect.poll(() => tip.isVisible()).toBe(false);
   });
