@@ -76,9 +76,11 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
     const int64_t kp = paddedK(k);
     const double* src = job.otherF;
     const int64_t n = job.nOther;
+    // The team may be smaller than asked (the pool's size): split by what it really has.
     Team copyTeam(threads);
+    const int copiers = copyTeam.size();
     copyTeam.run([&](int tid) {
-      const int64_t b = n * tid / threads, e = n * (tid + 1) / threads;
+      const int64_t b = n * tid / copiers, e = n * (tid + 1) / copiers;
       for (int64_t i = b; i < e; ++i) {
         const double* s = src + i * k;
         double* d = aligned + i * kp;
