@@ -12,6 +12,7 @@
 #include "als.hpp"
 #include "cpu.hpp"
 #include "errors.hpp"
+#include "fit_job.hpp"
 #include "info.hpp"
 #include "loss.hpp"
 #include "rng.hpp"
@@ -532,6 +533,292 @@ static void test_bad_index() {
   expectError("lambda < 0", ErrorCode::InvalidArgument, "lambda", [&] { alsSweep(P.view(), M.view(), bad); });
 }
 
+
+// ---- whole fits (runFit) and batches (fitMany) ------------------------------------------------
+
+/** Held-out entries of a planted problem, owned. */
+struct Holdout {
+  std::vector<int32_t> rows, cols;
+  std::vector<double> values;
+  ValidationView view() const {
+    ValidationView v;
+    v.n = static_cast<int64_t>(values.size());
+    v.rows = rows.data();
+    v.cols = cols.data();
+    v.values = values.data();
+    return v;
+  }
+};
+
+/** Moves every `every`-th entry of `all` (CSR order) into `out`; the rest is the returned training problem. */
+static Problem holdOut(const Problem& all, int every, Holdout& out) {
+  Problem P;
+  P.nRows = all.nRows;
+  P.nCols = all.nCols;
+  P.rowPtr.assign(static_cast<size_t>(all.nRows) + 1, 0);
+  double wsum = 0.0, ysum = 0.0;
+  for (int32_t r = 0; r < all.nRows; ++r) {
+    for (int32_t e = all.rowPtr[r]; e < all.rowPtr[r + 1]; ++e) {
+      if (e % every == 0) {
+        out.rows.push_back(r);
+        out.cols.push_back(all.colIdx[e]);
+        out.values.push_back(all.value[e]);
+        continue;
+      }
+      const double w = all.weight.empty() ? 1.0 : all.weight[e];
+      P.rowIdx.push_back(r);
+      P.colIdx.push_back(all.colIdx[e]);
+      P.value.push_back(all.value[e]);
+      if (!all.weight.empty()) P.weight.push_back(w);
+      wsum += w;
+      ysum += w * all.value[e];
+    }
+    P.rowPtr[static_cast<size_t>(r) + 1] = static_cast<int32_t>(P.value.size());
+  }
+  P.mean = ysum / wsum;
+  P.buildCsc();
+  return P;
+}
+
+/** A job on P writing into M (initialised with `seed`), no validation. */
+static FitJob makeJob(const Problem& P, Model& M, Algo algo, int iters, uint32_t seed) {
+  M.mu = P.mean;
+  M.init(seed, 0.1);
+  FitJob j;
+  j.problem = P.view();
+  j.model = M.view();
+  j.options = baseOptions();
+  j.options.seed = seed;
+  j.algo = algo;
+  j.iters = iters;
+  return j;
+}
+
+static bool sameHistory(const FitResult& a, const FitResult& b) {
+  if (a.status != b.status || a.bestIter != b.bestIter || a.stoppedEarly != b.stoppedEarly ||
+      a.history.size() != b.history.size())
+    return false;
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    const FitIteration &x = a.history[i], &y = b.history[i];
+    if (std::memcmp(&x.trainRmse, &y.trainRmse, sizeof(double)) != 0 ||
+        std::memcmp(&x.validRmse, &y.validRmse, sizeof(double)) != 0)
+      return false;
+  }
+  return true;
+}
+
+static void test_runfit_converges() {
+  Holdout H;
+  const Problem P = holdOut(makeProblem(smallSpec()), 10, H);
+  for (Algo algo : {Algo::Als, Algo::Sgd}) {
+    const char* name = algo == Algo::Als ? "ALS" : "SGD";
+    Model M(P.nRows, P.nCols, 8);
+    FitJob j = makeJob(P, M, algo, algo == Algo::Als ? 10 : 60, 3);
+    if (algo == Algo::Sgd) {
+      j.options.learningRate = 0.05;
+      j.options.lrDecay = 0.01;
+    }
+    j.hasValidation = true;
+    j.validation = H.view();
+    const double start = rmse(P, M);
+    const FitResult r = runFit(j);
+    CHECK_MSG(r.status == FitStatus::Ok, "%s: status %s", name, fitStatusName(r.status));
+    CHECK_MSG(static_cast<int>(r.history.size()) == j.iters, "%s: %zu iterations of %d", name, r.history.size(), j.iters);
+    CHECK(r.bestIter == j.iters && !r.stoppedEarly);
+    if (r.history.empty()) continue;
+    const FitIteration& last = r.history.back();
+    std::printf("  %s: train rmse %.4f -> %.4f, validation %.4f -> %.4f\n", name, start, last.trainRmse,
+                r.history.front().validRmse, last.validRmse);
+    // The planted noise is 0.1: a converged fit sits near it on both the training and held-out entries.
+    CHECK_MSG(last.trainRmse < 0.15 && last.trainRmse < start / 2, "%s: train rmse %.4f (start %.4f)", name,
+              last.trainRmse, start);
+    CHECK_MSG(last.validRmse < 0.2, "%s: validation rmse %.4f", name, last.validRmse);
+    // The history reports the model it leaves behind.
+    CHECK_MSG(std::fabs(rmse(P, M) - last.trainRmse) <= 1e-12, "%s: model rmse %.17g vs history %.17g", name,
+              rmse(P, M), last.trainRmse);
+    for (const FitIteration& it : r.history) CHECK(std::isfinite(it.validRmse) && it.seconds >= 0.0);
+  }
+}
+
+static void test_runfit_early_stopping() {
+  Holdout H;
+  const Problem P = holdOut(makeProblem(smallSpec()), 8, H);
+  struct Case {
+    const char* name;
+    Algo algo;
+    int k;
+    double lambda;
+    double minDelta;
+    int patience;
+  };
+  // Overfitting (rank 40, almost no L2) turns the held-out RMSE up after a few sweeps; a huge
+  // minDelta makes no later iteration count as an improvement, so the first one is kept.
+  const Case cases[] = {{"ALS overfitting", Algo::Als, 40, 1e-4, 0.0, 2},
+                        {"ALS minDelta", Algo::Als, 8, 0.05, 1e9, 3},
+                        {"SGD minDelta", Algo::Sgd, 8, 0.05, 1e9, 2}};
+  for (const Case& c : cases) {
+    Model M(P.nRows, P.nCols, c.k);
+    FitJob j = makeJob(P, M, c.algo, 30, 5);
+    j.options.lambda = c.lambda;
+    j.hasValidation = true;
+    j.validation = H.view();
+    j.earlyStopping = true;
+    j.patience = c.patience;
+    j.minDelta = c.minDelta;
+    const FitResult r = runFit(j);
+    const int n = static_cast<int>(r.history.size());
+    std::printf("  %s: ran %d of %d, kept %d\n", c.name, n, j.iters, r.bestIter);
+    CHECK_MSG(r.status == FitStatus::Ok, "%s: status %s", c.name, fitStatusName(r.status));
+    CHECK_MSG(r.stoppedEarly && n < j.iters, "%s: did not stop early (%d iterations)", c.name, n);
+    CHECK_MSG(r.bestIter >= 1 && r.bestIter < n, "%s: bestIter %d of %d", c.name, r.bestIter, n);
+    CHECK_MSG(n - r.bestIter == c.patience, "%s: stopped %d after the best, patience %d", c.name, n - r.bestIter,
+              c.patience);
+    if (c.minDelta > 1.0) CHECK_MSG(r.bestIter == 1, "%s: bestIter %d", c.name, r.bestIter);
+    if (r.bestIter < 1 || r.bestIter > n) continue;
+    for (int i = 0; i < n; ++i)
+      if (c.minDelta == 0.0)
+        CHECK_MSG(r.history[i].validRmse >= r.history[r.bestIter - 1].validRmse, "%s: iteration %d beats the kept one",
+                  c.name, i + 1);
+    // The returned factors are the kept iteration's: a plain fit of bestIter iterations, bit for bit.
+    Model R(P.nRows, P.nCols, c.k);
+    FitJob plain = makeJob(P, R, c.algo, r.bestIter, 5);
+    plain.options.lambda = c.lambda;
+    const FitResult pr = runFit(plain);
+    CHECK(pr.status == FitStatus::Ok && static_cast<int>(pr.history.size()) == r.bestIter);
+    CHECK_MSG(sameBits(M, R), "%s: the model is not iteration %d's", c.name, r.bestIter);
+  }
+}
+
+/**
+ * A mixed batch: small ALS and SGD jobs (several per pool thread), a large ALS job (its own team)
+ * and a large deterministic SGD job, two of them sharing a model shape but not a seed.
+ */
+struct Batch {
+  Problem small, large;
+  Holdout smallHold;
+  std::vector<Model> models;
+  std::vector<FitJob> jobs;
+
+  Batch() {
+    SynthSpec ss = smallSpec();
+    ss.nRows = 150;
+    ss.nCols = 100;
+    ss.targetNnz = 4000;
+    small = holdOut(makeProblem(ss), 9, smallHold);
+    SynthSpec ls = smallSpec();
+    ls.targetNnz = 30000;
+    ls.weighted = true;
+    large = makeProblem(ls);
+    models.reserve(16);
+    for (int i = 0; i < 10; ++i) {
+      const bool als = i % 2 == 0;
+      models.emplace_back(small.nRows, small.nCols, 3 + i);
+      FitJob j = makeJob(small, models.back(), als ? Algo::Als : Algo::Sgd, 6 + i, 100 + i);
+      j.hasValidation = i % 3 != 0;
+      j.validation = smallHold.view();
+      j.earlyStopping = i % 4 == 1;
+      j.patience = 2;
+      j.options.weightedLambda = i % 5 == 2;
+      jobs.push_back(j);
+    }
+    models.emplace_back(large.nRows, large.nCols, 16);
+    jobs.push_back(makeJob(large, models.back(), Algo::Als, 4, 7));
+    models.emplace_back(large.nRows, large.nCols, 12);
+    jobs.push_back(makeJob(large, models.back(), Algo::Sgd, 5, 8));
+  }
+  void setThreads(int t) {
+    for (FitJob& j : jobs) j.options.threads = t;
+  }
+};
+
+static void test_fitmany_threads() {
+  Batch ref;
+  ref.setThreads(1);
+  CHECK(static_cast<double>(ref.jobs[10].problem.nnz) * ref.jobs[10].model.k >= kSmallJobWork);
+  CHECK(static_cast<double>(ref.jobs[0].problem.nnz) * ref.jobs[0].model.k < kSmallJobWork);
+  const std::vector<FitResult> want = fitMany(ref.jobs, nullptr, 1);
+  CHECK(want.size() == ref.jobs.size());
+  for (const FitResult& r : want) CHECK(r.status == FitStatus::Ok && !r.history.empty());
+  for (int threads : {2, 4}) {
+    Batch b;
+    b.setThreads(threads);
+    std::atomic<int> finished{0};
+    IterationHook hook = [&](size_t, int, bool done) {
+      if (done) finished.fetch_add(1);
+    };
+    const std::vector<FitResult> got = fitMany(b.jobs, &hook, threads);
+    CHECK_MSG(finished.load() == static_cast<int>(b.jobs.size()), "%d threads: %d jobs reported finished", threads,
+              finished.load());
+    for (size_t i = 0; i < b.jobs.size() && i < got.size(); ++i) {
+      CHECK_MSG(sameHistory(got[i], want[i]), "%d threads: job %zu history differs", threads, i);
+      CHECK_MSG(sameBits(b.models[i], ref.models[i]), "%d threads: job %zu model differs", threads, i);
+    }
+  }
+  // Each job alone through runFit gives the same as inside the batch.
+  Batch alone;
+  alone.setThreads(2);
+  for (size_t i = 0; i < alone.jobs.size(); ++i) {
+    const FitResult r = runFit(alone.jobs[i]);
+    CHECK_MSG(sameHistory(r, want[i]), "job %zu: runFit history differs from fitMany", i);
+    CHECK_MSG(sameBits(alone.models[i], ref.models[i]), "job %zu: runFit model differs from fitMany", i);
+  }
+}
+
+static void test_fitmany_cancel() {
+  // Raised before the call: no job runs an iteration.
+  {
+    Batch b;
+    int32_t flag = 1;
+    for (FitJob& j : b.jobs) j.options.cancel = &flag;
+    const std::vector<FitResult> got = fitMany(b.jobs);
+    for (size_t i = 0; i < got.size(); ++i)
+      CHECK_MSG(got[i].status == FitStatus::Aborted && got[i].history.empty(), "job %zu: %s after %zu iterations", i,
+                fitStatusName(got[i].status), got[i].history.size());
+  }
+  // Raised by the progress hook after job 0's second iteration: large jobs run one after the other,
+  // so job 0 stops there and every later one never starts.
+  {
+    Batch b;
+    std::vector<FitJob> jobs(b.jobs.begin() + 10, b.jobs.end());
+    std::atomic<int32_t> live{0};
+    for (FitJob& j : jobs) {
+      j.iters = 50;
+      j.options.cancel = reinterpret_cast<int32_t*>(&live);
+    }
+    IterationHook hook = [&](size_t job, int done, bool finished) {
+      if (job == 0 && done == 2 && !finished) live.store(1);
+    };
+    const std::vector<FitResult> got = fitMany(jobs, &hook);
+    CHECK(got.size() == 2);
+    if (got.size() == 2) {
+      CHECK_MSG(got[0].status == FitStatus::Aborted && got[0].history.size() == 2, "job 0: %s after %zu",
+                fitStatusName(got[0].status), got[0].history.size());
+      CHECK_MSG(got[1].status == FitStatus::Aborted && got[1].history.empty(), "job 1: %s after %zu",
+                fitStatusName(got[1].status), got[1].history.size());
+    }
+  }
+  // Small jobs side by side: the flag stops the ones still running; none starts a new iteration
+  // after its next check, so no job runs to its end once job 0 raised it at its first iteration.
+  {
+    Batch b;
+    std::vector<FitJob> jobs(b.jobs.begin(), b.jobs.begin() + 10);
+    std::atomic<int32_t> live{0};
+    for (FitJob& j : jobs) {
+      j.iters = 100000;
+      j.earlyStopping = false;
+      j.options.cancel = reinterpret_cast<int32_t*>(&live);
+    }
+    IterationHook hook = [&](size_t job, int done, bool finished) {
+      if (job == 0 && done == 1 && !finished) live.store(1);
+    };
+    const std::vector<FitResult> got = fitMany(jobs, &hook, 2);
+    for (size_t i = 0; i < got.size(); ++i)
+      CHECK_MSG(got[i].status == FitStatus::Aborted && got[i].history.size() < 100000u, "job %zu: %s after %zu", i,
+                fitStatusName(got[i].status), got[i].history.size());
+    if (!got.empty()) CHECK(got[0].history.size() == 1);
+  }
+}
+
 /**
  * Index arrays overwritten with garbage by another thread while the kernels run (as JS could do to
  * its typed arrays): every kernel must end with Ok or a coded error, never touch memory out of bounds.
@@ -592,6 +879,10 @@ int main(int argc, char** argv) {
       {"numeric_error", test_numeric_error},
       {"bad_index", test_bad_index},
       {"concurrent_mutation", test_concurrent_mutation},
+      {"runfit_converges", test_runfit_converges},
+      {"runfit_early_stopping", test_runfit_early_stopping},
+      {"fitmany_threads", test_fitmany_threads},
+      {"fitmany_cancel", test_fitmany_cancel},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;
