@@ -14,6 +14,7 @@
 #include "errors.hpp"
 #include "fit_job.hpp"
 #include "info.hpp"
+#include "init.hpp"
 #include "loss.hpp"
 #include "rng.hpp"
 #include "sgd.hpp"
@@ -819,9 +820,45 @@ static void test_fitmany_cancel() {
   }
 }
 
+/** Model arrays with guard cells either side, to see a write that lands outside an array. */
+struct GuardedModel {
+  static constexpr size_t kGuard = 64;
+  static constexpr double kCanary = -7.291e301;  // no update of a rating model produces this value
+  int k;
+  double mu = 0.0;
+  std::vector<double> U, V, rowBias, colBias;
+  GuardedModel(int32_t nRows, int32_t nCols, int k_) : k(k_) {
+    for (auto* a : {&U, &V, &rowBias, &colBias}) {
+      const size_t n = a == &U ? static_cast<size_t>(nRows) * k : a == &V ? static_cast<size_t>(nCols) * k
+                     : a == &rowBias ? static_cast<size_t>(nRows) : static_cast<size_t>(nCols);
+      a->assign(n + 2 * kGuard, kCanary);
+      std::fill(a->begin() + kGuard, a->end() - kGuard, 0.0);
+    }
+  }
+  ModelView view() {
+    ModelView m;
+    m.k = k;
+    m.mu = mu;
+    m.U = U.data() + kGuard;
+    m.V = V.data() + kGuard;
+    m.rowBias = rowBias.data() + kGuard;
+    m.colBias = colBias.data() + kGuard;
+    return m;
+  }
+  /** True when every guard cell still holds the canary. */
+  bool guardsIntact() const {
+    for (const auto* a : {&U, &V, &rowBias, &colBias})
+      for (size_t i = 0; i < kGuard; ++i)
+        if ((*a)[i] != kCanary || (*a)[a->size() - 1 - i] != kCanary) return false;
+    return true;
+  }
+};
+
 /**
- * Index arrays overwritten with garbage by another thread while the kernels run (as JS could do to
- * its typed arrays): every kernel must end with Ok or a coded error, never touch memory out of bounds.
+ * Index arrays overwritten with garbage by another thread while the kernels and whole fits run (as
+ * JS could do to the typed arrays of a kernel that read them in place): every run must end with Ok
+ * or an index / argument error (never another failure, never a crash), and no write may land
+ * outside the model's arrays (guard cells; the ASan build of these tests also checks every read).
  */
 static void test_concurrent_mutation() {
   SynthSpec s = smallSpec();
@@ -829,16 +866,19 @@ static void test_concurrent_mutation() {
   s.nCols = 800;
   s.targetNnz = 150000;
   const Problem clean = makeProblem(s);
-  int outcomes[3] = {0, 0, 0};  // ok, index error, other coded error
-  for (int round = 0; round < 60; ++round) {
+  int outcomes[3] = {0, 0, 0};  // ok, index error, invalid argument (offsets decreasing, unsorted rows)
+  int64_t writesDuring = 0;
+  const int rounds = 60;
+  for (int round = 0; round < rounds; ++round) {
     Problem P = clean;
     const int k = round % 3 == 0 ? 7 : 16;
-    Model M(P.nRows, P.nCols, k);
+    GuardedModel M(P.nRows, P.nCols, k);
     M.mu = P.mean;
-    M.init(1, 0.1);
+    initModel(M.view(), P.nRows, P.nCols, 1, 0.1);
     Options o = baseOptions();
     o.sgdMode = round % 2 ? SgdMode::Parallel : SgdMode::Deterministic;
     std::atomic<bool> stop{false};
+    std::atomic<int64_t> writes{0};
     std::thread mutator([&]() {
       Rng rng(static_cast<uint32_t>(round), 5);
       std::vector<int32_t>* arrays[] = {&P.rowPtr, &P.rowIdx, &P.colIdx, &P.colPtr, &P.cscRow};
@@ -846,23 +886,45 @@ static void test_concurrent_mutation() {
         std::vector<int32_t>& a = *arrays[rng.nextU32() % 5];
         volatile int32_t* cell = a.data() + rng.nextU32() % a.size();
         *cell = static_cast<int32_t>(rng.nextU32());
+        writes.fetch_add(1, std::memory_order_relaxed);
       }
     });
+    while (writes.load() == 0) std::this_thread::yield();  // the kernel starts on a moving target
+    const int kernel = round % 5;
+    const int64_t before = writes.load();
     try {
-      const int kernel = round % 4;
       LossSums ls;
-      if (kernel == 0) alsSweep(P.view(), M.view(), o);
-      else if (kernel == 3) trainLoss(P.view(), M.view(), o, ls);
-      else sgdEpoch(P.view(), M.view(), o, round);
+      if (kernel == 0) {
+        alsSweep(P.view(), M.view(), o);
+      } else if (kernel == 3) {
+        trainLoss(P.view(), M.view(), o, ls);
+      } else if (kernel == 4) {
+        FitJob j;
+        j.problem = P.view();
+        j.model = M.view();
+        j.options = o;
+        j.algo = round % 2 ? Algo::Sgd : Algo::Als;
+        j.iters = 3;
+        runFit(j);
+      } else {
+        sgdEpoch(P.view(), M.view(), o, round);
+      }
       outcomes[0]++;
     } catch (const Error& e) {
+      const bool expected = e.code() == ErrorCode::IndexOutOfRange || e.code() == ErrorCode::InvalidArgument;
+      CHECK_MSG(expected, "round %d (kernel %d): unexpected %s: %s", round, kernel, e.codeName(), e.what());
       outcomes[e.code() == ErrorCode::IndexOutOfRange ? 1 : 2]++;
     }
+    writesDuring += writes.load() - before;
     stop.store(true);
     mutator.join();
+    CHECK_MSG(M.guardsIntact(), "round %d (kernel %d): a write landed outside the model arrays", round, kernel);
   }
-  std::printf("  60 runs under mutation: %d ok, %d index errors, %d other coded errors\n", outcomes[0], outcomes[1],
-              outcomes[2]);
+  std::printf("  %d runs under mutation (%lld writes while they ran): %d ok, %d index errors, %d argument errors\n",
+              rounds, static_cast<long long>(writesDuring), outcomes[0], outcomes[1], outcomes[2]);
+  CHECK(outcomes[0] + outcomes[1] + outcomes[2] == rounds);
+  // Otherwise the garbage never reached a kernel and the rounds above tested nothing.
+  CHECK_MSG(writesDuring > 0 && outcomes[1] > 0, "no mutation was seen by the kernels");
 }
 
 int main(int argc, char** argv) {
