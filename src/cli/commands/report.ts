@@ -6,7 +6,7 @@ import { DEFAULT_METHOD, getPredictor, parseMethods } from '../../app/predictors
 import { buildReport, writeReport, type AdviceCurvePoint, type CoveragePoint } from '../../app/report/index.js';
 import { evaluateIntervals } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
-import { backendFlag, loadFromFlags, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
@@ -38,7 +38,8 @@ export function registerReport(program: Command, run: CliRunner): void {
       .option('--protocol <spec>', 'held-out cells for the error charts', 'cells:0.2')
       .option('--seeds <n>', 'seeds of the evaluation', '1')
       .option('--probes <k>', 'probes of the advice curve (0 = leave it out)', '3')
-      .option('--levels <list>', 'interval levels of the coverage chart (empty = leave it out)', '0.5,0.8,0.9,0.95'),
+      .option('--levels <list>', 'interval levels of the coverage chart (empty = leave it out)', '0.5,0.8,0.9,0.95')
+      .addHelpText('after', methodsHelpText()),
   ).action(async (f: ReportFlags) =>
     run(Boolean(f.json), async () => {
       const { dataset: ds, origin } = await loadFromFlags(f);
