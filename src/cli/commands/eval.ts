@@ -8,7 +8,7 @@ import { parseMethods } from '../../app/predictors/index.js';
 import { checkLevel, evaluateIntervals, type IntervalEvaluation } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { backendFlag, loadFromFlags, methodsHelpText, warn, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
@@ -140,9 +140,9 @@ export function registerEval(program: Command, run: CliRunner): void {
       if (!f.split) {
         const sized = protocolForSize(ds.scores.value.length, f.protocol, seeds, cmd.getOptionValueSource('protocol') !== 'default', cmd.getOptionValueSource('seeds') !== 'default');
         if (sized.note) {
+          // Not repeated on stderr: the table below prints it as a note, --json in protocolNote/warnings.
           protocolNote = sized.note;
           warnings.push(sized.note);
-          warn(f, sized.note);
         }
         f.protocol = sized.protocol;
         seeds = sized.seeds;
