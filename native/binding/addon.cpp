@@ -199,6 +199,10 @@ T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_
          field + " must be " + (nullable ? "null or " : "") + "a" + (typedArrayName<T>()[0] == 'I' ? "n " : " ") +
              typedArrayName<T>());
   Napi::TypedArrayOf<T> arr = v.As<Napi::TypedArrayOf<T>>();
+  // Before the length check: a detached array reads as length 0, which is not a length mismatch.
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(o.Env(), arr.ArrayBuffer(), &detached) == napi_ok && detached)
+    fail(ErrorCode::InvalidArgument, field + " is detached");
   const uint64_t len = arr.ElementLength();
   if (len != expected)
     fail(ErrorCode::LengthMismatch, field + " has length " + std::to_string(len) + ", expected " + expectedWhat +
