@@ -6,6 +6,7 @@
  */
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { taskStatsOf } from '../stats/task-stats.js';
 
 /**
  * Per-task affine maps `x → (x - offset) / range` onto a common scale, computed once from the full
@@ -26,19 +27,13 @@ export interface TaskScales {
  * Scales of every task of `ds`. 0–100: from the task's declared scale (`percent` → x, `unit` → 100x,
  * `{min, max}` → 100 (x - min) / (max - min)); without one, min-max of the task's observed values in
  * `ds`. Paper normalisation: min-max of the task's observed values in `ds`, whatever its scale (as the
- * paper's code does). A task whose observed values are all equal (or that has none) has no range;
- * it then uses range 1 (errors in the task's raw units) so that metrics stay finite.
+ * paper's code does). Min and range come from {@link taskStatsOf}: a task whose observed values are
+ * all equal (or that has none) gets its fallback policy (a range borrowed from the other tasks), so
+ * that its errors weigh like those of a typical task and metrics stay finite.
  */
 export function taskScales(ds: Dataset): TaskScales {
   const nT = ds.tasks.length;
-  const lo = new Float64Array(nT).fill(Infinity);
-  const hi = new Float64Array(nT).fill(-Infinity);
-  const { task, value } = ds.scores;
-  for (let e = 0; e < value.length; e++) {
-    const t = task[e];
-    if (value[e] < lo[t]) lo[t] = value[e];
-    if (value[e] > hi[t]) hi[t] = value[e];
-  }
+  const stats = taskStatsOf(ds);
   const out: TaskScales = {
     offset100: new Float64Array(nT),
     range100: new Float64Array(nT),
@@ -47,9 +42,8 @@ export function taskScales(ds: Dataset): TaskScales {
     higherIsBetter: new Uint8Array(nT),
   };
   for (let t = 0; t < nT; t++) {
-    const observed = hi[t] > lo[t];
-    out.offsetNorm[t] = Number.isFinite(lo[t]) ? lo[t] : 0;
-    out.rangeNorm[t] = observed ? hi[t] - lo[t] : 1;
+    out.offsetNorm[t] = stats.min[t];
+    out.rangeNorm[t] = stats.range[t];
     const sc = ds.tasks[t].scale;
     if (sc === 'percent') (out.offset100[t] = 0), (out.range100[t] = 100);
     else if (sc === 'unit') (out.offset100[t] = 0), (out.range100[t] = 1);

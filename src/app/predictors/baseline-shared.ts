@@ -8,7 +8,8 @@
  */
 import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
-import { scaleBounds, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
+import { clipBounds } from '../stats/task-stats.js';
 
 /** Observed cells of a models × tasks matrix as parallel arrays. */
 export interface Cells {
@@ -75,42 +76,6 @@ export function innerHoldout(c: Cells, seed: number, stream: number, fraction = 
   return { fit: selectCells(c, fitIdx), hold: selectCells(c, holdIdx) };
 }
 
-/** Per-task mean, standard deviation and count of the cells. */
-export interface TaskMoments {
-  /** Mean of the task's cells; the mean of all cells for a task without any. */
-  mean: Float64Array;
-  /** Population std; a task with fewer than two distinct values gets the median std of the others (1 if none). */
-  sd: Float64Array;
-  count: Int32Array;
-}
-
-/** Mean, std and count of each task's cells (see {@link TaskMoments} for the zero-spread guard). */
-export function taskMoments(c: Cells): TaskMoments {
-  const mean = new Float64Array(c.nTasks);
-  const sd = new Float64Array(c.nTasks);
-  const count = new Int32Array(c.nTasks);
-  for (let e = 0; e < c.value.length; e++) {
-    mean[c.task[e]] += c.value[e];
-    count[c.task[e]]++;
-  }
-  let global = 0;
-  for (let e = 0; e < c.value.length; e++) global += c.value[e];
-  global = c.value.length > 0 ? global / c.value.length : 0;
-  // A task without cells is centred on the mean of all cells: the least surprising guess for it.
-  for (let t = 0; t < c.nTasks; t++) mean[t] = count[t] > 0 ? mean[t] / count[t] : global;
-  for (let e = 0; e < c.value.length; e++) sd[c.task[e]] += (c.value[e] - mean[c.task[e]]) ** 2;
-  const good: number[] = [];
-  for (let t = 0; t < c.nTasks; t++) {
-    sd[t] = count[t] > 0 ? Math.sqrt(sd[t] / count[t]) : 0;
-    if (sd[t] > 1e-12 * Math.max(1, Math.abs(mean[t]))) good.push(sd[t]);
-  }
-  good.sort((a, b) => a - b);
-  // A task without spread borrows a typical spread so that z-scores stay on a comparable scale.
-  const fallback = good.length ? good[good.length >> 1] : 1;
-  for (let t = 0; t < c.nTasks; t++) if (!(sd[t] > 1e-12 * Math.max(1, Math.abs(mean[t])))) sd[t] = fallback;
-  return { mean, sd, count };
-}
-
 /**
  * Mean squared error of predictions on cells, each error divided by its task's spread: tasks on
  * different scales (percent, 0–1, 1–5) weigh alike when choosing hyperparameters.
@@ -147,26 +112,10 @@ export function checkPredictArgs(models: Int32Array, tasks: Int32Array, nModels:
 }
 
 /**
- * Per-task clip range of predictions: the task's scale widened to include every training score (a
- * source may report a score slightly outside its stated scale); ±Infinity for tasks without a scale.
- * Clipping can only help when the truth lies within the scale, and keeps extrapolating methods from
- * predicting 104 % on a percent task.
+ * Per-task clip range of predictions: the task's scale widened to include every training score;
+ * ±Infinity for tasks without a scale (see {@link clipBounds}). Clipping can only help when the truth
+ * lies within the scale, and keeps extrapolating methods from predicting 104 % on a percent task.
  */
 export function clipRanges(ds: Dataset): { lo: Float64Array; hi: Float64Array } {
-  const nT = ds.tasks.length;
-  const lo = new Float64Array(nT).fill(-Infinity);
-  const hi = new Float64Array(nT).fill(Infinity);
-  ds.tasks.forEach((t, i) => {
-    if (t.scale === undefined) return;
-    const b = scaleBounds(t.scale);
-    lo[i] = b.min;
-    hi[i] = b.max;
-  });
-  const { task, value } = ds.scores;
-  for (let e = 0; e < value.length; e++) {
-    const t = task[e];
-    if (lo[t] > value[e]) lo[t] = value[e];
-    if (hi[t] < value[e]) hi[t] = value[e];
-  }
-  return { lo, hi };
+  return clipBounds(ds);
 }

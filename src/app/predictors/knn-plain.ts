@@ -5,7 +5,8 @@
  * collaborative method, a reference in bench:accuracy and a member of the stack.
  */
 import type { Dataset } from '../data/dataset.js';
-import { cellsOf, checkPredictArgs, clipRanges, taskMoments, throwIfAborted } from './baseline-shared.js';
+import { cellsOf, checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** A fitted plain kNN that predicts for several k from one neighbour search per model. */
@@ -23,7 +24,7 @@ export interface PlainKnnFit {
 export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit {
   const c = cellsOf(train);
   const { nModels: M, nTasks: T } = c;
-  const mom = taskMoments(c);
+  const mom = taskStats(c);
   const Z = new Float64Array(M * T).fill(NaN);
   const count = new Int32Array(M);
   for (let e = 0; e < c.value.length; e++) {

@@ -6,7 +6,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../../numeric/rng.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
+import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -168,7 +169,7 @@ export const knnPredictor: Predictor = {
     throwIfAborted(ctx.signal, 'the knn fit');
     const c = cellsOf(train);
     const base = fitMeanCells(c, ctx.seed);
-    const sd = taskMoments(c).sd;
+    const sd = taskStats(c).sd;
     const kMax = KNN_K_GRID[KNN_K_GRID.length - 1];
 
     let bestK = KNN_K_GRID[1];
@@ -176,7 +177,7 @@ export const knnPredictor: Predictor = {
     const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
     if (hold.value.length >= 5) {
       const innerBase = fitMeanFixed(fit, base.space, base.lambda);
-      const innerSd = taskMoments(fit).sd;
+      const innerSd = taskStats(fit).sd;
       const nb = buildNeighbourhood(fit, innerBase, innerSd, ctx.seed);
       const grid: Array<{ k: number; beta: number }> = KNN_BETA_GRID.flatMap((beta) => KNN_K_GRID.map((k) => ({ k, beta })));
       const preds = grid.map(() => new Float64Array(hold.value.length));

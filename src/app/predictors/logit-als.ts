@@ -9,6 +9,7 @@ import { Rng } from '../../numeric/rng.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { argmin, cellsOf, checkPredictArgs, innerHoldout, throwIfAborted, type Cells } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Ranks tried by inner validation (never more than tasks − 1). */
@@ -39,34 +40,20 @@ export interface LogitTaskMap {
  * in [0, 1]) is logit-mapped: share p of the scale, clipped to [0, 1], smoothed to
  * p' = (p (n − 1) + ½) / n so that exact 0 and 1 stay finite, with n the task's cell count held in
  * [10, 200] (few cells would over-shrink, many would push 0 % to a logit of −9 and let saturated cells
- * dominate the squares); anything else is z-scored.
+ * dominate the squares); anything else is z-scored with the mean and sd of {@link taskStats} (whose
+ * fallback policy covers a constant task and one without cells).
  */
 export function fitLogitMaps(ds: Dataset, c: Cells = cellsOf(ds)): LogitTaskMap[] {
-  const T = ds.tasks.length;
-  const cnt = new Int32Array(T);
-  const lo = new Float64Array(T).fill(Infinity);
-  const hi = new Float64Array(T).fill(-Infinity);
-  const sum = new Float64Array(T);
-  const sq = new Float64Array(T);
-  for (let e = 0; e < c.value.length; e++) {
-    const t = c.task[e];
-    const v = c.value[e];
-    cnt[t]++;
-    sum[t] += v;
-    sq[t] += v * v;
-    if (v < lo[t]) lo[t] = v;
-    if (v > hi[t]) hi[t] = v;
-  }
+  const st = taskStats(c);
+  const cnt = st.count;
   return ds.tasks.map((task, t) => {
     const n = Math.min(200, Math.max(10, cnt[t]));
     if (task.scale !== undefined) {
       const b = scaleBounds(task.scale);
       return { kind: 'logit', lo: b.min, hi: b.max, n };
     }
-    if (cnt[t] > 0 && lo[t] >= 0 && hi[t] <= 1) return { kind: 'logit', lo: 0, hi: 1, n };
-    const mean = cnt[t] > 0 ? sum[t] / cnt[t] : 0;
-    const sd = cnt[t] > 1 ? Math.sqrt(Math.max(0, sq[t] / cnt[t] - mean * mean)) : 0;
-    return { kind: 'zscore', lo: mean, hi: sd > 1e-12 * Math.max(1, Math.abs(mean)) ? sd : 1, n: cnt[t] };
+    if (cnt[t] > 0 && st.min[t] >= 0 && st.max[t] <= 1) return { kind: 'logit', lo: 0, hi: 1, n };
+    return { kind: 'zscore', lo: st.mean[t], hi: st.sd[t], n: cnt[t] };
   });
 }
 

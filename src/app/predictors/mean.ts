@@ -4,7 +4,8 @@
  * the fallback of the knn and scaling-law predictors.
  */
 import type { Dataset } from '../data/dataset.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
+import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Parameters of the additive model `mu + modelBias[m] + taskBias[t]`. */
@@ -128,7 +129,7 @@ export function fitMeanFixed(c: Cells, space: MeanSpace, lambda: number): MeanCe
   const scale = new Float64Array(c.nTasks).fill(1);
   let cells = c;
   if (space === 'zscore') {
-    const mom = taskMoments(c);
+    const mom = taskStats(c);
     center.set(mom.mean);
     scale.set(mom.sd);
     const z = new Float64Array(c.value.length);
@@ -175,7 +176,7 @@ export function fitMeanCells(c: Cells, seed: number): MeanCellsFit {
   if (c.value.length >= 10) {
     const { fit, hold } = innerHoldout(c, seed, STREAM);
     if (hold.value.length > 0) {
-      const sd = taskMoments(c).sd;
+      const sd = taskStats(c).sd;
       const errors = MEAN_GRID.map((g) => {
         const f = fitMeanFixed(fit, g.space, g.lambda);
         const pred = new Float64Array(hold.value.length);

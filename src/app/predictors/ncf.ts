@@ -19,9 +19,9 @@
  * - `factors-only`: no ID embeddings; the GMF branch multiplies a second pair of factor embeddings
  *   (d dims), the MLP sees fm, ft only. It can predict a model or task without training cells.
  *
- * Training: MSE on scores min-max normalised per task with the training cells' min and max (the
- * predictions are mapped back; a task without training cells uses its scale, or the average
- * min/range of the other tasks when it has none). AdamW on mini-batches of 64, with a strong
+ * Training: MSE on scores min-max normalised per task with the training cells' min and range from
+ * {@link taskStatsOf} (the predictions are mapped back; a constant task or one without training
+ * cells gets that module's fallback policy). AdamW on mini-batches of 64, with a strong
  * decoupled weight decay on the ID embedding rows of each batch (they are the parameters that
  * overfit) and a light one on the dense weights. Each network stops early on its own seeded inner
  * validation split (10% of the training cells) and keeps its best weights; the default ensemble
@@ -34,8 +34,9 @@
  */
 import { CollabperfError } from '../../errors.js';
 import { Rng } from '../../numeric/rng.js';
-import { scaleBounds, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, splitFactorNames, type EncodedFactors } from '../features/encode.js';
+import { taskStatsOf } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Options of the NCF predictors (all optional). */
@@ -795,45 +796,6 @@ async function train(
   return { net, epochs, valMse: NaN };
 }
 
-/** Per-task min and range of the training cells (fallbacks documented in the module comment). */
-function taskNormalisation(ds: Dataset): { min: Float64Array; range: Float64Array } {
-  const nT = ds.tasks.length;
-  const min = new Float64Array(nT).fill(Infinity);
-  const max = new Float64Array(nT).fill(-Infinity);
-  const { task, value } = ds.scores;
-  for (let e = 0; e < value.length; e++) {
-    const t = task[e];
-    if (value[e] < min[t]) min[t] = value[e];
-    if (value[e] > max[t]) max[t] = value[e];
-  }
-  const range = new Float64Array(nT);
-  let sumMin = 0;
-  let sumRange = 0;
-  let nSeen = 0;
-  for (let t = 0; t < nT; t++) {
-    if (min[t] === Infinity) continue;
-    const r = max[t] - min[t];
-    const scale = ds.tasks[t].scale;
-    range[t] = r > 1e-12 * Math.max(1, Math.abs(max[t])) ? r : scale ? scaleBounds(scale).max - scaleBounds(scale).min : Math.max(1, Math.abs(min[t]));
-    sumMin += min[t];
-    sumRange += range[t];
-    nSeen++;
-  }
-  for (let t = 0; t < nT; t++) {
-    if (min[t] !== Infinity) continue;
-    const scale = ds.tasks[t].scale;
-    if (scale) {
-      const b = scaleBounds(scale);
-      min[t] = b.min;
-      range[t] = b.max - b.min;
-    } else {
-      min[t] = nSeen ? sumMin / nSeen : 0;
-      range[t] = nSeen ? sumRange / nSeen : 1;
-    }
-  }
-  return { min, range };
-}
-
 function memberSeed(seed: number, k: number): number {
   return k === 0 ? seed >>> 0 : (seed + Math.imul(k, 0x9e3779b1)) >>> 0;
 }
@@ -871,7 +833,7 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
     hidden: o.hidden,
   };
 
-  const { min, range } = taskNormalisation(ds);
+  const { min, range } = taskStatsOf(ds);
   const cells: Cells = { model: ds.scores.model, task: ds.scores.task, y: new Float64Array(nnz) };
   for (let e = 0; e < nnz; e++) cells.y[e] = (ds.scores.value[e] - min[cells.task[e]]) / range[cells.task[e]];
 

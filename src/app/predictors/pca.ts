@@ -7,7 +7,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { ridgeRegression, topEigenvectors } from '../linalg/dense.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
+import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -145,7 +146,7 @@ interface PcaFit {
 
 function fitPca(c: Cells, rank: number, signal?: AbortSignal): PcaFit {
   const { nModels: M, nTasks: T } = c;
-  const mom = taskMoments(c);
+  const mom = taskStats(c);
   const X = new Float64Array(M * T).fill(NaN);
   for (let e = 0; e < c.value.length; e++) X[c.model[e] * T + c.task[e]] = (c.value[e] - mom.mean[c.task[e]]) / mom.sd[c.task[e]];
   let scores: Float64Array = new Float64Array(0);
@@ -211,7 +212,7 @@ export const pcaPredictor: Predictor = {
     if (ranks.length > 1) {
       const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
       if (hold.value.length >= 5) {
-        const sd = taskMoments(c).sd;
+        const sd = taskStats(c).sd;
         const errors = ranks.map((r) => {
           const f = fitPca(fit, r, ctx.signal);
           const pred = Float64Array.from(hold.value, (_, i) => predictPca(f, hold.model[i], hold.task[i]));

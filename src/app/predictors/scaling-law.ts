@@ -11,7 +11,8 @@
 import { CollabperfError } from '../../errors.js';
 import { scaleBounds, type Dataset, type TaskEntry } from '../data/dataset.js';
 import { ridgeRegression, solveSpd } from '../linalg/dense.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, taskMoments, throwIfAborted, type Cells } from './baseline-shared.js';
+import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -351,7 +352,7 @@ export const scalingLawPredictor: Predictor = {
       const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
       if (hold.value.length >= 5) {
         const innerMean = fitMeanFixed(fit, mean.space, mean.lambda);
-        const sd = taskMoments(c).sd;
+        const sd = taskStats(c).sd;
         const errors = grid.map((g) => {
           throwIfAborted(ctx.signal, 'the scaling-law fit');
           const f = fitAll(train, fit, feat, g.bounds, g.tokens, innerMean);

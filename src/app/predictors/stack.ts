@@ -10,7 +10,8 @@
 import { Rng } from '../../numeric/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
-import { cellsOf, checkPredictArgs, clipRanges, taskMoments, throwIfAborted } from './baseline-shared.js';
+import { cellsOf, checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
+import { taskStats } from '../stats/task-stats.js';
 import { cmfPredictor } from './cmf.js';
 import { knnPredictor } from './knn.js';
 import { fitPlainKnn } from './knn-plain.js';
@@ -221,7 +222,7 @@ function fewSplits(ds: Dataset, k: number, seed: number): Split[] {
 
 /** Out-of-fold residuals (scaled per task) of every column over the splits; n × J row-major. */
 async function oofResiduals(ds: Dataset, splits: Split[], library: readonly StackCandidate[], J: number, ctx: PredictContext): Promise<{ E: Float64Array; n: number }> {
-  const sd = taskMoments(cellsOf(ds)).sd;
+  const sd = taskStats(cellsOf(ds)).sd;
   const n = splits.reduce((s, x) => s + x.test.length, 0);
   const E = new Float64Array(n * J);
   let row = 0;

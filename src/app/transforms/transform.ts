@@ -5,9 +5,8 @@
  *
  * Kinds:
  * - `none`: identity.
- * - `minmax`: `(x - min) / (max - min)` over the task's training cells — the CPP paper's
- *   normalisation. A zero range (one value, or a constant task) uses a range of 1 instead.
- * - `zscore`: `(x - mean) / std` (population std). A zero std uses 1 instead.
+ * - `minmax`: `(x - min) / range` over the task's training cells — the CPP paper's normalisation.
+ * - `zscore`: `(x - mean) / sd` (population sd).
  * - `logit`: for tasks with a bounded scale (`percent`, `unit`, `{min, max}`), the score becomes a
  *   proportion `p` of the scale, which is clipped to [0, 1], squeezed into [ε, 1 − ε] by
  *   `p' = ε + (1 − 2ε) p` and mapped to `log(p' / (1 − p'))`; ε = {@link LOGIT_EPS} unless given.
@@ -21,11 +20,13 @@
  *   other way round; beyond the training range both extrapolate with the slope of the end segment,
  *   keeping the map a bijection of the real line.
  *
- * A task without training cells gets the identity for every kind (except `minmax` on a bounded scale,
- * which uses the scale's bounds), with a note.
+ * `minmax` and `zscore` take min, range, mean and sd from {@link taskStats}, so a constant task or a
+ * task without training cells gets that module's fallback policy ({@link TASK_STATS_FALLBACK}), with a
+ * note. `rank` on a task without training cells is the identity, with a note.
  */
 import { CollabperfError } from '../../errors.js';
 import { scaleBounds, type Dataset, type TaskScale } from '../data/dataset.js';
+import { fallbackNote, taskStatsOf, type TaskStats } from '../stats/task-stats.js';
 
 /** Names of the transforms, as accepted by {@link fitTransform}. */
 export type TransformKind = 'none' | 'minmax' | 'zscore' | 'logit' | 'rank';
@@ -109,11 +110,12 @@ export function fitTransform(kind: TransformKind, train: Dataset, options: Trans
   const byTask: number[][] = Array.from({ length: nT }, () => []);
   const { task, value } = train.scores;
   for (let e = 0; e < value.length; e++) byTask[task[e]].push(value[e]);
+  const stats = taskStatsOf(train);
 
   const notes: string[] = [];
   const tasks: TaskTransform[] = train.tasks.map((t, i) => {
     const vals = byTask[i];
-    const fitted = fitTask(kind, vals, t.scale, eps, rankOutput);
+    const fitted = fitTask(kind, vals, t.scale, eps, rankOutput, stats, i);
     if (fitted.note) notes.push(`task "${t.name}": ${fitted.note}`);
     return fitted;
   });
@@ -143,34 +145,18 @@ export function transformDataset(fitted: FittedTransform, ds: Dataset): Dataset 
   return { ...ds, scores: { model: s.model, task: s.task, source: s.source, value: fitted.forwardCells(s.task, s.value) } };
 }
 
-function fitTask(kind: TransformKind, vals: number[], scale: TaskScale | undefined, eps: number, rankOutput: 'normal' | 'uniform'): TaskTransform {
+function fitTask(kind: TransformKind, vals: number[], scale: TaskScale | undefined, eps: number, rankOutput: 'normal' | 'uniform', stats: TaskStats, t: number): TaskTransform {
   const n = vals.length;
   switch (kind) {
     case 'none':
       return { method: 'identity', cells: n };
-    case 'minmax': {
-      if (n === 0) {
-        if (scale === undefined) return { method: 'identity', cells: 0, note: 'no training cells; identity' };
-        const b = scaleBounds(scale);
-        return { method: 'minmax', center: b.min, spread: b.max - b.min, cells: 0, note: 'no training cells; min-max of the task scale' };
-      }
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const v of vals) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      const range = hi - lo;
-      if (!(range > 1e-12 * Math.max(1, Math.abs(lo), Math.abs(hi)))) {
-        return { method: 'minmax', center: lo, spread: 1, cells: n, note: `zero range over ${n} training cell(s); range 1 used` };
-      }
-      return { method: 'minmax', center: lo, spread: range, cells: n };
-    }
+    case 'minmax':
+      return withNote({ method: 'minmax', center: stats.min[t], spread: stats.range[t], cells: n }, fallbackNote(stats, t));
     case 'zscore':
-      return fitZscore(vals);
+      return fitZscore(stats, t);
     case 'logit': {
       if (scale === undefined) {
-        const z = fitZscore(vals);
+        const z = fitZscore(stats, t);
         const why = 'no bounded scale; z-score used instead of logit';
         return { ...z, note: z.note ? `${why}; ${z.note}` : why };
       }
@@ -182,19 +168,12 @@ function fitTask(kind: TransformKind, vals: number[], scale: TaskScale | undefin
   }
 }
 
-function fitZscore(vals: number[]): TaskTransform {
-  const n = vals.length;
-  if (n === 0) return { method: 'identity', cells: 0, note: 'no training cells; identity' };
-  let mean = 0;
-  for (const v of vals) mean += v;
-  mean /= n;
-  let ss = 0;
-  for (const v of vals) ss += (v - mean) * (v - mean);
-  const sd = Math.sqrt(ss / n);
-  if (!(sd > 1e-12 * Math.max(1, Math.abs(mean)))) {
-    return { method: 'zscore', center: mean, spread: 1, cells: n, note: `zero standard deviation over ${n} training cell(s); std 1 used` };
-  }
-  return { method: 'zscore', center: mean, spread: sd, cells: n };
+function fitZscore(stats: TaskStats, t: number): TaskTransform {
+  return withNote({ method: 'zscore', center: stats.mean[t], spread: stats.sd[t], cells: stats.count[t] }, fallbackNote(stats, t));
+}
+
+function withNote<T extends TaskTransform>(fitted: T, note: string | undefined): T {
+  return note === undefined ? fitted : { ...fitted, note };
 }
 
 function fitRank(vals: number[], output: 'normal' | 'uniform'): TaskTransform {

@@ -62,15 +62,16 @@ describe('rank helpers', () => {
 });
 
 describe('taskScales', () => {
-  it('maps each declared scale, falls back to observed min-max, and to range 1 when degenerate', () => {
+  it('maps each declared scale, falls back to observed min-max, and borrows the middle range when degenerate', () => {
     const s = taskScales(mixed());
     expect(Array.from(s.offset100)).toEqual([0, 0, 10, 1, 1, 7]);
-    expect(Array.from(s.range100)).toEqual([100, 1, 10, 2, 0.5, 1].map((x, i) => (i === 4 ? expect.closeTo(x, 12) : x)));
+    // S has one value: its range is the middle of the others' ranges (0.4, 0.5, 2, 6, 40) = 2
+    expect(Array.from(s.range100)).toEqual([100, 1, 10, 2, 0.5, 2].map((x, i) => (i === 4 ? expect.closeTo(x, 12) : x)));
     expect(Array.from(s.offsetNorm)).toEqual([50, 0.2, 12, 1, 1, 7]);
     expect(s.rangeNorm[0]).toBe(40);
     expect(s.rangeNorm[1]).toBeCloseTo(0.4, 12);
     expect(s.rangeNorm[2]).toBe(6);
-    expect(s.rangeNorm[5]).toBe(1);
+    expect(s.rangeNorm[5]).toBe(2);
     expect(Array.from(s.higherIsBetter)).toEqual([1, 1, 1, 1, 0, 1]);
   });
 });
@@ -127,10 +128,11 @@ describe('computeMetrics', () => {
     expect(m.mae2).toBe(0.75);
   });
 
-  it('uses range 1 for a task with a single observed value and no scale', () => {
+  it('gives a task with a single observed value and no scale the borrowed range of the policy', () => {
     const m = computeMetrics(mixed(), cells([[5, 7, 7.5]]));
-    expect(m.mae100).toBeCloseTo(50, 12);
-    expect(m.nl1).toBeCloseTo(0.5, 12);
+    // borrowed range 2: an error of 0.5 is a quarter of it
+    expect(m.mae100).toBeCloseTo(25, 12);
+    expect(m.nl1).toBeCloseTo(0.25, 12);
     expect(m.spearman).toBeNaN();
     expect(m.spearmanTasks).toBe(0);
   });

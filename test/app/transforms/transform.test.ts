@@ -180,13 +180,16 @@ describe('fitTransform', () => {
     const mm = fitTransform('minmax', ds);
     expect(mm.forward(0, 42)).toBe(0);
     expect(mm.forward(1, 7)).toBe(0);
-    expect(mm.forward(2, 0.3)).toBeCloseTo(0.3, 12); // no cells: the unit scale's own bounds
-    expect(mm.forward(3, 12)).toBe(12);
-    expect(mm.notes.join('\n')).toMatch(/"single": zero range/);
+    // no cells: the pooled cells' min 7 and range 35 (the task-stats fallback policy), scale or not
+    expect(mm.forward(2, 0.3)).toBeCloseTo((0.3 - 7) / 35, 12);
+    expect(mm.forward(3, 12)).toBeCloseTo(5 / 35, 12);
+    expect(mm.notes.join('\n')).toMatch(/"single": zero range over 1 known cell/);
+    expect(mm.notes.join('\n')).toMatch(/"empty": no known cells; statistics of all known cells pooled/);
     const zs = fitTransform('zscore', ds);
+    // no task has a spread of its own, so a constant task's sd is 1
     expect(zs.forward(1, 7)).toBe(0);
     expect(zs.forward(1, 8)).toBe(1);
-    expect(zs.notes.join('\n')).toMatch(/"const": zero standard deviation/);
+    expect(zs.notes.join('\n')).toMatch(/"const": zero range over 3 known cell\(s\); spread 1, no task has a spread/);
     const rk = fitTransform('rank', ds);
     expect(rk.forward(1, 7)).toBe(0);
     expect(rk.inverse(1, 0.5)).toBe(7.5);
