@@ -3,7 +3,9 @@ import { loadData, type LoadedData } from '../app/data/load.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { READER_NOTE } from '../app/data/wide-table.js';
+import { observedOutsideScales, withDeclaredScales, type Scale } from '../app/data/scale.js';
 import { CollabperfError, isCollabperfError } from '../errors.js';
+import { scaleFlag } from './scales.js';
 
 /** Flags every application command shares: where the data comes from and how it is read. */
 export interface DataFlags {
@@ -13,7 +15,14 @@ export interface DataFlags {
   taskFactors?: string;
   seed?: string;
   backend?: string;
+  scale?: string;
   json?: boolean;
+}
+
+/** The data of a command: what the loader read, with the user's `--scale` applied. */
+export interface FlagData extends LoadedData {
+  /** The scales given with `--scale`, by task index (empty without the flag). */
+  scales: Map<number, Scale>;
 }
 
 /** Adds the shared data flags to a command. */
@@ -25,11 +34,15 @@ export function withDataFlags(cmd: Command): Command {
     .option('--task-factors <file>', 'CSV of task factors (first column: task name)')
     .option('--seed <n>', 'seed of every random choice (default 0)')
     .option('--backend <name>', 'factorization backend: auto, native or ts')
+    .option('--scale <pairs>', 'task scales: "MMLU=0-100,Accuracy=0-1,Elo=unbounded" (fraction, percent, unbounded or MIN-MAX; default: the dataset\'s, else inferred)')
     .option('--json', 'machine-readable output');
 }
 
-/** Loads the data named by the flags; warnings go to stderr unless --json. */
-export async function loadFromFlags(f: DataFlags): Promise<LoadedData> {
+/**
+ * Loads the data named by the flags and declares the `--scale` scales on its tasks, so every
+ * method, metric and clip of the command uses them; warnings go to stderr unless --json.
+ */
+export async function loadFromFlags(f: DataFlags): Promise<FlagData> {
   let loaded: LoadedData;
   try {
     loaded = await loadData(f.data, { tasksAsRows: f.tasksAsRows, modelFactors: f.modelFactors, taskFactors: f.taskFactors });
@@ -39,8 +52,11 @@ export async function loadFromFlags(f: DataFlags): Promise<LoadedData> {
   // The readers leave what they had to guess (long layout, % signs, decimal commas, a transposed
   // table) in the dataset's notes; the user hears about it here, or in --json's `warnings`.
   for (const n of loaded.dataset.notes) if (n.startsWith(READER_NOTE)) loaded.warnings.push(n.slice(READER_NOTE.length));
-  if (!f.json) for (const w of loaded.warnings) process.stderr.write(`collabperf: warning: ${w}\n`);
-  return loaded;
+  const scales = scaleFlag(loaded.dataset, f.scale);
+  for (const w of observedOutsideScales(loaded.dataset, scales)) loaded.warnings.push(w.message);
+  const data: FlagData = { ...loaded, dataset: withDeclaredScales(loaded.dataset, scales), scales };
+  if (!f.json) for (const w of data.warnings) process.stderr.write(`collabperf: warning: ${w}\n`);
+  return data;
 }
 
 /** The seed flag as a uint32. */

@@ -174,26 +174,83 @@ export interface ScaleWarning {
   /** `fraction-on-percent`: looks like a fraction on a 0–100 task; `percent-on-fraction`: looks like a percent on a 0–1 task; `outside`: beyond the bounds. */
   kind: 'fraction-on-percent' | 'percent-on-fraction' | 'outside';
   task: string;
+  /** The model whose score it is, when known. */
+  model?: string;
   value: number;
   message: string;
 }
 
 /**
- * Checks a score given by the user against its task's scale; `undefined` when it fits. On a 0–100
+ * Checks a score given by the user against its task's scale; `undefined` when it fits; `model` (the
+ * model the score is of) is named in the message when given. On a 0–100
  * task a value strictly between 0 and 1 is taken for a fraction ("did you mean 66.6?"); on a 0–1 task
  * a value in (1, 100] for a percent; anything else outside the bounds is reported as such.
  */
-export function checkGivenScore(task: string, value: number, scale: Scale): ScaleWarning | undefined {
+export function checkGivenScore(task: string, value: number, scale: Scale, model?: string): ScaleWarning | undefined {
+  // With the model named the warning stands alone in a log: which model, which task, which value.
+  const who = model === undefined ? '' : `model "${model}": `;
+  const at = model === undefined ? {} : { model };
   if (scale.kind === 'percent' && value > 0 && value < 1) {
-    return { kind: 'fraction-on-percent', task, value, message: `${task}=${fmt(value)} looks like a fraction but the task is on 0-100; did you mean ${fmt(value * 100)}?` };
+    return { kind: 'fraction-on-percent', task, value, ...at, message: `${who}${task}=${fmt(value)} looks like a fraction but the task is on 0-100; did you mean ${fmt(value * 100)}?` };
   }
   if (scale.kind === 'fraction' && value > 1 && value <= 100) {
-    return { kind: 'percent-on-fraction', task, value, message: `${task}=${fmt(value)} looks like a percent but the task is on 0-1; did you mean ${fmt(value / 100)}?` };
+    return { kind: 'percent-on-fraction', task, value, ...at, message: `${who}${task}=${fmt(value)} looks like a percent but the task is on 0-1; did you mean ${fmt(value / 100)}?` };
   }
   if (value < scale.min || value > scale.max) {
-    return { kind: 'outside', task, value, message: `${task}=${fmt(value)} is outside the task's scale ${describeScale(scale)}` };
+    return { kind: 'outside', task, value, ...at, message: `${who}${task}=${fmt(value)} is outside the task's scale ${describeScale(scale)}` };
   }
   return undefined;
+}
+
+/**
+ * The dataset with the user's scales declared on its tasks (a shallow copy; scores are shared), so
+ * that every method and metric reading a task's declared scale (the logit transform, the clipping,
+ * the 0-100 mapping of the metrics) works on the scale the user gave.
+ */
+export function withDeclaredScales(ds: Dataset, overrides: ScaleOverrides): Dataset {
+  if (overrides.size === 0) return ds;
+  const tasks = ds.tasks.map((t, i): TaskEntry => {
+    const o = overrides.get(i);
+    if (o === undefined) return t;
+    const { scale: _scale, unbounded: _unbounded, ...rest } = t;
+    if (o.kind === 'unbounded') return { ...rest, unbounded: true };
+    return { ...rest, scale: o.kind === 'fraction' ? 'unit' : o.kind === 'percent' ? 'percent' : { min: o.min, max: o.max } };
+  });
+  return { ...ds, tasks };
+}
+
+/**
+ * Observed scores of the table outside a scale the user gave for their task: one warning per task,
+ * with the count and the first such score (model and value), since a wrong `--scale` or a wrong cell
+ * both show up here.
+ */
+export function observedOutsideScales(ds: Dataset, overrides: ScaleOverrides): ScaleWarning[] {
+  const out: ScaleWarning[] = [];
+  const count = new Int32Array(ds.tasks.length);
+  const first = new Int32Array(ds.tasks.length).fill(-1);
+  for (let e = 0; e < ds.scores.value.length; e++) {
+    const t = ds.scores.task[e];
+    const sc = overrides.get(t);
+    const v = ds.scores.value[e];
+    if (sc !== undefined && (v < sc.min || v > sc.max)) {
+      if (count[t]++ === 0) first[t] = e;
+    }
+  }
+  count.forEach((n, t) => {
+    if (n === 0) return;
+    const e = first[t];
+    const task = ds.tasks[t].name;
+    const model = ds.models[ds.scores.model[e]].name;
+    const value = ds.scores.value[e];
+    out.push({
+      kind: 'outside',
+      task,
+      model,
+      value,
+      message: `${n} observed score(s) of task "${task}" lie outside the scale ${describeScale(overrides.get(t)!)} given for it (first: model "${model}", ${fmt(value)}); predictions are clamped to that scale`,
+    });
+  });
+  return out;
 }
 
 /** Short decimal form without float noise (`0.666 * 100` → `66.6`). */

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { advise, parseCosts, type KnownScore } from '../../app/advise/index.js';
 import { parseNewFactors, parseNewScores } from '../../app/predict.js';
 import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
+import { checkGivenScore, resolveScales } from '../../app/data/scale.js';
 import { CollabperfError } from '../../errors.js';
 import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
-
-/** Below this many reference models the expected errors rest on too few examples to trust. */
-export const MIN_REFERENCE_MODELS = 10;
 import { printJson, Progress } from '../output.js';
 import { withTaskHints } from '../suggest.js';
 import type { CliRunner } from '../runner.js';
+
+/** Below this many reference models the expected errors rest on too few examples to trust. */
+export const MIN_REFERENCE_MODELS = 10;
 
 interface AdviseFlags extends DataFlags {
   method?: string;
@@ -35,7 +36,7 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: AdviseFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings: loadWarnings, scales: scaleOverrides } = await loadFromFlags(f);
       if (f.model !== undefined && (f.new !== undefined || f.factors !== undefined)) {
         throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
       }
@@ -56,6 +57,14 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       });
       progress.done();
       const warnings: string[] = [];
+      if (known !== undefined) {
+        // A given score off its task's scale (0.666 on a 0-100 task) skews every expected error below.
+        const scales = resolveScales(ds, scaleOverrides);
+        for (const s of known) {
+          const w = checkGivenScore(ds.tasks[s.task].name, s.value, scales[s.task], 'new model');
+          if (w) warnings.push(w.message);
+        }
+      }
       if (a.referenceModels < MIN_REFERENCE_MODELS) {
         warnings.push(`the advice rests on ${a.referenceModels} reference model(s) (fewer than ${MIN_REFERENCE_MODELS}): the expected errors are rough estimates`);
       }
@@ -77,7 +86,7 @@ export function registerAdvise(program: Command, run: CliRunner): void {
             alternatives: s.ranking.slice(1, 4).map((o) => ({ task: o.task, expectedErrorAfter: o.expectedErrorAfter, gain: o.gain, cost: o.cost, support: o.support })),
           })),
           stopped: a.stopped ? { atStep: a.stopped.atStep, reason: stoppedText, bestRemaining: a.stopped.bestRemaining ? { task: a.stopped.bestRemaining.task, expectedErrorAfter: a.stopped.bestRemaining.expectedErrorAfter, gain: a.stopped.bestRemaining.gain } : null } : null,
-          warnings,
+          warnings: [...loadWarnings, ...warnings],
           referenceModels: a.referenceModels,
           fits: a.fits,
           seconds: a.ms / 1000,

@@ -27,7 +27,7 @@ export function registerImportance(program: Command, run: CliRunner): void {
       .option('--samples <n>', 'permutations when sampling', '100'),
   ).action(async (f: ImportanceFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings } = await loadFromFlags(f);
       const predictor = getPredictor(f.method);
       if (!predictor.usesFactors) {
         throw new CollabperfError('E_INVALID_ARGUMENT', `method "${predictor.name}" does not use factors; use one of ${PREDICTORS.filter((p) => p.usesFactors).map((p) => p.name).join(', ')}`, { field: 'method' });
@@ -52,7 +52,7 @@ export function registerImportance(program: Command, run: CliRunner): void {
       progress.done();
       const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
       const ranked = r.players.map((p, i) => ({ factor: p, value: r.values[i], stdError: r.stdErrors[i] })).sort((a, b) => b.value - a.value);
-      if (f.json) return printJson({ dataset: origin, method: predictor.name, metric: r.metric, exact: r.exact, samples: r.samples, evaluations: r.evaluations, empty: r.empty, full: r.full, factors: ranked });
+      if (f.json) return printJson({ dataset: origin, warnings, method: predictor.name, metric: r.metric, exact: r.exact, samples: r.samples, evaluations: r.evaluations, empty: r.empty, full: r.full, factors: ranked });
       const w = Math.max(6, ...ranked.map((x) => x.factor.length));
       const lines = [
         `${origin}: Shapley importance of factors for ${predictor.name}, value = reduction of ${r.metric} (${r.exact ? 'exact' : `${r.samples} sampled permutations`}, ${r.evaluations} coalitions)`,

@@ -6,7 +6,8 @@ import { checkLevel } from '../../app/trust/intervals.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { toCsv } from '../../util/csv-write.js';
-import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
+import { givenScoreWarnings, inferredScaleLines } from '../scales.js';
 import { withTaskHints } from '../suggest.js';
 import { printJson } from '../output.js';
 import type { CliRunner } from '../runner.js';
@@ -52,7 +53,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin, warnings } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings: loadWarnings, scales: scaleOverrides } = await loadFromFlags(f);
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };
       const level = f.intervals ? checkLevel(Number(f.level)) : undefined;
@@ -62,18 +63,28 @@ export function registerPredict(program: Command, run: CliRunner): void {
         if (f.model !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
         const scores = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
-        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level });
-        const doc = { dataset: origin, warnings, model: f.name ?? 'new model', method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        const model = f.name ?? 'new model';
+        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level, scales: scaleOverrides });
+        const scoreWarnings = givenScoreWarnings(r.warnings, scores, ds, r.scales, model);
+        for (const w of scoreWarnings) warn(f, w);
+        const warnings = [...loadWarnings, ...scoreWarnings];
+        const doc = { dataset: origin, warnings, model, method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, scales: r.scales, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
         if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
-        const lines = [`${doc.model} on ${origin}, method ${r.method}, ${r.mode}`, ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []), `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`];
+        const lines = [
+          `${doc.model} on ${origin}, method ${r.method}, ${r.mode}`,
+          ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []),
+          ...inferredScaleLines(r.scales),
+          `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`,
+        ];
         for (const c of r.cells) lines.push(`${c.task.padEnd(w)}  ${fmt(c.prediction).padStart(9)}${range(c)}  ${c.given === undefined ? '' : fmt(c.given)}`);
         process.stdout.write(`${lines.join('\n')}\n${f.out ? `written to ${f.out}\n` : ''}`);
         return;
       }
-      const r = await completeMatrix(ds, predictor, ctx, { model: f.model, level });
-      const doc = { dataset: origin, warnings, method: r.method, chosen: r.chosen, level: level ?? null, missing: r.cells.length, predictions: r.cells };
+      const r = await completeMatrix(ds, predictor, ctx, { model: f.model, level, scales: scaleOverrides });
+      // r.warnings are about the table's own cells against --scale: the loader already reported them.
+      const doc = { dataset: origin, warnings: loadWarnings, method: r.method, chosen: r.chosen, level: level ?? null, scales: r.scales, missing: r.cells.length, predictions: r.cells };
       if (f.out) writeOut(f.out, ['model', 'task', 'prediction', 'lower', 'upper'], r.cells.map((c) => [c.model, c.task, c.prediction, c.lower, c.upper]), doc);
       if (f.json) return printJson(doc);
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
@@ -81,6 +92,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
       const lines = [
         `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method}, completion`,
         ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []),
+        ...inferredScaleLines(r.scales),
         `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted${level === undefined ? '' : `  ${pct} interval`}`,
       ];
       for (const c of r.cells) lines.push(`${c.model.padEnd(wm)}  ${c.task.padEnd(wt)}  ${fmt(c.prediction).padStart(9)}${range(c).trimEnd()}`);

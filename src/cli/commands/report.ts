@@ -42,7 +42,7 @@ export function registerReport(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: ReportFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings, scales: scaleOverrides } = await loadFromFlags(f);
       const seeds = positiveInt('seeds', f.seeds);
       const probes = positiveInt('probes', f.probes, true);
       const levels = f.levels.trim() === '' ? [] : f.levels.split(',').map((s) => Number(s));
@@ -53,7 +53,7 @@ export function registerReport(program: Command, run: CliRunner): void {
       const ctx = { backend: backendFlag(f.backend) };
       const progress = new Progress('report');
       progress.phase('filling the matrix');
-      const completion = await completeMatrix(ds, main, { ...ctx, seed });
+      const completion = await completeMatrix(ds, main, { ...ctx, seed }, { scales: scaleOverrides });
       progress.phase(`evaluating ${methods.length} method(s) on ${f.protocol}`);
       const evaluation = await evaluate(ds, methods, { protocol: f.protocol, seeds, ctx, onProgress: (p) => progress.update(p.done, p.total, `${p.method}, seed ${p.seed}, fold ${p.fold}/${p.folds}`) });
       let coverage: CoveragePoint[] | undefined;
@@ -79,7 +79,7 @@ export function registerReport(program: Command, run: CliRunner): void {
       });
       writeReport(f.out, html);
       progress.done();
-      if (f.json) return printJson({ dataset: origin, out: f.out, bytes: Buffer.byteLength(html), methods: methods.map((m) => m.name), method: main.name, coverage: coverage ?? null, advice: advice ?? null });
+      if (f.json) return printJson({ dataset: origin, warnings, out: f.out, bytes: Buffer.byteLength(html), methods: methods.map((m) => m.name), method: main.name, coverage: coverage ?? null, advice: advice ?? null });
       process.stdout.write(`report written to ${f.out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KB)\n`);
     }),
   );
