@@ -102,6 +102,8 @@ export function parseLongJson(input: string | unknown[], options: LongTableOptio
   const file = options.file;
   const text = typeof input === 'string' ? input : undefined;
   const doc = text !== undefined ? parseJsonText(text, file) : input;
+  // Each look-up scans the text from the start, so it runs only on the way to an error: a line per
+  // record up front made a 1 MB file take minutes.
   const lineOf = (i: number, key?: string) => (text === undefined ? undefined : jsonLineOf(text, key === undefined ? [i] : [i, key]) ?? jsonLineOf(text, [i]));
   if (!Array.isArray(doc)) {
     throw new CollabperfError('E_PARSE', 'a long JSON table must be an array of {model, task, score, source?} objects', { file, line: 1 });
@@ -123,20 +125,30 @@ export function parseLongJson(input: string | unknown[], options: LongTableOptio
     let score: number | undefined;
     const s = o.score;
     if (s === null) score = undefined;
-    else if (typeof s === 'number') score = s;
-    else if (typeof s === 'string') score = parseNumberCell(s, where('score'));
+    else if (typeof s === 'number') {
+      // JSON.parse reads 1e999 as Infinity; caught here, where the record and its line are known
+      if (!Number.isFinite(s)) throw new CollabperfError('E_NON_FINITE', `"score" is out of the floating-point range`, where('score'));
+      score = s;
+    } else if (typeof s === 'string') score = parseNumberCell(s, where('score'));
     else throw new CollabperfError('E_PARSE', `"score" must be a number or null, got ${JSON.stringify(s)}`, where('score'));
     let source = '';
     if (o.source !== undefined && o.source !== null) {
       if (typeof o.source !== 'string') throw new CollabperfError('E_PARSE', `"source" must be a string, got ${JSON.stringify(o.source)}`, where('source'));
       source = o.source.trim();
     }
-    return { model, task, score, source, line: lineOf(i) };
+    return { model, task, score, source, line: undefined };
   });
-  return build(out, options, 'task', (i) => `[${i}]`);
+  return build(out, options, 'task', { label: (i) => `[${i}]`, line: (i) => lineOf(i) });
 }
 
-function build(records: LongRecord[], options: LongTableOptions, taskField: string, label?: (i: number) => string): Dataset {
+/** Where a record without a line of its own is (a JSON array element), looked up only for an error. */
+interface RecordLocator {
+  /** The record's path, `[12]`. */
+  label(i: number): string;
+  line(i: number): number | undefined;
+}
+
+function build(records: LongRecord[], options: LongTableOptions, taskField: string, locate?: RecordLocator): Dataset {
   const file = options.file;
   const models: string[] = [];
   const tasks: string[] = [];
@@ -146,7 +158,11 @@ function build(records: LongRecord[], options: LongTableOptions, taskField: stri
   const sIdx = new Map<string, number>();
   const seen = new Map<string, number>(); // "m\u0000t" → record index
   const scores: ScoreTuple[] = [];
-  const where = (i: number) => (records[i].line !== undefined ? `line ${records[i].line}` : label ? label(i) : `record ${i + 1}`);
+  const lineOf = (i: number) => records[i].line ?? locate?.line(i);
+  const where = (i: number) => {
+    const line = lineOf(i);
+    return line !== undefined ? `line ${line}` : locate ? locate.label(i) : `record ${i + 1}`;
+  };
   records.forEach((r, i) => {
     let m = mIdx.get(r.model);
     if (m === undefined) {
@@ -165,8 +181,8 @@ function build(records: LongRecord[], options: LongTableOptions, taskField: stri
     if (prev !== undefined) {
       throw new CollabperfError('E_DUPLICATE_ENTRY', `model "${r.model}" on task "${r.task}" is given twice (${where(prev)} and ${where(i)})`, {
         file,
-        line: r.line,
-        field: label && r.line === undefined ? label(i) : taskField,
+        line: lineOf(i),
+        field: locate ? `${locate.label(i)}.task` : taskField,
       });
     }
     seen.set(key, i);

@@ -68,7 +68,7 @@ describe('parseLongJson', () => {
   it('names both lines of a duplicate', () => {
     expectError(() => parseLongJson(read('long-dup.json'), { file: 'long-dup.json' }), 'E_DUPLICATE_ENTRY', {
       line: 4,
-      field: 'task',
+      field: '[2].task',
       message: /line 2 and line 4/,
     });
   });
