@@ -5,6 +5,7 @@
  * rules in C++; parity tests compare the two.
  */
 import { performance } from 'node:perf_hooks';
+import { CollabperfError } from '../errors.js';
 import type { BatchProgress, FitJob, FitJobIteration, FitJobResult, KernelBackend, KernelValidation, LossSums } from './types.js';
 
 /** Time between two progress callbacks of a batch. */
@@ -80,7 +81,7 @@ export class FitLoop {
     }
     const v = job.validation;
     const validRmse = v === null ? NaN : validationRmse(job, v);
-    this.history.push({ trainRmse, validRmse, seconds });
+    this.history.push(loss.objective === undefined ? { trainRmse, validRmse, seconds } : { trainRmse, validRmse, seconds, objective: loss.objective });
     if (job.earlyStopping && v !== null) {
       const best = this.best;
       if (best === null || validRmse < best.rmse - job.minDelta) {
@@ -166,6 +167,11 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
   return async (jobs, onProgress) => {
     const progress = new ProgressThrottle(jobs.length, onProgress);
     const results: FitJobResult[] = [];
+    const ials = jobs.findIndex((j) => j.algo === 'ials');
+    if (ials >= 0) {
+      // The one-iteration kernels have no implicit sweep; the caller must route such jobs to a backend whose details say implicitAls.
+      throw new CollabperfError('E_INVALID_ARGUMENT', `job ${ials} is implicit ALS, which a backend made of one-iteration kernels cannot run`);
+    }
     for (let j = 0; j < jobs.length; j++) {
       const job = jobs[j];
       const loop = new FitLoop(job);

@@ -38,6 +38,27 @@ export interface KernelModel {
 
 export type SgdMode = 'deterministic' | 'parallel';
 
+/** How an implicit-feedback value r >= 0 becomes a confidence (Hu, Koren & Volinsky 2008). */
+export type ConfidenceKind = 'linear' | 'log';
+
+/** Per-row solver of implicit ALS: the exact Cholesky solve, or conjugate gradient with a fixed number of steps. */
+export type ImplicitSolver = 'cholesky' | 'cg';
+
+/**
+ * Implicit-feedback ALS settings (job algo `'ials'`). An entry with value r > 0 has preference 1 and
+ * confidence `1 + alpha * r` ('linear') or `1 + alpha * log(1 + r / epsilon)` ('log'); every other
+ * cell, observed with r = 0 or not observed at all, has preference 0 and confidence 1.
+ */
+export interface ImplicitOptions {
+  alpha: number;
+  confidence: ConfidenceKind;
+  /** Scale of the 'log' confidence (unused by 'linear'). */
+  epsilon: number;
+  solver: ImplicitSolver;
+  /** CG steps per row and sweep, warm-started from the current factors (solver 'cg'). */
+  cgSteps: number;
+}
+
 export interface KernelOptions {
   useBias: boolean;
   lambda: number;
@@ -51,6 +72,8 @@ export interface KernelOptions {
   sgdMode: SgdMode;
   /** Length-1 flag; a kernel returns 'aborted' soon after cancel[0] becomes non-zero. */
   cancel: Int32Array | null;
+  /** Required by (and only read by) jobs with algo 'ials'. */
+  implicit?: ImplicitOptions;
 }
 
 export type KernelStatus = 'ok' | 'aborted';
@@ -60,6 +83,11 @@ export interface LossSums {
   sse: number;
   /** Sum of weights. */
   wsum: number;
+  /**
+   * Implicit ALS only: the whole objective the sweeps minimise, `sse` (over every cell of the
+   * matrix) plus the L2 terms. Exact sweeps never increase it.
+   */
+  objective?: number;
 }
 
 /** What `collabperf info` and `backendInfo()` print about a backend. */
@@ -75,6 +103,8 @@ export interface BackendDetails {
   path?: string;
   /** Whether SGD's parallel (block-scheduled) mode is available. */
   parallelSgd: boolean;
+  /** Whether `fitMany` runs jobs with algo 'ials' (implicit ALS); absent means no. */
+  implicitAls?: boolean;
 }
 
 /** The built-in backends, or the name a third party registered with `registerBackend`. */
@@ -98,7 +128,8 @@ export interface FitJob {
   problem: KernelProblem;
   model: KernelModel;
   options: KernelOptions;
-  algo: 'als' | 'sgd';
+  /** 'ials' is implicit-feedback ALS (options.implicit), run only by backends whose details say `implicitAls`. */
+  algo: 'als' | 'sgd' | 'ials';
   /** Iterations to run at most, >= 1. */
   iters: number;
   validation: KernelValidation | null;
@@ -116,6 +147,8 @@ export interface FitJobIteration {
   validRmse: number;
   /** Seconds the iteration took. */
   seconds: number;
+  /** Implicit ALS: the objective after the iteration (see LossSums.objective). */
+  objective?: number;
 }
 
 export interface FitJobResult {

@@ -1,18 +1,30 @@
 import { CollabperfError } from '../errors.js';
-import { getBackend } from '../backends/registry.js';
+import { chooseBackend, getBackend } from '../backends/registry.js';
 import { Rng } from '../numeric/rng.js';
 import type { BatchProgress, FitJob, FitJobResult, KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
+import { denseFromStrings, IdIndex, isStringRatings, type IdList, type StringRatings } from './ids.js';
 import { FactorModel } from './model.js';
 import { resolveFitOptions, type FitOptions, type IterationReport, type ResolvedFitOptions } from './options.js';
-import { buildProblem, toEntries, type Entries, type RatingsInput } from './ratings.js';
+import { buildProblem, checkMemoryBudget, remapIds, toEntries, type Entries, type IdMap, type RatingsInput, type SparseRatings } from './ratings.js';
+
+/** Which backend ran a fit, and why (auto's rule, a request, or a fallback). */
+export interface FitBackendReport {
+  name: string;
+  reason: string;
+}
 
 /** The outcome of {@link fit}. */
-export interface FitResult {
-  model: FactorModel;
+export interface FitResult<Id extends number | string = number> {
+  model: FactorModel<Id>;
   /** One report per iteration run. */
   history: IterationReport[];
   /** The backend that ran the kernels. */
   backend: string;
+  /**
+   * Why that backend: the choice's reason, or the fallback (an implicit fit asked of a backend that
+   * cannot run implicit ALS runs on TypeScript, and this says so).
+   */
+  backendReport: FitBackendReport;
   /** True when validation stopped the fit before `iters`. */
   stoppedEarly: boolean;
   /** The iteration whose model was kept (the best on validation, else the last). */
@@ -51,6 +63,7 @@ function validationEntries(input: RatingsInput, nRows: number, nCols: number): E
 }
 
 function kernelOptions(o: ResolvedFitOptions, cancel: Int32Array): KernelOptions {
+  const implicit = o.implicit ? { implicit: { alpha: o.alpha, confidence: o.confidence, epsilon: o.epsilon, solver: o.solver, cgSteps: o.cgSteps } } : {};
   return {
     useBias: o.useBias,
     lambda: o.lambda,
@@ -62,6 +75,7 @@ function kernelOptions(o: ResolvedFitOptions, cancel: Int32Array): KernelOptions
     seed: o.seed,
     sgdMode: o.sgdMode,
     cancel,
+    ...implicit,
   };
 }
 
@@ -69,23 +83,83 @@ function aborted(): CollabperfError {
   return new CollabperfError('E_ABORTED', 'the fit was cancelled');
 }
 
+/** Ratings with their id maps, ready to build a problem. */
+interface Prepared {
+  entries: Entries;
+  rowIds: IdList | null;
+  colIds: IdList | null;
+}
+
+/** Turns any accepted input into dense entries: string ids mapped, sparse integer ids remapped on request. */
+function prepare(input: RatingsInput | StringRatings, o: FitOptions, rank: number): Prepared {
+  const limits = { maxBytes: o.maxBytes, rank };
+  if (isStringRatings(input)) {
+    const d = denseFromStrings(input);
+    const entries = toEntries({ rows: d.rows, cols: d.cols, values: d.values, weights: d.weights, nRows: d.nRows, nCols: d.nCols }, 'ratings', limits);
+    return { entries, rowIds: d.rowIds.ids, colIds: d.colIds.ids };
+  }
+  if (o.remapIds === true) {
+    if ((input as { dense?: unknown }).dense !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', 'remapIds applies to sparse { rows, cols, values } input', { field: 'remapIds' });
+    const sparse = input as SparseRatings;
+    // The ids are sparse by assumption: check them without the budget, which their maximum would break.
+    const raw = toEntries({ rows: sparse.rows, cols: sparse.cols, values: sparse.values, weights: sparse.weights }, 'ratings', { maxBytes: Infinity });
+    const m = remapIds(raw.rows, raw.cols);
+    const nRows = m.map.rowIds.length;
+    const nCols = m.map.colIds.length;
+    checkMemoryBudget(nRows, nCols, raw.rows.length, limits, raw.weights !== null, `ratings: ${nRows} distinct row ids, ${nCols} distinct column ids`);
+    return { entries: { ...raw, rows: m.rows, cols: m.cols, nRows, nCols }, rowIds: m.map.rowIds, colIds: m.map.colIds };
+  }
+  return { entries: toEntries(input, 'ratings', limits), rowIds: null, colIds: null };
+}
+
+/** Validation entries in the training data's ids. */
+function validationFor(input: RatingsInput | StringRatings, p: Prepared, nRows: number, nCols: number): Entries {
+  if (p.rowIds !== null && p.colIds !== null) {
+    if (isStringRatings(input)) {
+      const d = denseFromStrings(input, 'validation', { rows: new IdIndex(p.rowIds), cols: new IdIndex(p.colIds) });
+      return toEntries({ rows: d.rows, cols: d.cols, values: d.values, weights: d.weights, nRows, nCols }, 'validation');
+    }
+    const raw = toEntries(input, 'validation', { maxBytes: Infinity });
+    const m = remapIds(raw.rows, raw.cols, { rowIds: p.rowIds, colIds: p.colIds } as IdMap, 'validation');
+    return { ...raw, rows: m.rows, cols: m.cols, nRows, nCols };
+  }
+  if (isStringRatings(input)) throw new CollabperfError('E_INVALID_ARGUMENT', 'validation has string ids, the training data has none');
+  return validationEntries(input, nRows, nCols);
+}
+
 /**
- * Factorizes a sparse rating matrix with ALS or SGD on the chosen backend. The whole fit is one
- * backend call (native: off the main thread; TypeScript: in slices that yield to the event loop);
- * early stopping and cancellation behave the same on both, and `onProgress` receives every
- * iteration's report once the fit has run (`onBatchProgress` follows it live).
+ * Factorizes a sparse matrix with ALS or SGD, or implicit feedback with implicit ALS
+ * (`implicit: true`), on the chosen backend. The whole fit is one backend call (native: off the
+ * main thread; TypeScript: in slices that yield to the event loop); early stopping and cancellation
+ * behave the same on both, and `onProgress` receives every iteration's report once the fit has run
+ * (`onBatchProgress` follows it live).
+ *
+ * Input is `{ rows, cols, values }` of dense indices (with `remapIds: true`, any non-negative
+ * integer ids), a dense matrix, or `{ row, col, value }` keyed by string ids; the model then speaks
+ * those ids. An implicit fit on a backend that cannot run implicit ALS (the native addon today)
+ * runs on TypeScript and says so in `backendReport.reason`.
  *
  * @example
  * const { model } = await fit({ rows, cols, values }, { algo: 'als', rank: 16, iters: 10 });
  * model.predict(0, 3);
+ * const { model: m } = await fit({ row: users, col: items, value: plays }, { implicit: true, rank: 32 });
+ * m.recommend('user42', 10); // [{ col: 'item7', score }, ...], the user's own items left out
  */
-export async function fit(input: RatingsInput, options: FitOptions = {}): Promise<FitResult> {
+export async function fit(input: StringRatings, options?: FitOptions): Promise<FitResult<string>>;
+export async function fit(input: RatingsInput, options?: FitOptions): Promise<FitResult<number>>;
+export async function fit(input: RatingsInput | StringRatings, options: FitOptions = {}): Promise<FitResult<number | string>> {
   const o = resolveFitOptions(options);
-  const entries = toEntries(input);
-  const problem = buildProblem(entries);
-  const validation = options.validation ? validationEntries(options.validation, problem.nRows, problem.nCols) : null;
-  const backend = getBackend(options.backend);
-  return runFit(problem, o, backend, validation, options);
+  const prepared = prepare(input, options, o.rank);
+  const problem = buildProblem(prepared.entries);
+  const validation = options.validation ? validationFor(options.validation as RatingsInput | StringRatings, prepared, problem.nRows, problem.nCols) : null;
+  const choice = chooseBackend({ nnz: problem.nnz, rank: o.rank }, options.backend);
+  const [r] = await runFits(
+    [{ problem, options: o, validation, earlyStopping: options.earlyStopping, rowIds: prepared.rowIds, colIds: prepared.colIds }],
+    choice.backend,
+    { signal: options.signal, onProgress: options.onBatchProgress, backendReason: choice.reason },
+  );
+  if (options.onProgress) for (const rep of r.history) options.onProgress(rep);
+  return r as FitResult<number | string>;
 }
 
 /** One fit of a batch given to {@link runFits}. */
@@ -97,6 +171,9 @@ export interface FitSpec {
   validation?: Entries | null;
   /** With validation: stop early and keep the best iteration (default true). */
   earlyStopping?: boolean;
+  /** External ids of the problem's rows and columns, kept in the model. */
+  rowIds?: IdList | null;
+  colIds?: IdList | null;
 }
 
 /** Hooks of {@link runFits}. */
@@ -105,6 +182,8 @@ export interface RunFitsHooks {
   signal?: AbortSignal;
   /** Live progress over the whole batch, at most every ~100 ms. */
   onProgress?: (p: BatchProgress) => void;
+  /** Why `backend` was chosen, for the results' backendReport (default "chosen by the caller"). */
+  backendReason?: string;
 }
 
 /** The model a spec starts from: initFactors, the weighted mean when biases are on, zero biases. */
@@ -115,21 +194,29 @@ function initialModel(spec: FitSpec, backend: KernelBackend): FactorModel {
   const V = new Float64Array(problem.nCols * k);
   initFactors(U, V, k, o.seed, o.initScale);
   const mu = o.useBias ? weightedMean(problem.value, problem.weight) : 0;
-  return new FactorModel(problem.nRows, problem.nCols, k, mu, U, V, new Float64Array(problem.nRows), new Float64Array(problem.nCols), {
-    options: o,
-    backend: backend.name,
-    iterations: 0,
-    trainRmse: NaN,
-  });
+  // The training column sets are the problem's own CSR arrays: shared, not copied.
+  return new FactorModel(
+    problem.nRows,
+    problem.nCols,
+    k,
+    mu,
+    U,
+    V,
+    new Float64Array(problem.nRows),
+    new Float64Array(problem.nCols),
+    { options: o, backend: backend.name, iterations: 0, trainRmse: NaN },
+    { known: { ptr: problem.rowPtr, cols: problem.colIdx }, rowIds: spec.rowIds ?? null, colIds: spec.colIds ?? null },
+  );
 }
 
-function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: KernelBackend, label: string): FitResult {
+function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: KernelBackend, report: FitBackendReport, label: string): FitResult {
   const iters = spec.options.iters;
   let elapsed = 0;
   const history: IterationReport[] = r.history.map((h, i) => {
     elapsed += h.seconds;
     const rep: IterationReport = { iter: i + 1, iters, trainRmse: h.trainRmse, seconds: h.seconds, elapsed };
     if (spec.validation) rep.validRmse = h.validRmse;
+    if (h.objective !== undefined) rep.objective = h.objective;
     return rep;
   });
   if (r.status === 'diverged') {
@@ -140,7 +227,7 @@ function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: K
   model.training.iterations = history.length;
   model.training.trainRmse = kept.trainRmse;
   if (kept.validRmse !== undefined) model.training.validRmse = kept.validRmse;
-  return { model, history, backend: backend.name, stoppedEarly: r.stoppedEarly, bestIter: r.bestIter };
+  return { model, history, backend: backend.name, backendReport: report, stoppedEarly: r.stoppedEarly, bestIter: r.bestIter };
 }
 
 /**
@@ -151,16 +238,34 @@ function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: K
  * @throws CollabperfError E_ABORTED when `hooks.signal` fires (no partial results); E_NUMERIC
  *   when a fit diverges (the message names the fit) or an ALS system is singular.
  */
-export async function runFits(specs: readonly FitSpec[], backend: KernelBackend, hooks: RunFitsHooks = {}): Promise<FitResult[]> {
+export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, hooks: RunFitsHooks = {}): Promise<FitResult[]> {
   const { signal } = hooks;
   if (signal?.aborted) throw aborted();
+  for (const [i, s] of specs.entries()) {
+    if (!s.options.implicit) continue;
+    const where = specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `;
+    if (s.validation) throw new CollabperfError('E_INVALID_ARGUMENT', `${where}implicit ALS has no RMSE to validate on; evaluate held-out interactions with the ranking metrics instead`, { field: 'validation' });
+    if (s.problem.weight !== null) throw new CollabperfError('E_INVALID_ARGUMENT', `${where}implicit ALS takes no weights: the values set the confidence`, { field: 'weights' });
+    const v = s.problem.value;
+    for (let e = 0; e < v.length; e++) {
+      if (v[e] < 0) throw new CollabperfError('E_INVALID_ARGUMENT', `${where}implicit values must be >= 0 (counts or strengths), entry ${e} in row order is ${v[e]}`);
+    }
+  }
+  let backend = chosen;
+  let report: FitBackendReport = { name: chosen.name, reason: hooks.backendReason ?? 'chosen by the caller' };
+  if (specs.some((s) => s.options.implicit) && chosen.details().implicitAls !== true) {
+    // A whole batch moves, so that its results still come from one backend call.
+    backend = getBackend('ts');
+    if (backend.details().implicitAls !== true) throw new CollabperfError('E_BACKEND_UNAVAILABLE', `neither ${chosen.name} nor ts can run implicit ALS`);
+    report = { name: backend.name, reason: `${chosen.name} cannot run implicit ALS, so this fit ran on ts (${chosen.name} was ${report.reason})` };
+  }
   const cancel = new Int32Array(1);
   const models = specs.map((s) => initialModel(s, backend));
   const jobs: FitJob[] = specs.map((s, i) => ({
     problem: s.problem,
     model: models[i],
     options: kernelOptions(s.options, cancel),
-    algo: s.options.algo,
+    algo: s.options.implicit ? 'ials' : s.options.algo,
     iters: s.options.iters,
     validation: s.validation ? { rows: s.validation.rows, cols: s.validation.cols, values: s.validation.values, weights: s.validation.weights } : null,
     earlyStopping: s.earlyStopping !== false,
@@ -178,7 +283,7 @@ export async function runFits(specs: readonly FitSpec[], backend: KernelBackend,
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted || results.some((r) => r.status === 'aborted')) throw aborted();
-  return results.map((r, i) => toResult(specs[i], models[i], r, backend, specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `));
+  return results.map((r, i) => toResult(specs[i], models[i], r, backend, report, specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `));
 }
 
 /**
@@ -191,9 +296,13 @@ export async function runFit(
   o: ResolvedFitOptions,
   backend: KernelBackend,
   validation: Entries | null,
-  hooks: Pick<FitOptions, 'onProgress' | 'onBatchProgress' | 'signal' | 'earlyStopping'> = {},
+  hooks: Pick<FitOptions, 'onProgress' | 'onBatchProgress' | 'signal' | 'earlyStopping'> & Pick<FitSpec, 'rowIds' | 'colIds'> & Pick<RunFitsHooks, 'backendReason'> = {},
 ): Promise<FitResult> {
-  const [r] = await runFits([{ problem, options: o, validation, earlyStopping: hooks.earlyStopping }], backend, { signal: hooks.signal, onProgress: hooks.onBatchProgress });
+  const [r] = await runFits([{ problem, options: o, validation, earlyStopping: hooks.earlyStopping, rowIds: hooks.rowIds, colIds: hooks.colIds }], backend, {
+    signal: hooks.signal,
+    onProgress: hooks.onBatchProgress,
+    backendReason: hooks.backendReason,
+  });
   if (hooks.onProgress) for (const rep of r.history) hooks.onProgress(rep);
   return r;
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { CollabperfError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
-import type { BatchProgress, SgdMode } from '../backends/types.js';
+import type { BatchProgress, ConfidenceKind, ImplicitSolver, SgdMode } from '../backends/types.js';
 import type { RatingsInput } from './ratings.js';
 
 export type Algorithm = 'als' | 'sgd';
@@ -15,6 +15,11 @@ export interface IterationReport {
   trainRmse: number;
   /** RMSE over the validation entries, when a validation set was given. */
   validRmse?: number;
+  /**
+   * Implicit ALS: the objective (confidence-weighted squared error over every cell plus the L2
+   * terms); `trainRmse` is then the confidence-weighted RMSE over every cell.
+   */
+  objective?: number;
   /** Seconds this iteration's kernel took. */
   seconds: number;
   /** Seconds since the fit started. */
@@ -69,6 +74,31 @@ export interface FitOptions {
   onBatchProgress?: (p: BatchProgress) => void;
   /** Cancels the fit; it rejects with code E_ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Implicit-feedback ALS (Hu, Koren & Volinsky 2008): values are counts or strengths r >= 0 (clicks,
+   * plays), every cell of the matrix takes part with preference 1 where r > 0 and 0 elsewhere,
+   * weighted by a confidence. ALS only, no biases; defaults change to lambda 0.1,
+   * weightedLambda false, useBias false. Default false.
+   */
+  implicit?: boolean;
+  /** Implicit: confidence slope (default 40). */
+  alpha?: number;
+  /** Implicit: 'linear' (c = 1 + alpha r, default) or 'log' (c = 1 + alpha log(1 + r / epsilon)). */
+  confidence?: ConfidenceKind;
+  /** Implicit, 'log' confidence: the scale epsilon (default 1). */
+  epsilon?: number;
+  /** Implicit: 'cg' (conjugate gradient, default) or 'cholesky' (exact solve per row). */
+  solver?: ImplicitSolver;
+  /** Implicit with solver 'cg': CG steps per row and sweep (default 3). */
+  cgSteps?: number;
+  /**
+   * Map sparse integer row/column ids to dense indices (ascending), keeping the map in the model so
+   * that its methods and its file speak the original ids (default false). String ids
+   * (`{ row, col, value }` input) are always mapped.
+   */
+  remapIds?: boolean;
+  /** Memory budget in bytes for the ratings and factors (default 4 GiB); beyond it the fit is E_TOO_LARGE. */
+  maxBytes?: number;
 }
 
 /** Options after defaults and validation. */
@@ -88,6 +118,13 @@ export interface ResolvedFitOptions {
   sgdMode: SgdMode;
   patience: number;
   minDelta: number;
+  /** Implicit-feedback ALS (absent in models saved before it existed: false). */
+  implicit: boolean;
+  alpha: number;
+  confidence: ConfidenceKind;
+  epsilon: number;
+  solver: ImplicitSolver;
+  cgSteps: number;
 }
 
 /** Above this, a rank is a mistake rather than a model (the normal equations are d x d per row). */
@@ -113,7 +150,8 @@ const isInt = (x: number): boolean => Number.isInteger(x);
 const FIT_OPTION_KEYS = Object.keys({
   algo: 0, rank: 0, iters: 0, lambda: 0, lambdaBias: 0, weightedLambda: 0, useBias: 0, seed: 0, initScale: 0, threads: 0,
   learningRate: 0, lrDecay: 0, sgdMode: 0, backend: 0, validation: 0, earlyStopping: 0, patience: 0, minDelta: 0,
-  onProgress: 0, onBatchProgress: 0, signal: 0,
+  onProgress: 0, onBatchProgress: 0, signal: 0, implicit: 0, alpha: 0, confidence: 0, epsilon: 0, solver: 0, cgSteps: 0,
+  remapIds: 0, maxBytes: 0,
 } satisfies Record<keyof FitOptions, 0>);
 
 function editDistance(a: string, b: string): number {
@@ -167,15 +205,31 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
     throw new CollabperfError('E_INVALID_ARGUMENT', `sgdMode must be "deterministic" or "parallel", got ${String(sgdMode)}`, { field: 'sgdMode' });
   }
   const als = algo === 'als';
-  const lambda = num('lambda', o.lambda, als ? 0.05 : 0.02, (x) => x >= 0, 'a finite number >= 0');
+  const implicit = bool('implicit', o.implicit, false);
+  if (implicit && algo !== 'als') throw new CollabperfError('E_INVALID_ARGUMENT', 'implicit feedback is fitted with ALS only (algo "als")', { field: 'algo' });
+  if (implicit && o.useBias === true) throw new CollabperfError('E_INVALID_ARGUMENT', 'implicit ALS has no biases (useBias must be false)', { field: 'useBias' });
+  if (!implicit) {
+    for (const key of ['alpha', 'confidence', 'epsilon', 'solver', 'cgSteps'] as const) {
+      if (o[key] !== undefined) throw new CollabperfError('E_INVALID_ARGUMENT', `${key} applies to implicit ALS only (set implicit: true)`, { field: key });
+    }
+  }
+  const confidence = o.confidence ?? 'linear';
+  if (confidence !== 'linear' && confidence !== 'log') {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `confidence must be "linear" or "log", got ${String(confidence)}`, { field: 'confidence' });
+  }
+  const solver = o.solver ?? 'cg';
+  if (solver !== 'cg' && solver !== 'cholesky') throw new CollabperfError('E_INVALID_ARGUMENT', `solver must be "cg" or "cholesky", got ${String(solver)}`, { field: 'solver' });
+  if (o.remapIds !== undefined) bool('remapIds', o.remapIds, false);
+  if (o.maxBytes !== undefined) num('maxBytes', o.maxBytes, 0, (x) => x > 0, 'a positive number');
+  const lambda = num('lambda', o.lambda, implicit ? 0.1 : als ? 0.05 : 0.02, (x) => x >= 0, 'a finite number >= 0');
   return {
     algo,
     rank: num('rank', o.rank, 10, (x) => isInt(x) && x >= 1 && x <= MAX_RANK, `an integer from 1 to ${MAX_RANK}`),
     iters: num('iters', o.iters, als ? 15 : 30, (x) => isInt(x) && x >= 1 && x <= 1_000_000, 'an integer >= 1'),
     lambda,
     lambdaBias: num('lambdaBias', o.lambdaBias, lambda, (x) => x >= 0, 'a finite number >= 0'),
-    weightedLambda: bool('weightedLambda', o.weightedLambda, als),
-    useBias: bool('useBias', o.useBias, true),
+    weightedLambda: bool('weightedLambda', o.weightedLambda, als && !implicit),
+    useBias: bool('useBias', o.useBias, !implicit),
     seed: num('seed', o.seed, 42, (x) => isInt(x) && x >= 0 && x <= 0xffffffff, 'an integer from 0 to 2^32-1'),
     initScale: num('initScale', o.initScale, 0.1, (x) => x >= 0, 'a finite number >= 0'),
     threads: num('threads', o.threads, Math.max(1, availableParallelism()), (x) => isInt(x) && x >= 1 && x <= 1024, 'an integer from 1 to 1024'),
@@ -184,5 +238,11 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
     sgdMode,
     patience: num('patience', o.patience, 3, (x) => isInt(x) && x >= 1, 'an integer >= 1'),
     minDelta: num('minDelta', o.minDelta, 1e-6, (x) => x >= 0, 'a finite number >= 0'),
+    implicit,
+    alpha: num('alpha', o.alpha, 40, (x) => x > 0, 'a finite number > 0'),
+    confidence,
+    epsilon: num('epsilon', o.epsilon, 1, (x) => x > 0, 'a finite number > 0'),
+    solver,
+    cgSteps: num('cgSteps', o.cgSteps, 3, (x) => isInt(x) && x >= 1 && x <= 1000, 'an integer from 1 to 1000'),
   };
 }

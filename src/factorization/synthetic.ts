@@ -157,3 +157,123 @@ export function syntheticRatings(spec: SyntheticSpec): SyntheticRatings {
   };
   return { nRows, nCols, train: split(0, assigned - nTest), test: split(1, nTest), noise };
 }
+
+/** Parameters of {@link syntheticImplicit}. */
+export interface SyntheticImplicitSpec {
+  nRows: number;
+  nCols: number;
+  /** Target number of interactions (train + test). */
+  nnz: number;
+  /** Rank of the planted tastes (default 8). */
+  rank?: number;
+  /** Share of each row's interactions held out (default 0.1). */
+  testFraction?: number;
+  /** Exponent of the power laws of row activity and column popularity (default 1.0). */
+  skew?: number;
+  /** Candidates considered per interaction; more makes taste matter more than popularity (default 3). */
+  candidates?: number;
+  seed?: number;
+}
+
+/** Train and held-out interactions (values are counts >= 1) with planted tastes and skewed popularity. */
+export interface SyntheticImplicit {
+  nRows: number;
+  nCols: number;
+  train: SyntheticEntries;
+  test: SyntheticEntries;
+}
+
+/** The implicit benchmark size of the README: the shape of MovieLens-20M. */
+export const SYNTHETIC_IMPLICIT_SIZES: Record<'tiny' | 'small' | 'large', SyntheticImplicitSpec> = {
+  tiny: { nRows: 2_000, nCols: 1_000, nnz: 60_000 },
+  small: { nRows: 20_000, nCols: 5_000, nnz: 1_000_000 },
+  large: { nRows: 138_493, nCols: 26_744, nnz: 20_000_263 },
+};
+
+/**
+ * Deterministic implicit feedback: each row draws `candidates` times its activity in distinct
+ * columns from the popularity law, keeps the ones its planted taste `<p_row, q_col>` scores
+ * highest, and gives each a count `1 + floor(Exp(1) * 2)`. So the most popular columns are a
+ * real but beatable baseline, and a model that learns the tastes ranks the held-out columns higher.
+ */
+export function syntheticImplicit(spec: SyntheticImplicitSpec): SyntheticImplicit {
+  const { nRows, nCols, nnz } = spec;
+  const rank = spec.rank ?? 8;
+  const testFraction = spec.testFraction ?? 0.1;
+  const skew = spec.skew ?? 1.0;
+  const cand = spec.candidates ?? 3;
+  if (!(nRows >= 1 && nCols >= 2 && nnz >= 1) || nnz > (nRows * nCols) / (2 * cand)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `synthetic implicit: need 1 <= nnz <= nRows*nCols/(2*candidates) (got ${nRows} x ${nCols}, ${nnz})`);
+  }
+  const rng = new Rng(spec.seed ?? 1, 9);
+  const P = new Float64Array(nRows * rank);
+  const Q = new Float64Array(nCols * rank);
+  for (let i = 0; i < P.length; i++) P[i] = gauss(rng);
+  for (let i = 0; i < Q.length; i++) Q[i] = gauss(rng);
+  const rowCum = popularity(nRows, skew, rng);
+  const colCum = popularity(nCols, skew, rng);
+  const total = rowCum[nRows - 1];
+  const cap = Math.max(1, Math.floor(nCols / (2 * cand)));
+  const counts = new Int32Array(nRows);
+  let scale = nnz / total;
+  let assigned = 0;
+  for (let round = 0; round < 20; round++) {
+    assigned = 0;
+    for (let r = 0; r < nRows; r++) {
+      const w = rowCum[r] - (r ? rowCum[r - 1] : 0);
+      counts[r] = Math.max(1, Math.min(cap, Math.round(w * scale)));
+      assigned += counts[r];
+    }
+    if (Math.abs(assigned - nnz) <= nnz * 1e-3) break;
+    scale *= nnz / assigned;
+  }
+  const rows = new Int32Array(assigned);
+  const cols = new Int32Array(assigned);
+  const values = new Float64Array(assigned);
+  const isTest = new Uint8Array(assigned);
+  const stamp = new Int32Array(nCols).fill(-1);
+  const pool = new Int32Array(cap * cand);
+  const score = new Float64Array(cap * cand);
+  const order: number[] = [];
+  let e = 0;
+  let nTest = 0;
+  for (let r = 0; r < nRows; r++) {
+    const m = counts[r] * cand;
+    for (let j = 0; j < m; j++) {
+      let c = sample(colCum, rng);
+      for (let tries = 0; stamp[c] === r; tries++) c = tries < 8 ? sample(colCum, rng) : rng.nextInt(nCols);
+      stamp[c] = r;
+      pool[j] = c;
+      let dot = 0;
+      for (let f = 0; f < rank; f++) dot += P[r * rank + f] * Q[c * rank + f];
+      score[j] = dot;
+    }
+    order.length = m;
+    for (let j = 0; j < m; j++) order[j] = j;
+    order.sort((a, b) => score[b] - score[a] || pool[a] - pool[b]);
+    const kept = order.slice(0, counts[r]).map((j) => pool[j]).sort((a, b) => a - b);
+    for (const c of kept) {
+      rows[e] = r;
+      cols[e] = c;
+      values[e] = 1 + Math.floor(-Math.log(1 - rng.nextDouble()) * 2);
+      if (rng.nextDouble() < testFraction) {
+        isTest[e] = 1;
+        nTest++;
+      }
+      e++;
+    }
+  }
+  const split = (want: number, n: number): SyntheticEntries => {
+    const out = { rows: new Int32Array(n), cols: new Int32Array(n), values: new Float64Array(n) };
+    let j = 0;
+    for (let i = 0; i < assigned; i++) {
+      if (isTest[i] !== want) continue;
+      out.rows[j] = rows[i];
+      out.cols[j] = cols[i];
+      out.values[j] = values[i];
+      j++;
+    }
+    return out;
+  };
+  return { nRows, nCols, train: split(0, assigned - nTest), test: split(1, nTest) };
+}

@@ -24,7 +24,7 @@ describe('FactorModel', async () => {
   });
 
   it('recommends the best unseen columns first', () => {
-    const top = model.recommend(0, 5, [0, 1]);
+    const top = model.recommend(0, 5, { exclude: [0, 1] });
     expect(top).toHaveLength(5);
     expect(top.some((t) => t.col === 0 || t.col === 1)).toBe(false);
     for (let i = 1; i < top.length; i++) expect(top[i - 1].score).toBeGreaterThanOrEqual(top[i].score);
@@ -57,13 +57,13 @@ describe('FactorModel', async () => {
     const p = join(dir, 'm.json');
     saveModel(model, p);
     const json = JSON.parse(readFileSync(p, 'utf8'));
-    writeFileSync(join(dir, 'v2.json'), JSON.stringify({ ...json, version: 2 }));
+    writeFileSync(join(dir, 'v3.json'), JSON.stringify({ ...json, version: 3 }));
     try {
-      loadModel(join(dir, 'v2.json'));
+      loadModel(join(dir, 'v3.json'));
       throw new Error('expected an error');
     } catch (e) {
       expect((e as CollabperfError).code).toBe('E_VERSION');
-      expect((e as CollabperfError).message).toMatch(/version 2 is not supported.*version 1/);
+      expect((e as CollabperfError).message).toMatch(/version 3 is not supported.*versions 1 and 2/);
     }
     writeFileSync(join(dir, 'x.json'), '{"format":"other"}');
     expect(() => loadModel(join(dir, 'x.json'))).toThrow(/not a collabperf model/);

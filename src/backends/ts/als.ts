@@ -18,7 +18,7 @@ const MIN_WORK = 1 << 12;
 const CHECK_MS = 2;
 
 /** Entries gathered at a time for the Gram matrix (d * BLOCK doubles of scratch, twice). */
-const BLOCK = 64;
+export const BLOCK = 64;
 
 /** One side of the sweep: the CSR row pass or the CSC column pass. */
 interface AlsPass {
@@ -226,7 +226,7 @@ function numericError(pass: AlsPass, index: number, n: number): CollabperfError 
  * diagonal also write a few lower elements, which the mirror overwrites afterwards). 4x2 register
  * tiles: eight multiply-adds per six loads, eight independent sums.
  */
-function gramBlock(A: Float64Array, d: number, X: Float64Array, WX: Float64Array, m: number): void {
+export function gramBlock(A: Float64Array, d: number, X: Float64Array, WX: Float64Array, m: number): void {
   let i = 0;
   for (; i + 3 < d; i += 4) {
     const i0 = i * BLOCK;

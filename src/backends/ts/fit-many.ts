@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { FitLoop, ProgressThrottle } from '../fit-loop.js';
 import type { BatchProgress, FitJob, FitJobResult } from '../types.js';
 import { alsSweepSteps } from './als.js';
+import { ialsSweepSteps, implicitLossSteps } from './ials.js';
 import { trainLossSteps } from './loss.js';
 import { sgdEpochSteps } from './sgd.js';
 import { Slice, turn, type Steps } from './slice.js';
@@ -22,13 +23,18 @@ function* fitSteps(job: FitJob, j: number, slice: Slice, progress: ProgressThrot
       break;
     }
     const t = performance.now();
-    const status = job.algo === 'als' ? yield* alsSweepSteps(problem, model, options, slice) : yield* sgdEpochSteps(problem, model, options, it, slice);
+    const status =
+      job.algo === 'als'
+        ? yield* alsSweepSteps(problem, model, options, slice)
+        : job.algo === 'ials'
+          ? yield* ialsSweepSteps(problem, model, options, slice)
+          : yield* sgdEpochSteps(problem, model, options, it, slice);
     const seconds = (performance.now() - t) / 1000;
     if (status === 'aborted' || loop.cancelled()) {
       loop.abort();
       break;
     }
-    const loss = yield* trainLossSteps(problem, model, slice);
+    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, model, options, slice) : yield* trainLossSteps(problem, model, slice);
     const go = loop.afterIteration(it, loss, seconds);
     progress.iteration(j, it + 1);
     if (!go) break;

@@ -12,6 +12,7 @@ export { alsSweep } from './als.js';
 export { sgdEpoch } from './sgd.js';
 export { trainLoss } from './loss.js';
 export { fitMany } from './fit-many.js';
+export { ialsSweep, implicitLoss, confidenceOf } from './ials.js';
 
 let warnedParallel = false;
 
@@ -46,6 +47,6 @@ export const tsBackend: KernelBackend = {
     return fitMany(jobs, onProgress);
   },
   details(): BackendDetails {
-    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false };
+    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true };
   },
 };
