@@ -8,6 +8,7 @@ import { remapIds, type IdMap, type SparseRatings } from './ratings.js';
  * commas or `::` (LIBMF, MovieLens ratings.dat/.csv). Row and column are non-negative integer
  * indices used as they are (a 1-based file simply leaves row/column 0 empty). Blank lines and lines
  * starting with `#` or `%` are skipped; line 1 may be a header when none of its fields is a number.
+ * A leading UTF-8 byte-order mark is ignored.
  */
 export interface TripletFile extends SparseRatings {
   rows: Int32Array;
@@ -128,6 +129,7 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     let carry: Buffer | null = null;
+    let atStart = true;
     for (;;) {
       const n = readSync(fd, buf, 0, CHUNK, null);
       if (n === 0) break;
@@ -137,6 +139,9 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
         carry = null;
       }
       let s = 0;
+      // a UTF-8 byte-order mark (files saved by Windows editors) would otherwise glue onto the first row index
+      if (atStart && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) s = 3;
+      atStart = false;
       for (let i = 0; i < data.length; i++) {
         if (data[i] === 10) {
           if (i - s > maxLine) tooLong();

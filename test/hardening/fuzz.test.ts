@@ -18,7 +18,7 @@ import { createDataset } from '../../src/app/data/dataset.js';
 import { serializeDataset } from '../../src/app/data/format.js';
 import { FactorModel } from '../../src/factorization/model.js';
 import { saveModel } from '../../src/factorization/model-file.js';
-import { checkReader, type ReaderName } from './readers.js';
+import { checkReader, runReader, type ReaderName } from './readers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'collabperf-fuzz-'));
 const NUM_RUNS = 300;
@@ -81,7 +81,7 @@ const datasetJson = fc
         serializeDataset(
           createDataset({
             name: 'fuzz',
-            models: models.map((m, i) => ({ name: m, factors: numericFactor ? { size: i + 0.5 } : {} })),
+            models: models.map((m, i) => ({ name: m, factors: numericFactor ? { size: i + 0.5 } : ({} as Record<string, number>) })),
             tasks: tasks.map((t, i) => ({ name: t, factors: {}, ...(unbounded && i === 0 ? { unbounded: true } : { scale: 'percent' as const }) })),
             factorSchema: { model: numericFactor ? [{ name: 'size', type: 'numeric' }] : [], task: [] },
             sources: [{ id: 's', title: 'fuzz', citation: '' }],
@@ -248,6 +248,41 @@ describe('fuzzed readers: a valid result or a located CollabperfError, never any
         expect(checkReader(reader, path, text)).toBeUndefined();
       }),
       { seed: SEED, numRuns: 50 },
+    );
+  });
+
+  // The line-ending and BOM variants an editor on another system writes mean the same data. Model
+  // files are left out: they are written by saveModel, not by editors.
+  const variants: Record<string, (t: string) => string> = {
+    bom: (t) => `\uFEFF${t}`,
+    crlf: (t) => t.replace(/\r?\n/g, '\r\n'),
+    cr: (t) => t.replace(/\r?\n/g, '\r'),
+  };
+  const invariant: Array<[ReaderName, fc.Arbitrary<string>, string[]]> = [
+    ['wide-csv', wideCsv, ['bom', 'crlf', 'cr']],
+    ['long-csv', longCsv, ['bom', 'crlf', 'cr']],
+    ['long-json', longJson, ['bom', 'crlf', 'cr']],
+    ['dataset-json', datasetJson, ['bom', 'crlf', 'cr']],
+    // CR is a field separator of triplet files (LIBMF), so a lone CR is not a line end there
+    ['triplets', triplets, ['bom', 'crlf']],
+  ];
+  const content = (reader: ReaderName, path: string): unknown => {
+    const o = runReader(reader, path);
+    if (o.kind === 'dataset') {
+      const d = o.value;
+      return [d.models.map((m) => m.name), d.tasks.map((t) => t.name), Array.from(d.scores.model), Array.from(d.scores.task), Array.from(d.scores.value)];
+    }
+    if (o.kind === 'triplets') return [Array.from(o.value.rows), Array.from(o.value.cols), Array.from(o.value.values), o.value.weights && Array.from(o.value.weights)];
+    return o.value.U;
+  };
+  it.each(invariant)('%s: a BOM and other line ends read the same data', (reader, valid, names) => {
+    fc.assert(
+      fc.property(valid, fc.constantFrom(...names), (text, v) => {
+        const plain = writeCase(reader, enc(text)).path;
+        const other = writeCase(reader, enc(variants[v](text))).path;
+        expect(content(reader, other)).toEqual(content(reader, plain));
+      }),
+      { seed: SEED, numRuns: 100 },
     );
   });
 });
