@@ -6,6 +6,10 @@
  * Needs Debian's `chromium` package at /usr/bin/chromium (CI installs it). Without it the test
  * fails on purpose: a skipped browser test would let a broken report through unnoticed.
  *
+ * A second report, of crowdsource at a laptop's 1366x768, is checked for readable labels: no text
+ * cut short with "…" or clipped by its chart's edge, every legend entry drawn in its chart, the
+ * heatmap's columns labelled with the full task names, no chart wider than the page.
+ *
  * Set COLLABPERF_REPORT_SCREENSHOT=/path/to/file.png to keep a full-page screenshot.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +18,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBuiltinDataset } from '../../../src/app/data/builtin.js';
+import { evaluate } from '../../../src/app/eval/evaluate.js';
+import { completeMatrix } from '../../../src/app/predict.js';
+import { getPredictor, parseMethods } from '../../../src/app/predictors/index.js';
 import { buildReport, writeReport } from '../../../src/app/report/index.js';
 import { figures, helmInput, sampleAdvice, sampleCoverage } from './fixture.js';
 import { decodePng, pixelStats } from './png.js';
@@ -138,5 +146,133 @@ describe('report in headless Chromium', () => {
     expect(consoleErrors).toEqual([]);
     expect(failedRequests).toEqual([]);
     expect(foreignRequests).toEqual([]);
+  });
+});
+
+/** What the page says about one chart's texts, legends and marks (see `inspectChart`). */
+interface ChartFacts {
+  svg: { left: number; right: number; top: number; bottom: number };
+  body: { left: number; right: number };
+  texts: { text: string; left: number; right: number; top: number; bottom: number }[];
+  legends: { title: string; entries: { label: string; colours: string[] }[] }[];
+  markColours: string[];
+  xAxisLabels: string[][];
+}
+
+/**
+ * Reads one chart in the page: the box of its svg and of every non-empty text, the entries of each
+ * symbol legend with the colours of their symbol (fill and stroke, none/transparent left out), the
+ * fill and stroke colours of the data marks (not axes, legends or titles), and the labels of each
+ * x axis.
+ */
+function inspectChart(page: Page, id: string): Promise<ChartFacts> {
+  return page.$eval(`#${id}`, (fig) => {
+    const box = (e: Element) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+    };
+    const svg = fig.querySelector('.chart-body > svg')!;
+    const colour = (c: string | null) => (c ?? '').trim().toLowerCase();
+    const visible = (c: string) => c !== '' && c !== 'none' && c !== 'transparent';
+    const texts = [...svg.querySelectorAll('text')].filter((t) => (t.textContent ?? '').trim() !== '').map((t) => ({ text: t.textContent ?? '', ...box(t) }));
+    const legends = [...svg.querySelectorAll('g[aria-roledescription="legend"]')]
+      .filter((g) => g.querySelector('.role-legend-symbol') !== null)
+      .map((g) => ({
+        title: g.querySelector('.role-legend-title text')?.textContent ?? '',
+        entries: [...g.querySelectorAll('.role-legend-symbol path')].map((p, i) => ({
+          label: g.querySelectorAll('.role-legend-label text')[i]?.textContent ?? '',
+          colours: [colour(p.getAttribute('fill')), colour(p.getAttribute('stroke'))].filter(visible),
+        })),
+      }));
+    const markColours = new Set<string>();
+    for (const m of svg.querySelectorAll('g.role-mark path, g.role-mark line')) {
+      if (m.closest('.role-legend, .role-axis, .role-title') !== null) continue;
+      for (const c of [colour(m.getAttribute('fill')), colour(m.getAttribute('stroke'))]) if (visible(c)) markColours.add(c);
+    }
+    const xAxisLabels = [...svg.querySelectorAll('g[aria-roledescription="axis"]')]
+      .filter((g) => (g.getAttribute('aria-label') ?? '').startsWith('X-axis'))
+      .map((g) => [...g.querySelectorAll('.role-axis-label text')].map((t) => t.textContent ?? ''));
+    return { svg: box(svg), body: box(svg.closest('.chart-body')!), texts, legends, markColours: [...markColours], xAxisLabels };
+  });
+}
+
+describe('crowdsource report at 1366x768: readable labels and honest legends', () => {
+  let dir: string;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let tasks: string[];
+  const methods = ['mean', 'knn', 'pca'];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: the report's browser test needs Debian's chromium package`);
+    dir = mkdtempSync(join(tmpdir(), 'collabperf-browser-crowd-'));
+    const dataset = loadBuiltinDataset('crowdsource');
+    tasks = dataset.tasks.map((t) => t.name);
+    const evaluation = await evaluate(dataset, parseMethods(methods.join(',')), { protocol: 'cells:0.2', seeds: 1 });
+    const completion = await completeMatrix(dataset, getPredictor('mean'), { seed: 0 });
+    // Coverage of one method only, as `collabperf report` computes it: its legend must list that one.
+    const coverage = sampleCoverage().filter((p) => p.method === 'knn');
+    const html = await buildReport({ dataset, evaluation, completion, coverage, advice: sampleAdvice() });
+    const file = join(dir, 'crowdsource.html');
+    writeReport(file, html);
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 768 }, offline: true });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('no text is cut short with "…" or clipped by the edge of its chart', async () => {
+    for (const id of CHARTS) {
+      const f = await inspectChart(page, id);
+      expect(f.texts.length, id).toBeGreaterThan(5);
+      for (const t of f.texts) {
+        expect(t.text.endsWith('…') || t.text.endsWith('...'), `${id}: "${t.text}" is truncated`).toBe(false);
+        const inside = t.left >= f.svg.left - 1 && t.right <= f.svg.right + 1 && t.top >= f.svg.top - 1 && t.bottom <= f.svg.bottom + 1;
+        expect(inside, `${id}: "${t.text}" [${t.left.toFixed(0)}..${t.right.toFixed(0)} x ${t.top.toFixed(0)}..${t.bottom.toFixed(0)}] leaves its svg [${f.svg.left.toFixed(0)}..${f.svg.right.toFixed(0)} x ${f.svg.top.toFixed(0)}..${f.svg.bottom.toFixed(0)}]`).toBe(true);
+      }
+    }
+  });
+
+  it('every chart fits the page at 1366 pixels: no chart wider than its column, no horizontal scrolling', async () => {
+    for (const id of CHARTS) {
+      const f = await inspectChart(page, id);
+      expect(f.svg.right, id).toBeLessThanOrEqual(f.body.right + 1);
+    }
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+  });
+
+  it('every legend entry has a mark of its colour drawn in the chart, and lists only the methods drawn', async () => {
+    let entries = 0;
+    for (const id of CHARTS) {
+      const f = await inspectChart(page, id);
+      for (const legend of f.legends) {
+        for (const e of legend.entries) {
+          entries++;
+          expect(e.colours.length, `${id}: legend "${legend.title}" entry "${e.label}" has a colour`).toBeGreaterThan(0);
+          for (const c of e.colours) expect(f.markColours, `${id}: legend "${legend.title}" entry "${e.label}" colour ${c} is drawn`).toContain(c);
+        }
+      }
+    }
+    expect(entries).toBeGreaterThanOrEqual(1 + 3 + 1 + 2); // heatmap dot, per-task methods, coverage method, advice strategies
+    const perTask = await inspectChart(page, 'chart-per-task');
+    expect(perTask.legends.map((l) => l.entries.map((e) => e.label))).toEqual([methods]);
+    const cov = await inspectChart(page, 'chart-coverage');
+    expect(cov.legends.map((l) => l.entries.map((e) => e.label))).toEqual([['knn']]);
+    const adv = await inspectChart(page, 'chart-advice');
+    expect(adv.legends.map((l) => l.entries.map((e) => e.label))).toEqual([['advisor', 'random']]);
+  });
+
+  it('the heatmap columns are labelled with the full task names, each once', async () => {
+    const f = await inspectChart(page, 'chart-matrix');
+    expect(f.xAxisLabels).toHaveLength(1);
+    const labels = f.xAxisLabels[0];
+    expect([...labels].sort()).toEqual([...tasks].sort());
+    // The four NaturalQuestions settings, which a cut label made indistinguishable, all appear whole.
+    expect(labels.filter((l) => l.startsWith('NaturalQuestions(')).sort()).toEqual(['NaturalQuestions(0-shot)', 'NaturalQuestions(1-shot)', 'NaturalQuestions(5-shot)', 'NaturalQuestions(64-shot)']);
   });
 });
