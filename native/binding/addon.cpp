@@ -567,16 +567,22 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray()) fail(ErrorCode::InvalidArgument, "fitMany expects an array of jobs");
     Napi::Array arr = info[0].As<Napi::Array>();
-    Napi::Function noop = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
-    auto* worker = new FitManyWorker(env, noop);
-    std::unique_ptr<FitManyWorker> owner(worker);  // deleted on argument errors, before Queue()
+    // Everything is read and checked before the worker exists: an AsyncProgressWorker owns a
+    // thread-safe function from its constructor on, whose finalizer (run later by the event loop)
+    // uses the worker, so one deleted on an argument error would be used after free.
+    struct Parsed {
+      std::vector<collabperf::FitJob> jobs;
+      std::unique_ptr<Keeper> keep = std::make_unique<Keeper>();
+      std::vector<Output> outputs;
+      Napi::FunctionReference onProgress;
+    } parsed;
     if (info.Length() >= 2 && !info[1].IsUndefined() && !info[1].IsNull()) {
       if (!info[1].IsFunction()) fail(ErrorCode::InvalidArgument, "onProgress must be a function");
-      worker->onProgress = Napi::Persistent(info[1].As<Napi::Function>());
+      parsed.onProgress = Napi::Persistent(info[1].As<Napi::Function>());
     }
     std::vector<SeenProblem> seen;
     const uint32_t n = arr.Length();
-    worker->jobs.reserve(n);
+    parsed.jobs.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
       const std::string J = "jobs[" + std::to_string(i) + "]";
       Napi::Object jo = requireObject(arr.Get(i), J.c_str());
@@ -593,11 +599,11 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
         }
       }
       if (!found) {
-        job.problem = readProblem(pv, *worker->keep);
+        job.problem = readProblem(pv, *parsed.keep);
         seen.push_back(SeenProblem{pv, job.problem});
       }
-      job.model = readModel(jo.Get("model"), job.problem, *worker->keep, &worker->outputs);
-      job.options = readOptions(jo.Get("options"), *worker->keep);
+      job.model = readModel(jo.Get("model"), job.problem, *parsed.keep, &parsed.outputs);
+      job.options = readOptions(jo.Get("options"), *parsed.keep);
       Napi::Value algo = jo.Get("algo");
       const std::string a = algo.IsString() ? algo.As<Napi::String>().Utf8Value() : std::string();
       if (a == "als") job.algo = collabperf::Algo::Als;
@@ -618,15 +624,21 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
         const uint64_t m = rows.As<Napi::TypedArray>().ElementLength();
         job.hasValidation = true;
         job.validation.n = static_cast<int64_t>(m);
-        job.validation.rows = typedArray<int32_t>(vo, V.c_str(), "rows", m, "rows.length", false, *worker->keep);
-        job.validation.cols = typedArray<int32_t>(vo, V.c_str(), "cols", m, "rows.length", false, *worker->keep);
-        job.validation.values = typedArray<double>(vo, V.c_str(), "values", m, "rows.length", false, *worker->keep);
-        job.validation.weights = typedArray<double>(vo, V.c_str(), "weights", m, "rows.length", true, *worker->keep);
+        job.validation.rows = typedArray<int32_t>(vo, V.c_str(), "rows", m, "rows.length", false, *parsed.keep);
+        job.validation.cols = typedArray<int32_t>(vo, V.c_str(), "cols", m, "rows.length", false, *parsed.keep);
+        job.validation.values = typedArray<double>(vo, V.c_str(), "values", m, "rows.length", false, *parsed.keep);
+        job.validation.weights = typedArray<double>(vo, V.c_str(), "weights", m, "rows.length", true, *parsed.keep);
       }
-      worker->jobs.push_back(job);
+      parsed.jobs.push_back(job);
     }
-    Napi::Promise promise = worker->promise();
-    owner.release()->Queue();
+    Napi::Function noop = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+    auto* w = new FitManyWorker(env, noop);
+    w->jobs = std::move(parsed.jobs);
+    w->keep = std::move(parsed.keep);
+    w->outputs = std::move(parsed.outputs);
+    w->onProgress = std::move(parsed.onProgress);
+    Napi::Promise promise = w->promise();
+    w->Queue();
     return promise;
   });
 }
