@@ -42,7 +42,8 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       }
       const budget = Number(f.budget);
       if (!Number.isInteger(budget) || budget < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `--budget must be a positive integer, got "${f.budget}"`, { field: 'budget' });
-      const known: KnownScore[] | undefined = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)).map((s) => ({ task: s.task, value: s.value })) : undefined;
+      const given = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : undefined;
+      const known: KnownScore[] | undefined = given?.map((s) => ({ task: s.task, value: s.value }));
       const costs = f.costs === undefined ? undefined : withTaskHints(ds, () => parseCosts(ds, f.costs!));
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const progress = new Progress('advise');
@@ -57,10 +58,10 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       });
       progress.done();
       const warnings: string[] = [];
-      if (known !== undefined) {
+      if (given !== undefined) {
         // A given score off its task's scale (0.666 on a 0-100 task) skews every expected error below.
         const scales = resolveScales(ds, scaleOverrides);
-        for (const s of known) {
+        for (const s of given) {
           const w = checkGivenScore(ds.tasks[s.task].name, s.value, scales[s.task], 'new model');
           if (w) warnings.push(w.message);
         }
