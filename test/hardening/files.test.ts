@@ -1,24 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CollabperfError } from '../../src/errors.js';
 import { FactorModel } from '../../src/factorization/model.js';
 import { loadModel, saveModel } from '../../src/factorization/model-file.js';
 import { writeFileAtomic } from '../../src/util/atomic-write.js';
+import { caught, tempDir, writeIn } from '../helpers/hardening.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'collabperf-files-'));
-
-function caught(f: () => unknown): CollabperfError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return e as CollabperfError;
-  }
-  throw new Error('expected a CollabperfError');
-}
+const dir = tempDir('files');
 
 const training = {
   options: { lambda: 0.1, lambdaBias: 0.1, useBias: true, weightedLambda: false },
@@ -32,9 +22,7 @@ saveModel(model, path);
 const good = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { arrays: Record<string, string> };
 
 function variant(name: string, patch: (j: typeof good) => unknown): string {
-  const p = join(dir, `${name}.json`);
-  writeFileSync(p, JSON.stringify(patch(structuredClone(good))));
-  return p;
+  return writeIn(dir, `${name}.json`, JSON.stringify(patch(structuredClone(good))));
 }
 
 function b64(values: number[]): string {

@@ -3,8 +3,9 @@
  * is not line-oriented text (a 60 MB single-line CSV, a binary dump) is refused with the file and
  * line while it is read, before any parser builds its per-line copies of it.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { CollabperfError } from '../../errors.js';
 
 /** Limits of {@link readTextFileSync}. */
@@ -18,23 +19,44 @@ export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 
 const CHUNK = 1 << 20;
 
-/** Tracks line lengths across chunks without keeping more than the chunks themselves. */
+/**
+ * Tracks line lengths across chunks without keeping more than the chunks themselves. Lines end at
+ * LF, CRLF or a lone CR (old Mac files), counted as the CSV reader counts them, so a CR-only table
+ * is not one long line and the line numbers of both agree.
+ */
 class LineGuard {
   private line = 1;
   private current = 0;
+  // the last chunk ended in CR: an LF starting the next one is the rest of a CRLF
+  private afterCr = false;
   constructor(
     private readonly file: string,
     private readonly max: number,
   ) {}
 
-  feed(buf: Buffer, n: number): void {
+  feed(buf: Buffer): void {
+    const n = buf.length;
     let s = 0;
-    for (let i = buf.indexOf(10, 0); i !== -1 && i < n; i = buf.indexOf(10, i + 1)) {
-      this.check(this.current + (i - s));
-      this.current = 0;
-      this.line++;
+    // Both positions are searched once each and advanced only when used: searching both from every
+    // break would rescan a CR-free chunk to its end at each LF.
+    let lf = buf.indexOf(10, 0);
+    let cr = buf.indexOf(13, 0);
+    for (;;) {
+      const i = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (i === -1) break;
+      if (i === lf && i === s && this.afterCr) {
+        this.afterCr = false;
+      } else {
+        this.check(this.current + (i - s));
+        this.current = 0;
+        this.line++;
+        this.afterCr = i === cr;
+      }
       s = i + 1;
+      if (i === lf) lf = buf.indexOf(10, s);
+      else cr = buf.indexOf(13, s);
     }
+    if (s < n) this.afterCr = false;
     this.current += n - s;
     this.check(this.current);
   }
@@ -57,12 +79,45 @@ function fileError(path: string, e: unknown): CollabperfError {
 }
 
 /**
+ * More bytes than this cannot become one string (V8's limit, about 512 MiB); refused as E_TOO_LARGE
+ * instead of the engine's plain "Cannot create a string longer than..." error.
+ */
+const MAX_TEXT_BYTES = constants.MAX_STRING_LENGTH;
+
+function tooBig(path: string, bytes: number): CollabperfError {
+  return new CollabperfError('E_TOO_LARGE', `file holds ${bytes} bytes or more, over the ${MAX_TEXT_BYTES} a text can have in memory`, { file: path });
+}
+
+/**
+ * The reading loop of {@link readTextFileSync} and {@link readTextFile}, written once: it yields a
+ * buffer to fill, is resumed with the number of bytes read into it (0 at the end of the file) and
+ * returns the text. `size` (from fstat; 0 for pipes and devices) refuses a huge file before reading.
+ */
+function* textReader(path: string, max: number, size: number): Generator<Buffer, string, number> {
+  if (size > MAX_TEXT_BYTES) throw tooBig(path, size);
+  const guard = new LineGuard(path, max);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const n = yield buf;
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_TEXT_BYTES) throw tooBig(path, total);
+    const chunk = n === CHUNK ? buf : buf.subarray(0, n);
+    guard.feed(chunk);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
  * Reads a UTF-8 text file in 1 MiB chunks, refusing (E_TOO_LARGE, with file and line) a line longer
- * than `maxLineBytes` as soon as it is seen. Unreadable files and directories are E_FILE.
+ * than `maxLineBytes` as soon as it is seen, and a file too big to be a string. Unreadable files and
+ * directories are E_FILE.
  */
 export function readTextFileSync(path: string, limits: TextLimits = {}): string {
-  const guard = new LineGuard(path, maxOf(limits));
-  const chunks: Buffer[] = [];
+  const max = maxOf(limits);
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -70,49 +125,58 @@ export function readTextFileSync(path: string, limits: TextLimits = {}): string 
     throw fileError(path, e);
   }
   try {
-    for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    const reader = textReader(path, max, size);
+    for (let step = reader.next(); ; ) {
+      if (step.done) return step.value;
+      const buf = step.value;
       let n: number;
       try {
         n = readSync(fd, buf, 0, CHUNK, null);
       } catch (e) {
         throw fileError(path, e);
       }
-      if (n === 0) break;
-      guard.feed(buf, n);
-      chunks.push(n === CHUNK ? buf : buf.subarray(0, n));
+      step = reader.next(n);
     }
   } finally {
     closeSync(fd);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Asynchronous {@link readTextFileSync}. */
 export async function readTextFile(path: string, limits: TextLimits = {}): Promise<string> {
-  const guard = new LineGuard(path, maxOf(limits));
-  const chunks: Buffer[] = [];
-  let fh;
+  const max = maxOf(limits);
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (e) {
     throw fileError(path, e);
   }
   try {
-    for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK);
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    const reader = textReader(path, max, size);
+    for (let step = reader.next(); ; ) {
+      if (step.done) return step.value;
+      const buf = step.value;
       let n: number;
       try {
         n = (await fh.read(buf, 0, CHUNK, null)).bytesRead;
       } catch (e) {
         throw fileError(path, e);
       }
-      if (n === 0) break;
-      guard.feed(buf, n);
-      chunks.push(n === CHUNK ? buf : buf.subarray(0, n));
+      step = reader.next(n);
     }
   } finally {
     await fh.close();
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
