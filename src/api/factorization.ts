@@ -23,6 +23,15 @@ export {
   type TrainingInfo,
 } from '../factorization/model.js';
 export type { Id, IdList, StringRatings } from '../factorization/ids.js';
+export {
+  evaluateRanking,
+  popularityRanking,
+  rankingMetrics,
+  type HeldOut,
+  type RankingMetrics,
+  type RankingOptions,
+  type RankingReport,
+} from '../factorization/ranking.js';
 export { saveModel, loadModel, MODEL_FILE_FORMAT, MODEL_FILE_VERSION } from '../factorization/model-file.js';
 export { buildProblem, toEntries, type DenseRatings, type Entries, type RatingsInput, type SparseRatings } from '../factorization/ratings.js';
 export { readTriplets, writeTriplets, type TripletFile } from '../factorization/triplets.js';

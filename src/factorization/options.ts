@@ -81,7 +81,10 @@ export interface FitOptions {
    * weightedLambda false, useBias false. Default false.
    */
   implicit?: boolean;
-  /** Implicit: confidence slope (default 40). */
+  /**
+   * Implicit: confidence slope (default 1, as in Spark MLlib and the Python \`implicit\` package; the
+   * paper's 40 suits raw counts with a much larger lambda).
+   */
   alpha?: number;
   /** Implicit: 'linear' (c = 1 + alpha r, default) or 'log' (c = 1 + alpha log(1 + r / epsilon)). */
   confidence?: ConfidenceKind;
@@ -239,7 +242,7 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
     patience: num('patience', o.patience, 3, (x) => isInt(x) && x >= 1, 'an integer >= 1'),
     minDelta: num('minDelta', o.minDelta, 1e-6, (x) => x >= 0, 'a finite number >= 0'),
     implicit,
-    alpha: num('alpha', o.alpha, 40, (x) => x > 0, 'a finite number > 0'),
+    alpha: num('alpha', o.alpha, 1, (x) => x > 0, 'a finite number > 0'),
     confidence,
     epsilon: num('epsilon', o.epsilon, 1, (x) => x > 0, 'a finite number > 0'),
     solver,

@@ -170,7 +170,7 @@ export interface SyntheticImplicitSpec {
   testFraction?: number;
   /** Exponent of the power laws of row activity and column popularity (default 1.0). */
   skew?: number;
-  /** Candidates considered per interaction; more makes taste matter more than popularity (default 3). */
+  /** Candidates considered per interaction; more makes taste matter more than popularity (default 6). */
   candidates?: number;
   seed?: number;
 }
@@ -201,7 +201,7 @@ export function syntheticImplicit(spec: SyntheticImplicitSpec): SyntheticImplici
   const rank = spec.rank ?? 8;
   const testFraction = spec.testFraction ?? 0.1;
   const skew = spec.skew ?? 1.0;
-  const cand = spec.candidates ?? 3;
+  const cand = spec.candidates ?? 6;
   if (!(nRows >= 1 && nCols >= 2 && nnz >= 1) || nnz > (nRows * nCols) / (2 * cand)) {
     throw new CollabperfError('E_INVALID_ARGUMENT', `synthetic implicit: need 1 <= nnz <= nRows*nCols/(2*candidates) (got ${nRows} x ${nCols}, ${nnz})`);
   }

@@ -7,7 +7,7 @@ import { tsBackend, ialsSweep, implicitLoss, confidenceOf } from '../../src/back
 import type { KernelOptions } from '../../src/backends/types.js';
 import { buildProblem, makeOptions } from '../helpers/ts-kernel-fixtures.js';
 
-const data = syntheticImplicit({ nRows: 150, nCols: 80, nnz: 1500, rank: 4, seed: 5 });
+const data = syntheticImplicit({ nRows: 150, nCols: 80, nnz: 1500, rank: 4, seed: 5, candidates: 3 });
 const train = { rows: data.train.rows, cols: data.train.cols, values: data.train.values, nRows: data.nRows, nCols: data.nCols };
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {

@@ -34,7 +34,7 @@ function caught(f: () => unknown): CollabperfError {
 }
 
 const data = planted(40, 30, 2, 0.5, 0);
-const imp = syntheticImplicit({ nRows: 120, nCols: 60, nnz: 1000, rank: 3, seed: 2 });
+const imp = syntheticImplicit({ nRows: 120, nCols: 60, nnz: 1000, rank: 3, seed: 2, candidates: 3 });
 
 describe('recommend', async () => {
   const { model } = await fit(data.train, { rank: 2, iters: 20, lambda: 1e-3, weightedLambda: false });
