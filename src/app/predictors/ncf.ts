@@ -40,7 +40,7 @@ import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, splitFactorNames } from '../features/encode.js';
 import { sideInputs, type Net, type NetSpec, type SideInputs } from './ncf/nn.js';
 import { train, type TrainCells, type TrainResult } from './ncf/train.js';
-import { taskStatsOf } from '../stats/task-stats.js';
+import { fallbackSummary, taskStatsOf } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Options of the NCF predictors (all optional). */
@@ -207,7 +207,8 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
     hidden: o.hidden,
   };
 
-  const { min, range } = taskStatsOf(ds);
+  const stats = taskStatsOf(ds);
+  const { min, range } = stats;
   const cells: TrainCells = { model: ds.scores.model, task: ds.scores.task, y: new Float64Array(nnz) };
   for (let e = 0; e < nnz; e++) cells.y[e] = (ds.scores.value[e] - min[cells.task[e]]) / range[cells.task[e]];
 
@@ -273,6 +274,8 @@ async function fitNcf(variant: Variant, o: Resolved, ds: Dataset, ctx: PredictCo
   if (variant === 'ncf-factors') chosen.factorJoin = o.factorJoin;
   if (o.biases) chosen.biases = true;
   if (o.averaging > 0) chosen.averaging = o.averaging;
+  const fallbacks = fallbackSummary(stats);
+  if (fallbacks) chosen.taskStats = fallbacks;
   if (valMses.length) chosen.validationMse = valMses.reduce((a, b) => a + b, 0) / valMses.length;
 
   return {

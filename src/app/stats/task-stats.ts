@@ -158,6 +158,21 @@ export function fallbackNote(stats: TaskStats, t: number): string | undefined {
 }
 
 /**
+ * How many tasks got each fallback, e.g. `"2 constant, 1 empty (pool-empty-borrow-constant-spread)"`;
+ * `undefined` when every task had statistics of its own. For a fitted method's `chosen`.
+ */
+export function fallbackSummary(stats: TaskStats): string | undefined {
+  let constant = 0;
+  let empty = 0;
+  for (const f of stats.fallback) {
+    if (f === 'constant') constant++;
+    else if (f === 'empty') empty++;
+  }
+  if (constant + empty === 0) return undefined;
+  return `${constant} constant, ${empty} empty (${TASK_STATS_FALLBACK})`;
+}
+
+/**
  * Per-task clip range of predictions: the task's declared scale widened to include every known
  * score (a source may report a score slightly outside its stated scale); ±Infinity for a task
  * without a scale. An empty task gets its scale only (the pooled statistics are not its own).

@@ -157,6 +157,27 @@ describe('NCF predictors: determinism', () => {
   }
 });
 
+describe('NCF predictors: per-task statistics', () => {
+  it('normalises a constant and an empty task by the task-stats fallback policy, says so, and predicts both finitely', async () => {
+    const { ds: base } = plantedDataset();
+    const scores: ScoreTuple[] = [];
+    for (let e = 0; e < base.scores.value.length; e++) {
+      const t = base.scores.task[e];
+      // task 18 becomes constant, task 19 loses its cells
+      if (t === 19) continue;
+      scores.push([base.scores.model[e], t, t === 18 ? 50 : base.scores.value[e], 0]);
+    }
+    const ds = createDataset({ name: 'fallback', models: base.models, tasks: base.tasks, scores });
+    const fitted = await createNcfPredictor({ ensemble: 1, maxEpochs: 15 }).fit(ds, { seed: 3 });
+    expect(fitted.chosen.taskStats).toBe('1 constant, 1 empty (pool-empty-borrow-constant-spread)');
+    const { models, tasks } = allCells(ds);
+    const pred = fitted.predict(models, tasks);
+    for (let i = 0; i < pred.length; i++) expect(Number.isFinite(pred[i]), `cell ${i}`).toBe(true);
+    const full = await createNcfPredictor({ ensemble: 1, maxEpochs: 15 }).fit(base, { seed: 3 });
+    expect(full.chosen.taskStats).toBeUndefined();
+  });
+});
+
 describe('NCF predictors: accuracy', () => {
   it('ncf fits a planted rank-2 matrix and beats the task mean on held-out cells', async () => {
     const { ds, test } = plantedDataset();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset } from '../../../src/app/data/dataset.js';
-import { clipBounds, fallbackNote, isZeroRange, taskStats, taskStatsOf, TASK_STATS_FALLBACK } from '../../../src/app/stats/index.js';
+import { clipBounds, fallbackNote, fallbackSummary, isZeroRange, taskStats, taskStatsOf, TASK_STATS_FALLBACK } from '../../../src/app/stats/index.js';
 
 /** Cells from [task, value] pairs. */
 const cells = (nTasks: number, rows: Array<[number, number]>) => ({
@@ -49,6 +49,8 @@ describe('taskStats', () => {
     expect(s.sd[1]).toBeCloseTo(Math.sqrt((16 + 4 + 0 + 36) / 4), 14);
     expect([s.min[1], s.max[1], s.range[1]]).toEqual([0, 10, 10]);
     expect(fallbackNote(s, 1)).toMatch(/^no known cells; statistics of all known cells pooled \(mean 4, sd 3\.74166, range 10\)$/);
+    expect(fallbackSummary(s)).toBe(`0 constant, 1 empty (${TASK_STATS_FALLBACK})`);
+    expect(fallbackSummary(taskStats(cells(1, [[0, 1], [0, 2]])))).toBeUndefined();
   });
 
   it('with no spread anywhere: constant and empty tasks get sd = range = 1; with no cells at all, 0 and 1', () => {
