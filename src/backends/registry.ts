@@ -99,8 +99,8 @@ function names(): string {
 
 /**
  * Returns the backend for a choice (per-call option first, then `COLLABPERF_BACKEND`, then auto).
- * A named backend that cannot load is an error; auto takes the highest-priority one that loads
- * and, if none loads, reports every failure together.
+ * A named backend that cannot load is an error naming its failure and every other one collected so
+ * far; auto takes the highest-priority one that loads and, if none loads, reports every failure together.
  */
 export function getBackend(choice?: BackendChoice): KernelBackend {
   const want = choice ?? envBackendChoice();
@@ -108,7 +108,13 @@ export function getBackend(choice?: BackendChoice): KernelBackend {
     const c = candidates.find((x) => x.name === want);
     if (!c) throw new CollabperfError('E_INVALID_ARGUMENT', `unknown backend "${String(want)}" (use auto or one of ${names()})`);
     const b = tryLoad(c);
-    if (!b) throw new CollabperfError('E_BACKEND_UNAVAILABLE', `backend "${want}" is unavailable: ${failures.get(c.name)}`);
+    if (!b) {
+      // the others' failures too: a user who forces one backend often wonders about the rest
+      const others = ordered()
+        .filter((x) => x.name !== c.name && failures.has(x.name))
+        .map((x) => `${x.name}: ${failures.get(x.name)}`);
+      throw new CollabperfError('E_BACKEND_UNAVAILABLE', `backend "${want}" is unavailable: ${failures.get(c.name)}${others.length ? ` (also unavailable: ${others.join('; ')})` : ''}`);
+    }
     return b;
   }
   for (const c of ordered()) {
@@ -179,7 +185,8 @@ export function backendInfo(choice?: BackendChoice): BackendReport {
   const requested = choice ?? envBackendChoice();
   const list = ordered();
   for (const c of list) tryLoad(c);
-  const chosen = chooseBackend(undefined, requested);
+  // `choice`, not `requested`: chooseBackend says "requested by COLLABPERF_BACKEND" only when it reads the variable itself
+  const chosen = chooseBackend(undefined, choice);
   return {
     active: chosen.backend.details(),
     requested,
