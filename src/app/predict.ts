@@ -62,7 +62,9 @@ function overrideWarnings(ds: Dataset, scales: ResolvedScale[]): ScaleWarning[] 
  * training cells only), and predicts the cells.
  */
 async function fitAndPredict(ds: Dataset, predictor: Predictor, ctx: PredictContext, models: Int32Array, tasks: Int32Array, level?: number): Promise<{ fitted: FittedPredictor; prediction: Float64Array; bounds: Bounds }> {
-  if (level === undefined) {
+  // With no cell to bound, calibration (2K + 1 fits) would buy nothing: a full table is filled at
+  // the cost of one fit, which still reports what the method chose.
+  if (level === undefined || models.length === 0) {
     const fitted = await predictor.fit(ds, ctx);
     return { fitted, prediction: fitted.predict(models, tasks), bounds: null };
   }

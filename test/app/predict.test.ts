@@ -52,6 +52,20 @@ describe('predictions', () => {
     expect(one.cells.every((c) => c.model === 'Llama 3 8B')).toBe(true);
     expect(one.cells.length).toBe(all.cells.filter((c) => c.model === 'Llama 3 8B').length);
   });
+  it('fills a table with no missing cell with one fit: nothing to calibrate intervals for', async () => {
+    const full = loadBuiltinDataset('openllm-v1');
+    const mean = getPredictor('mean');
+    let fits = 0;
+    const counting = { ...mean, fit: (d: Parameters<typeof mean.fit>[0], c: Parameters<typeof mean.fit>[1]) => (fits++, mean.fit(d, c)) };
+    const r = await completeMatrix(full, counting, ctx, { level: 0.9 });
+    expect(full.scores.value.length).toBe(full.models.length * full.tasks.length);
+    expect(r.cells).toEqual([]);
+    expect(fits).toBe(1);
+    // With a missing cell, the same call calibrates: 2K + 1 fits.
+    fits = 0;
+    await completeMatrix(ds, counting, ctx, { level: 0.9 });
+    expect(fits).toBeGreaterThan(1);
+  });
   it('predicts a new model from two scores: a stronger MMLU gives higher predictions', async () => {
     const p = getPredictor('mf-als');
     const weak = await predictNewModel(ds, p, ctx, { scores: parseNewScores(ds, 'MMLU=35,GSM8K=10') });

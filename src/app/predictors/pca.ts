@@ -32,6 +32,13 @@ export const PCA_MAX_ITERATIONS = 200;
  * them exactly.
  */
 export const PCA_RIDGE = 1;
+/**
+ * Over-relaxation of the imputation step: each missing cell moves 1.5 times its step towards the new
+ * reconstruction. Same fixed point, about a third fewer iterations (crowdsource, frontier, helm-core,
+ * obsscaling, 3 fits each: 1,909 -> 1,274, 3,487 -> 2,367, 2,951 -> 2,107, 301 -> 206); 1.8 made
+ * obsscaling slower again.
+ */
+export const PCA_RELAX = 1.5;
 
 const STREAM = 0x706361;
 
@@ -55,9 +62,12 @@ export interface LowRankImputation {
  * completed matrix (eigenvectors of its tasks × tasks covariance) and replace the missing cells by the
  * rank-`rank` reconstruction with each singular value σ lowered to max(σ − λ, 0), until the imputed
  * cells stop moving. λ = `softThreshold` · (√models + √tasks); 0 gives plain iterative SVD ("hard
- * impute"). `X` is models × tasks row-major with NaN for missing; it is not modified.
+ * impute"). `X` is models × tasks row-major with NaN for missing; it is not modified. `start`
+ * (same shape, optional) gives the missing cells' starting values instead of the column means: a
+ * completion of a nearby problem (another rank, a few more or fewer cells) starts near the fixed
+ * point, so the loop needs a fraction of the iterations.
  */
-export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, rank: number, softThreshold = PCA_SOFT_THRESHOLD, signal?: AbortSignal): LowRankImputation {
+export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, rank: number, softThreshold = PCA_SOFT_THRESHOLD, signal?: AbortSignal, start?: Float64Array): LowRankImputation {
   const T = nTasks;
   const M = nModels;
   const Z = Float64Array.from(X);
@@ -73,7 +83,7 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
     }
   }
   for (let t = 0; t < T; t++) colMean[t] = colCount[t] > 0 ? colMean[t] / colCount[t] : 0;
-  for (const i of missing) Z[i] = colMean[i % T];
+  for (const i of missing) Z[i] = start && start[i] === start[i] ? start[i] : colMean[i % T];
 
   const mean = new Float64Array(T);
   const C = new Float64Array(T * T);
@@ -125,7 +135,7 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
       let v = mean[t];
       for (let k = 0; k < rank; k++) v += shrink[k] * S[m * rank + k] * V[t * rank + k];
       change += (v - Z[i]) ** 2;
-      Z[i] = v;
+      Z[i] += PCA_RELAX * (v - Z[i]);
     }
     if (Math.sqrt(change / missing.length) < PCA_TOLERANCE) break;
     if (iterations % 16 === 0) throwIfAborted(signal, 'the pca fit');
@@ -142,19 +152,29 @@ interface PcaFit {
   intercept: Float64Array;
   /** tasks × rank coefficients. */
   coef: Float64Array;
+  /** The imputed matrix in the tasks' own units (models × tasks); undefined for rank 0. */
+  completed?: Float64Array;
 }
 
-function fitPca(c: Cells, rank: number, signal?: AbortSignal): PcaFit {
+/**
+ * Fits PCA of `rank` on the cells. `start` (models × tasks, in the tasks' own units, NaN = none) seeds
+ * the imputation, e.g. with {@link PcaFit.completed} of the inner-validation fit; the fit's own completion is
+ * returned in the same units so a later fit can start from it.
+ */
+function fitPca(c: Cells, rank: number, signal?: AbortSignal, start?: Float64Array): PcaFit {
   const { nModels: M, nTasks: T } = c;
   const mom = taskStats(c);
   const X = new Float64Array(M * T).fill(NaN);
   for (let e = 0; e < c.value.length; e++) X[c.model[e] * T + c.task[e]] = (c.value[e] - mom.mean[c.task[e]]) / mom.sd[c.task[e]];
   let scores: Float64Array = new Float64Array(0);
   let iterations = 0;
+  let completed: Float64Array | undefined;
   if (rank > 0) {
-    const imp = imputeLowRank(X, M, T, rank, PCA_SOFT_THRESHOLD, signal);
+    const z0 = start ? Float64Array.from(start, (v, i) => (v - mom.mean[i % T]) / mom.sd[i % T]) : undefined;
+    const imp = imputeLowRank(X, M, T, rank, PCA_SOFT_THRESHOLD, signal, z0);
     iterations = imp.iterations;
     scores = imp.scores;
+    completed = Float64Array.from(imp.completed, (z, i) => z * mom.sd[i % T] + mom.mean[i % T]);
     // Unit variance per component so that one ridge penalty treats every component alike.
     for (let k = 0; k < rank; k++) {
       let ss = 0;
@@ -183,7 +203,7 @@ function fitPca(c: Cells, rank: number, signal?: AbortSignal): PcaFit {
     intercept[t] = fit.intercept;
     coef.set(fit.coef, t * rank);
   }
-  return { rank, iterations, scores, intercept, coef };
+  return { rank, iterations, scores, intercept, coef, completed };
 }
 
 function predictPca(f: PcaFit, m: number, t: number): number {
@@ -209,19 +229,27 @@ export const pcaPredictor: Predictor = {
     const maxRank = Math.max(0, Math.min(PCA_MAX_RANK, c.nTasks - 1));
     const ranks = Array.from({ length: maxRank }, (_, i) => i + 1);
     let rank = ranks.length ? ranks[0] : 0;
+    let warm: Float64Array | undefined;
     if (ranks.length > 1) {
       const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
       if (hold.value.length >= 5) {
         const sd = taskStats(c).sd;
+        // The final fit starts from the chosen rank's completion of 85% of the cells. (Chaining the
+        // ranks, each from the previous one's completion, saved more iterations but led helm-core's
+        // rank 2..5 fits to other fixed points: held-out MAE 7.10 -> 7.41.)
+        const completions: Array<Float64Array | undefined> = [];
         const errors = ranks.map((r) => {
           const f = fitPca(fit, r, ctx.signal);
+          completions.push(f.completed);
           const pred = Float64Array.from(hold.value, (_, i) => predictPca(f, hold.model[i], hold.task[i]));
           return scaledMse(pred, hold, sd);
         });
-        rank = ranks[argmin(errors)];
+        const best = argmin(errors);
+        rank = ranks[best];
+        warm = completions[best];
       }
     }
-    const f = fitPca(c, rank, ctx.signal);
+    const f = fitPca(c, rank, ctx.signal, warm);
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { rank: f.rank, iterations: f.iterations },
