@@ -7,6 +7,7 @@ import { registerFit } from './commands/fit.js';
 import { registerImportance } from './commands/importance.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
+import { registerRecommend } from './commands/recommend.js';
 import { registerReport } from './commands/report.js';
 import { printJson, reportError } from './output.js';
 import type { CliRunner } from './runner.js';
@@ -41,6 +42,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerDatasets(program, run);
   registerFit(program, run);
   registerPredict(program, run);
+  registerRecommend(program, run);
   registerEval(program, run);
   registerImportance(program, run);
   registerAdvise(program, run);

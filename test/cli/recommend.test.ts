@@ -1,0 +1,117 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeTriplets } from '../../src/factorization/triplets.js';
+import { syntheticImplicit } from '../../src/factorization/synthetic.js';
+import { loadModel } from '../../src/factorization/model-file.js';
+import { runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'collabperf-recommend-'));
+const data = syntheticImplicit({ nRows: 300, nCols: 120, nnz: 3000, rank: 4, seed: 6 });
+const train = join(dir, 'train.txt');
+const test = join(dir, 'test.txt');
+writeTriplets(train, data.train.rows, data.train.cols, data.train.values);
+writeTriplets(test, data.test.rows, data.test.cols, data.test.values);
+// The same interactions under sparse large ids (row r -> 1e6 + 7r, column c -> 5e8 + c).
+const sparseTrain = join(dir, 'sparse-train.txt');
+writeTriplets(sparseTrain, data.train.rows.map((r) => 1_000_000 + 7 * r), data.train.cols.map((c) => 500_000_000 + c), data.train.values);
+const model = join(dir, 'm.json');
+
+const trainCols = (r: number): Set<number> => new Set(Array.from(data.train.cols).filter((_, i) => data.train.rows[i] === r));
+
+describe('collabperf fit --implicit', () => {
+  it('prints the objective per sweep and ranking metrics beside the popularity baseline', async () => {
+    const r = await runCli('fit', '--input', train, '--test', test, '--implicit', '--rank', '6', '--iters', '4', '--alpha', '2', '--solver', 'cg', '--cg-steps', '3', '--save', model);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/implicit ALS \(CG 3 steps, alpha 2\) rank 6/);
+    const sweeps = r.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\.\d+\s+\d+(\.\d+)?(e[+-]\d+)?\s+\d+\.\d+$/.test(l));
+    expect(sweeps).toHaveLength(4);
+    expect(r.stdout).toMatch(/ranking at 10 over \d+ rows/);
+    expect(r.stdout).toMatch(/^model\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}$/m);
+    expect(r.stdout).toMatch(/^popularity\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}$/m);
+    expect(loadModel(model).training.options.implicit).toBe(true);
+  });
+
+  it('--json carries the ranking metrics, the backend report and the solver', async () => {
+    const r = await runCli('fit', '--input', train, '--test', test, '--implicit', '--rank', '5', '--iters', '3', '--solver', 'cholesky', '--at', '5', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.options).toMatchObject({ implicit: true, solver: 'cholesky', useBias: false });
+    expect(j.ranking.model).toMatchObject({ k: 5 });
+    expect(j.ranking.model.rows).toBeGreaterThan(100);
+    expect(j.ranking.model.ndcg).toBeGreaterThan(0);
+    expect(j.ranking.popularity.ndcg).toBeGreaterThan(0);
+    expect(typeof j.backendReport.reason).toBe('string');
+    for (let i = 1; i < j.iterations.length; i++) expect(j.iterations[i].objective).toBeLessThan(j.iterations[i - 1].objective);
+  });
+
+  it('refuses implicit flags without --implicit, in one line with exit 2', async () => {
+    const r = await runCli('fit', '--input', train, '--alpha', '3');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--alpha applies to --implicit only \[E_INVALID_ARGUMENT\]/);
+    const s = await runCli('fit', '--input', train, '--implicit', '--solver', 'lu');
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/solver must be "cg" or "cholesky"/);
+  });
+});
+
+describe('collabperf recommend', () => {
+  it("lists a row's best columns, its training columns left out", async () => {
+    const r = await runCli('recommend', '--model', model, '--row', '3', '-n', '5');
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+-?\d+\.\d{6}$/.test(l));
+    expect(rows).toHaveLength(5);
+    const own = trainCols(3);
+    for (const l of rows) expect(own.has(Number(l.trim().split(/\s+/)[1]))).toBe(false);
+    expect(r.stdout).toMatch(/training columns left out/);
+  });
+
+  it('--json gives the ranked items; --include-known puts training columns back', async () => {
+    const j = JSON.parse((await runCli('recommend', '--model', model, '--row', '3', '-n', '120', '--json')).stdout);
+    expect(j.items).toHaveLength(120 - trainCols(3).size);
+    expect(j.items[0]).toMatchObject({ rank: 1 });
+    for (let i = 1; i < j.items.length; i++) expect(j.items[i - 1].score).toBeGreaterThanOrEqual(j.items[i].score);
+    const all = JSON.parse((await runCli('recommend', '--model', model, '--row', '3', '-n', '120', '--include-known', '--json')).stdout);
+    expect(all.items).toHaveLength(120);
+  });
+
+  it('--similar-to lists the most similar columns by cosine, not the column itself', async () => {
+    const j = JSON.parse((await runCli('recommend', '--model', model, '--similar-to', '7', '-n', '4', '--json')).stdout);
+    expect(j.items).toHaveLength(4);
+    expect(j.items.some((x: { col: number }) => x.col === 7)).toBe(false);
+    for (const x of j.items) expect(Math.abs(x.score)).toBeLessThanOrEqual(1 + 1e-12);
+  });
+
+  it('speaks the original ids of a model fitted with --remap-ids', async () => {
+    const m = join(dir, 'sparse.json');
+    expect((await runCli('fit', '--input', sparseTrain, '--implicit', '--remap-ids', '--rank', '4', '--iters', '2', '--save', m)).code).toBe(0);
+    const j = JSON.parse((await runCli('recommend', '--model', m, '--row', String(1_000_000 + 7 * 3), '-n', '5', '--json')).stdout);
+    expect(j.items).toHaveLength(5);
+    const own = trainCols(3);
+    for (const x of j.items) {
+      expect(x.col).toBeGreaterThanOrEqual(500_000_000);
+      expect(own.has(x.col - 500_000_000)).toBe(false);
+    }
+    const missing = await runCli('recommend', '--model', m, '--row', '3');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/row id 3 is not in the model \[E_NOT_FOUND\]/);
+  });
+
+  it('usage errors are one line with exit 2', async () => {
+    for (const args of [
+      ['recommend', '--model', model],
+      ['recommend', '--model', model, '--row', '1', '--similar-to', '2'],
+      ['recommend', '--model', model, '--row', 'x'],
+      ['recommend', '--model', model, '--row', '1', '-n', '0'],
+      ['recommend', '--row', '1'],
+    ]) {
+      const r = await runCli(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const j = await runCli('recommend', '--model', model, '--json');
+    expect(JSON.parse(j.stdout).error.message).toMatch(/exactly one of --row and --similar-to/);
+  });
+});
