@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../../numeric/rng.js';
 import { CollabperfError, isCollabperfError } from '../../errors.js';
 import { modelIndex, type Dataset, type Factors } from '../data/dataset.js';
+import { checkGivenScore, resolveScales } from '../data/scale.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
 import { resolveTask } from '../predict.js';
@@ -147,11 +148,20 @@ export interface Advice {
   stopped: { atStep: number; reason: string; bestRemaining: AdviceOption | null } | null;
   /** Reference models used at the first step. */
   referenceModels: number;
+  /**
+   * What to tell the user beside the plan: given scores that do not fit their task's scale (naming
+   * the model, task and value), and a caution when the plan rests on fewer than
+   * {@link MIN_REFERENCE_MODELS} reference models.
+   */
+  warnings: string[];
   /** Fits of the predictor made. */
   fits: number;
   /** Wall time, milliseconds. */
   ms: number;
 }
+
+/** Below this many reference models the expected errors rest on too few examples to trust. */
+export const MIN_REFERENCE_MODELS = 10;
 
 /** Candidate fits per step besides the "before" fit, by default. */
 export const DEFAULT_FITS_PER_STEP = 4;
@@ -651,6 +661,18 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     chosen.add(pick.taskIndex);
     prevAfter = pick.expectedErrorAfter;
   }
+  const warnings: string[] = [];
+  if (opts.known !== undefined && target < 0) {
+    // A given score off its task's scale (0.666 on a 0-100 task) skews every expected error of the plan.
+    const scales = resolveScales(ds);
+    for (const [t, v] of values) {
+      const w = checkGivenScore(ds.tasks[t].name, v, scales[t], 'new model');
+      if (w) warnings.push(w.message);
+    }
+  }
+  if (firstPool < MIN_REFERENCE_MODELS) {
+    warnings.push(`the advice rests on ${firstPool} reference model(s) (fewer than ${MIN_REFERENCE_MODELS}): the expected errors are rough estimates`);
+  }
   return {
     method: predictor.name,
     known: [...known].sort((a, b) => a - b).map((t) => ds.tasks[t].name),
@@ -658,6 +680,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     steps,
     stopped,
     referenceModels: firstPool,
+    warnings,
     fits,
     ms: performance.now() - t0,
   };

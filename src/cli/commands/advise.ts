@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
-import { advise, parseCosts, type KnownScore } from '../../app/advise/index.js';
+import { advise, MIN_REFERENCE_MODELS, parseCosts, type KnownScore } from '../../app/advise/index.js';
 import { parseNewFactors, parseNewScores } from '../../app/predict.js';
 import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
-import { checkGivenScore, resolveScales } from '../../app/data/scale.js';
 import { CollabperfError } from '../../errors.js';
 import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress } from '../output.js';
 import { withTaskHints } from '../suggest.js';
 import type { CliRunner } from '../runner.js';
 
-/** Below this many reference models the expected errors rest on too few examples to trust. */
-export const MIN_REFERENCE_MODELS = 10;
+/** Below this many reference models the advice's expected errors are rough (re-exported for tests and docs). */
+export { MIN_REFERENCE_MODELS };
 
 interface AdviseFlags extends DataFlags {
   method?: string;
@@ -36,14 +35,13 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: AdviseFlags) =>
     run(Boolean(f.json), async () => {
-      const { dataset: ds, origin, warnings: loadWarnings, scales: scaleOverrides } = await loadFromFlags(f);
+      const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
       if (f.model !== undefined && (f.new !== undefined || f.factors !== undefined)) {
         throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
       }
       const budget = Number(f.budget);
       if (!Number.isInteger(budget) || budget < 1) throw new CollabperfError('E_INVALID_ARGUMENT', `--budget must be a positive integer, got "${f.budget}"`, { field: 'budget' });
-      const given = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : undefined;
-      const known: KnownScore[] | undefined = given?.map((s) => ({ task: s.task, value: s.value }));
+      const known: KnownScore[] | undefined = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)).map((s) => ({ task: s.task, value: s.value })) : undefined;
       const costs = f.costs === undefined ? undefined : withTaskHints(ds, () => parseCosts(ds, f.costs!));
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const progress = new Progress('advise');
@@ -57,18 +55,7 @@ export function registerAdvise(program: Command, run: CliRunner): void {
         ctx: { seed: seedFlag(f.seed), backend: backendFlag(f.backend) },
       });
       progress.done();
-      const warnings: string[] = [];
-      if (given !== undefined) {
-        // A given score off its task's scale (0.666 on a 0-100 task) skews every expected error below.
-        const scales = resolveScales(ds, scaleOverrides);
-        for (const s of given) {
-          const w = checkGivenScore(ds.tasks[s.task].name, s.value, scales[s.task], 'new model');
-          if (w) warnings.push(w.message);
-        }
-      }
-      if (a.referenceModels < MIN_REFERENCE_MODELS) {
-        warnings.push(`the advice rests on ${a.referenceModels} reference model(s) (fewer than ${MIN_REFERENCE_MODELS}): the expected errors are rough estimates`);
-      }
+      const warnings = a.warnings;
       const stoppedText = a.stopped ? `stopped after ${a.steps.length} of ${budget} step(s): ${a.stopped.reason}, so running it is not expected to lower the error` : undefined;
       if (f.json) {
         return printJson({
