@@ -1,7 +1,7 @@
 /**
  * `collabperf/predict`: benchmark-score prediction: load a table ({@link loadData}), pick a method
  * ({@link getPredictor}), fill its missing cells ({@link completeMatrix}) or predict a model that is
- * not in it ({@link predictNewModel}).
+ * not in it ({@link predictNewModel}); task scales as `--scale` gives them ({@link parseScaleOption}).
  *
  * @packageDocumentation
  */
@@ -11,3 +11,4 @@ export { listBuiltinDatasets, loadBuiltinDataset, DEFAULT_DATASET } from '../app
 export type { Dataset } from '../app/data/dataset.js';
 export { PREDICTORS, DEFAULT_METHOD, getPredictor, parseMethods, type FittedPredictor, type PredictContext, type Predictor } from '../app/predictors/index.js';
 export { completeMatrix, predictNewModel, parseNewScores, parseNewFactors, resolveTask, type Completion, type NewModelPrediction, type PredictedCell } from '../app/predict.js';
+export { parseScaleOption, resolveScales, withDeclaredScales, type ResolvedScale, type Scale, type ScaleKind, type ScaleWarning } from '../app/data/scale.js';
