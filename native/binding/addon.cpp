@@ -24,7 +24,7 @@
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
 // type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
-// the pool has are clamped to it), E_NON_FINITE (NaN or
+// the pool has are clamped to it; a typed array whose buffer is detached), E_NON_FINITE (NaN or
 // Infinity in mu, lambda, lambdaBias, learningRate, lrDecay), E_LENGTH_MISMATCH (a typed array of the
 // wrong length, naming the field and the expected length). Every field of the three objects is
 // checked for every kernel (weight / cscWeight may be null, together; cancel may be null or absent).
