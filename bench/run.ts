@@ -7,6 +7,13 @@
  *   npm run bench -- --sizes small      # one size
  *   npm run bench -- --json             # machine-readable
  *   npm run bench -- --write-triplets DIR  # also write train/test triplet files per size
+ *
+ * Implicit mode (issue 10): implicit ALS on the synthetic implicit generator (tiny, small, or large
+ * = 138,493 x 26,744 with ~20M interactions and skewed popularity), at k = 64 on 2 threads:
+ * seconds per iteration of CG (3 steps) and of the exact solver, peak RSS, and NDCG@10 / recall@10
+ * on held-out interactions beside the most-popular baseline.
+ *
+ *   npm run bench -- --implicit --sizes small [--rank 64] [--iters 10] [--eval-rows 2000] [--backends native,ts]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -19,7 +26,9 @@ import { initFactors } from '../src/factorization/fit.js';
 import { FactorModel } from '../src/factorization/model.js';
 import { resolveFitOptions } from '../src/factorization/options.js';
 import { buildProblem, toEntries } from '../src/factorization/ratings.js';
-import { SYNTHETIC_SIZES, syntheticRatings, type SyntheticEntries } from '../src/factorization/synthetic.js';
+import { SYNTHETIC_IMPLICIT_SIZES, SYNTHETIC_SIZES, syntheticImplicit, syntheticRatings, type SyntheticEntries } from '../src/factorization/synthetic.js';
+import { evaluateRanking, popularityRanking } from '../src/factorization/ranking.js';
+import type { FitJob, ImplicitSolver } from '../src/backends/types.js';
 import { writeTriplets } from '../src/factorization/triplets.js';
 
 const RANK = 32;
@@ -197,8 +206,147 @@ function table(all: Figures[]): string {
   return lines.join('\n');
 }
 
+interface ImplicitFigures {
+  size: string;
+  rows: number;
+  cols: number;
+  interactions: number;
+  heldOut: number;
+  rank: number;
+  /** The backend asked for, and the one that ran (an implicit fit falls back to ts where needed). */
+  requested: string;
+  backend: string;
+  cgSecondsPerIter: number;
+  exactSecondsPerIter: number;
+  exactItersTimed: number;
+  iters: number;
+  evalRows: number;
+  ndcg: number;
+  recall: number;
+  popularityNdcg: number;
+  popularityRecall: number;
+  generateSeconds: number;
+  buildSeconds: number;
+  peakRssMb: number;
+}
+
+/** One implicit size on one backend, in this process (the child). */
+async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string, rank: number, iters: number, evalRows: number): Promise<ImplicitFigures> {
+  const spec = SYNTHETIC_IMPLICIT_SIZES[size];
+  process.stderr.write(`implicit ${size}: generating ${spec.nRows} x ${spec.nCols}, ~${spec.nnz} interactions\n`);
+  let t = performance.now();
+  const data = syntheticImplicit(spec);
+  const generateSeconds = (performance.now() - t) / 1000;
+  (globalThis as { gc?: () => void }).gc?.();
+  t = performance.now();
+  const p = buildProblem(toEntries({ ...data.train, nRows: spec.nRows, nCols: spec.nCols }));
+  const buildSeconds = (performance.now() - t) / 1000;
+  (data as { train?: unknown }).train = undefined;
+  (globalThis as { gc?: () => void }).gc?.();
+  let b = getBackend(requested as 'native' | 'ts');
+  if (b.details().implicitAls !== true) {
+    process.stderr.write(`  [${requested}] cannot run implicit ALS: measuring ts instead\n`);
+    b = getBackend('ts');
+  }
+  const o = resolveFitOptions({ implicit: true, rank, threads: THREADS });
+  const run = async (solver: ImplicitSolver, n: number): Promise<{ model: FactorModel; seconds: number[] }> => {
+    const U = new Float64Array(p.nRows * rank);
+    const V = new Float64Array(p.nCols * rank);
+    initFactors(U, V, rank, 42, 0.1);
+    const model = new FactorModel(p.nRows, p.nCols, rank, 0, U, V, new Float64Array(p.nRows), new Float64Array(p.nCols), { options: { ...o, solver }, backend: b.name, iterations: n, trainRmse: NaN }, { known: { ptr: p.rowPtr, cols: p.colIdx } });
+    const options: KernelOptions = {
+      useBias: false, lambda: o.lambda, lambdaBias: o.lambda, weightedLambda: false, threads: THREADS, learningRate: 0, lrDecay: 0, seed: 42, sgdMode: 'deterministic', cancel: null,
+      implicit: { alpha: o.alpha, confidence: o.confidence, epsilon: o.epsilon, solver, cgSteps: 3 },
+    };
+    const job: FitJob = { problem: p, model, options, algo: 'ials', iters: n, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
+    const [r] = await b.fitMany([job]);
+    return { model, seconds: r.history.map((h) => h.seconds) };
+  };
+  const log = (x: string) => process.stderr.write(`  [${b.name}] ${x}\n`);
+  const cg = await run('cg', iters);
+  // The first iteration includes compilation: time from the second on when there is one.
+  const mean = (s: number[]): number => {
+    const t = s.length > 1 ? s.slice(1) : s;
+    return t.reduce((x, y) => x + y, 0) / t.length;
+  };
+  const cgSec = mean(cg.seconds);
+  log(`CG-3 ${cgSec.toFixed(3)} s/iteration over ${iters} iterations`);
+  const exactIters = size === 'large' ? 2 : 3;
+  const exact = await run('cholesky', exactIters);
+  const exactSec = mean(exact.seconds);
+  log(`exact ${exactSec.toFixed(3)} s/iteration`);
+  const held = { rows: data.test.rows, cols: data.test.cols, values: data.test.values };
+  const m = evaluateRanking(cg.model, held, { k: 10, maxRows: evalRows });
+  const pop = popularityRanking(cg.model, held, { k: 10, maxRows: evalRows });
+  log(`NDCG@10 ${m.ndcg.toFixed(4)} (popularity ${pop.ndcg.toFixed(4)}), recall@10 ${m.recall.toFixed(4)} (popularity ${pop.recall.toFixed(4)}) over ${m.rows} rows`);
+  return {
+    size, rows: p.nRows, cols: p.nCols, interactions: p.nnz, heldOut: data.test.rows.length, rank, requested, backend: b.name,
+    cgSecondsPerIter: cgSec, exactSecondsPerIter: exactSec, exactItersTimed: exactIters, iters, evalRows: m.rows,
+    ndcg: m.ndcg, recall: m.recall, popularityNdcg: pop.ndcg, popularityRecall: pop.recall, generateSeconds, buildSeconds,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function implicitTable(all: ImplicitFigures[]): string {
+  const lines = [
+    `collabperf bench --implicit, ${THREADS} threads, double precision, CG 3 steps`,
+    '',
+    '| size | backend | k | CG-3 s/iter | exact s/iter | NDCG@10 | popularity NDCG@10 | recall@10 | popularity recall@10 | peak RSS (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const f of all) {
+    const ran = f.backend === f.requested ? f.backend : `${f.backend} (${f.requested} cannot run implicit ALS)`;
+    lines.push(
+      `| ${f.size} (${f.rows}x${f.cols}, ${f.interactions} interactions) | ${ran} | ${f.rank} | ${f.cgSecondsPerIter.toFixed(3)} | ${f.exactSecondsPerIter.toFixed(3)} | ` +
+        `${f.ndcg.toFixed(4)} | ${f.popularityNdcg.toFixed(4)} | ${f.recall.toFixed(4)} | ${f.popularityRecall.toFixed(4)} | ${f.peakRssMb.toFixed(0)} |`,
+    );
+  }
+  lines.push('', 'Against the targets (CG <= 1.0 s/iter at large, peak RSS <= 1200 MB, NDCG@10 >= 2x popularity):');
+  for (const f of all) {
+    lines.push(
+      `- ${f.size}, ${f.backend}: CG ${f.cgSecondsPerIter.toFixed(3)} s/iter = ${(f.cgSecondsPerIter / 1.0).toFixed(2)} x 1.0 s; peak RSS ${(f.peakRssMb / 1200).toFixed(2)} x 1.2 GB; ` +
+        `NDCG@10 ${(f.ndcg / f.popularityNdcg).toFixed(2)} x popularity (${f.evalRows} rows evaluated, ${f.iters} CG iterations); generate ${f.generateSeconds.toFixed(1)} s, build ${f.buildSeconds.toFixed(2)} s`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function mainImplicit(a: Map<string, string>): Promise<void> {
+  const rank = Number(a.get('rank') ?? 64);
+  const iters = Number(a.get('iters') ?? 10);
+  const evalRows = Number(a.get('eval-rows') ?? 2000);
+  const backends = (a.get('backends') ?? 'native,ts').split(',');
+  if (a.has('child-implicit')) {
+    const fig = await implicitChild(a.get('child-implicit') as 'tiny' | 'small' | 'large', backends[0], rank, iters, evalRows);
+    process.stdout.write(`${JSON.stringify(fig)}\n`);
+    return;
+  }
+  const sizes = (a.get('sizes') ?? 'small,large').split(',');
+  const self = fileURLToPath(import.meta.url);
+  const all: ImplicitFigures[] = [];
+  for (const size of sizes) {
+    if (!(size in SYNTHETIC_IMPLICIT_SIZES)) throw new Error(`unknown size ${size} (tiny, small, large)`);
+    const ran = new Set<string>();
+    for (const backend of backends) {
+      if (ran.has(backend)) continue;
+      const out = execFileSync(process.execPath, [...process.execArgv, self, '--implicit', '--child-implicit', size, '--backends', backend, '--rank', String(rank), '--iters', String(iters), '--eval-rows', String(evalRows)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, COLLABPERF_BENCH_CHILD: '1' },
+        maxBuffer: 1 << 24,
+      }).toString();
+      const fig = JSON.parse(out.trim().split('\n').pop()!) as ImplicitFigures;
+      // A fallback measures ts again: keep one row per backend that really ran.
+      if (ran.has(fig.backend)) continue;
+      ran.add(fig.backend);
+      all.push(fig);
+    }
+  }
+  process.stdout.write(a.has('json') ? `${JSON.stringify(all, null, 2)}\n` : `${implicitTable(all)}\n`);
+}
+
 async function mainBench(): Promise<void> {
   const a = args();
+  if (a.has('implicit')) return mainImplicit(a);
   const backends = (a.get('backends') ?? 'native,ts').split(',');
   if (a.has('child') || process.env.COLLABPERF_BENCH_CHILD === '1') {
     const fig = await child(a.get('child') as 'small' | 'large', backends, a.get('write-triplets'));

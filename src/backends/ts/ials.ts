@@ -344,7 +344,8 @@ export function* implicitLossSteps(problem: KernelProblem, model: KernelModel, o
     }
     if (slice.due()) yield;
   }
-  const sse = all + obs;
+  // Mathematically >= 0; the Gram-trick subtraction could round a near-perfect fit below it, which the loop would take for divergence.
+  const sse = Math.max(0, all + obs);
   const reg = options.lambda * (l2(U, k, nRows, rowPtr, options.weightedLambda) + l2(V, k, nCols, colPtr, options.weightedLambda));
   return { sse, wsum: nRows * nCols + extraW, objective: sse + reg };
 }
