@@ -225,6 +225,7 @@ const cases: Array<[ReaderName, fc.Arbitrary<Uint8Array>]> = [
   ['long-csv', inputs(longCsv, false, CSV_CHARS + 'modeltaskscore')],
   ['long-json', inputs(longJson, true, JSON_CHARS)],
   ['dataset-json', inputs(datasetJson, true, JSON_CHARS)],
+  ['load-data', inputs(fc.oneof(wideCsv, longCsv, longJson, datasetJson), true, CSV_CHARS + JSON_CHARS)],
   ['triplets', inputs(triplets, false, '0123456789 \t,:#%\n\r.-eE')],
   ['model-file', inputs(modelFile, true, JSON_CHARS)],
 ];
@@ -241,7 +242,7 @@ describe('fuzzed readers: a valid result or a located CollabperfError, never any
   }, TIMEOUT);
 
   it.each(cases.map(([r]) => r))('%s: an unmutated valid input is read', (reader) => {
-    const valid = { 'wide-csv': wideCsv, 'long-csv': longCsv, 'long-json': longJson, 'dataset-json': datasetJson, triplets, 'model-file': modelFile }[reader];
+    const valid = { 'wide-csv': wideCsv, 'long-csv': longCsv, 'long-json': longJson, 'dataset-json': datasetJson, 'load-data': fc.oneof(wideCsv, longCsv, longJson, datasetJson), triplets, 'model-file': modelFile }[reader];
     fc.assert(
       fc.property(valid, (text) => {
         const { path } = writeCase(reader, enc(text));
