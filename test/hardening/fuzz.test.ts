@@ -236,6 +236,8 @@ describe('fuzzed readers: a valid result or a located CollabperfError, never any
       fc.property(arb, (bytes) => {
         const { path, text } = writeCase(reader, bytes);
         checkReader(reader, path, text);
+        // readers only read: the input file is left as it was
+        expect(Buffer.compare(readFileSync(path), Buffer.from(bytes))).toBe(0);
       }),
       { seed: SEED, numRuns: NUM_RUNS },
     );
