@@ -151,7 +151,7 @@ export async function fit(input: RatingsInput | StringRatings, options: FitOptio
   const o = resolveFitOptions(options);
   const prepared = prepare(input, options, o.rank);
   const problem = buildProblem(prepared.entries);
-  const validation = options.validation ? validationFor(options.validation as RatingsInput | StringRatings, prepared, problem.nRows, problem.nCols) : null;
+  const validation = options.validation ? validationFor(options.validation, prepared, problem.nRows, problem.nCols) : null;
   const choice = chooseBackend({ nnz: problem.nnz, rank: o.rank }, options.backend);
   const [r] = await runFits(
     [{ problem, options: o, validation, earlyStopping: options.earlyStopping, rowIds: prepared.rowIds, colIds: prepared.colIds }],

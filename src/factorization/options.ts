@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { CollabperfError } from '../errors.js';
 import type { BackendChoice } from '../backends/registry.js';
 import type { BatchProgress, ConfidenceKind, ImplicitSolver, SgdMode } from '../backends/types.js';
+import type { StringRatings } from './ids.js';
 import type { RatingsInput } from './ratings.js';
 
 export type Algorithm = 'als' | 'sgd';
@@ -60,8 +61,8 @@ export interface FitOptions {
   sgdMode?: SgdMode;
   /** 'auto' (default, or COLLABPERF_BACKEND), 'native' or 'ts'. */
   backend?: BackendChoice;
-  /** Entries to report RMSE on each iteration and to stop early on. */
-  validation?: RatingsInput;
+  /** Entries to report RMSE on each iteration and to stop early on (in the training data's ids). */
+  validation?: RatingsInput | StringRatings;
   /** Stop early on the validation set (default true); false only reports its RMSE per iteration. */
   earlyStopping?: boolean;
   /** Stop when validation RMSE has not improved for this many iterations (default 3); the best iteration's model is kept. */

@@ -140,3 +140,11 @@ describe('implicit fit options and backends', () => {
     await expect(fit(train, { implicit: true, cgstep: 3 } as object)).rejects.toThrow(/unknown fit option "cgstep"; did you mean "cgSteps"/);
   });
 });
+
+describe('implicit fit cancellation', () => {
+  it('rejects with E_ABORTED when the signal fires mid-fit', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    expect(await codeOf(fit(train, { implicit: true, rank: 8, iters: 100_000, signal: ac.signal, backend: 'ts' }))).toBe('E_ABORTED');
+  });
+});

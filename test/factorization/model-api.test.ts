@@ -224,3 +224,51 @@ describe('sparse integer ids', () => {
     expect((await rejected(fit({ rows: [0, 1], cols: [1, 0], values: [1, 2] }, { rank: 2, iters: 1, maxBytes: 10 }))).code).toBe('E_TOO_LARGE');
   });
 });
+
+describe('compatibility and ids in the other calls', async () => {
+  const row = Array.from(imp.train.rows, (r) => `u${r}`);
+  const col = Array.from(imp.train.cols, (c) => `i${c}`);
+  const { model } = await fit({ row, col, value: imp.train.values }, { implicit: true, rank: 3, iters: 3 });
+
+  it('loads a version-1 file (no training column sets, no ids): recommend then excludes nothing', async () => {
+    const { model: dense } = await fit(data.train, { rank: 2, iters: 3 });
+    const p = join(dir, 'dense.json');
+    saveModel(dense, p);
+    const j = JSON.parse(readFileSync(p, 'utf8'));
+    expect(j.version).toBe(2);
+    delete j.known;
+    delete j.checksum;
+    j.version = 1;
+    writeFileSync(join(dir, 'v1.json'), JSON.stringify(j));
+    const old = loadModel<number>(join(dir, 'v1.json'));
+    expect(old.known).toBeNull();
+    expect(old.recommend(0, 30)).toHaveLength(30);
+    expect(old.predict(3, 4)).toBe(dense.predict(3, 4));
+  });
+
+  it('takes string ids in exclude and fold-in, and returns them', () => {
+    const top = model.recommend('u5', 3, { exclude: [] });
+    const rest = model.recommend('u5', 2, { exclude: [top[0].col] });
+    expect(rest).toEqual(top.slice(1, 3));
+    const folded = model.foldIn(['i1', 'i2', 'i3'], [1, 2, 1]);
+    const rec = folded.recommend(5);
+    expect(rec.every((x) => typeof x.col === 'string' && !['i1', 'i2', 'i3'].includes(x.col))).toBe(true);
+    expect(folded.predict('i7')).toBeCloseTo(folded.predictAll()[model.colIndex('i7')], 15);
+    const newItem = model.foldInColumn(['u1', 'u2'], [3, 1]);
+    expect(newItem.predict('u1')).toBeCloseTo(newItem.predictAll()[model.rowIndex('u1')], 15);
+    expect(model.similarRows('u4', 3).every((x) => typeof x.row === 'string' && x.row !== 'u4')).toBe(true);
+    expect(caught(() => model.foldIn(['nope'], [1])).code).toBe('E_NOT_FOUND');
+  });
+
+  it('maps a validation set through the training ids', async () => {
+    const t = data.train;
+    const s = (a: number[], p: string) => a.map((x) => `${p}${x}`);
+    const { history } = await fit(
+      { row: s(t.rows, 'r'), col: s(t.cols, 'c'), value: t.values },
+      { rank: 2, iters: 3, validation: { row: s(data.test.rows, 'r'), col: s(data.test.cols, 'c'), value: data.test.values }, earlyStopping: false },
+    );
+    expect(history.every((h) => Number.isFinite(h.validRmse))).toBe(true);
+    const bad = await rejected(fit({ row: ['a', 'b'], col: ['x', 'y'], value: [1, 2] }, { rank: 1, iters: 1, validation: { row: ['a'], col: ['z'], value: [1] } }));
+    expect(bad.code).toBe('E_NOT_FOUND');
+  });
+});
