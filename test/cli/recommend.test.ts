@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { writeTriplets } from '../../src/factorization/triplets.js';
 import { syntheticImplicit } from '../../src/factorization/synthetic.js';
 import { loadModel } from '../../src/factorization/model-file.js';
+import { evaluateRanking } from '../../src/factorization/ranking.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'collabperf-recommend-'));
@@ -16,6 +17,8 @@ writeTriplets(test, data.test.rows, data.test.cols, data.test.values);
 // The same interactions under sparse large ids (row r -> 1e6 + 7r, column c -> 5e8 + c).
 const sparseTrain = join(dir, 'sparse-train.txt');
 writeTriplets(sparseTrain, data.train.rows.map((r) => 1_000_000 + 7 * r), data.train.cols.map((c) => 500_000_000 + c), data.train.values);
+const sparseTest = join(dir, 'sparse-test.txt');
+writeTriplets(sparseTest, data.test.rows.map((r) => 1_000_000 + 7 * r), data.test.cols.map((c) => 500_000_000 + c), data.test.values);
 const model = join(dir, 'm.json');
 
 const trainCols = (r: number): Set<number> => new Set(Array.from(data.train.cols).filter((_, i) => data.train.rows[i] === r));
@@ -44,6 +47,18 @@ describe('collabperf fit --implicit', () => {
     expect(j.ranking.popularity.ndcg).toBeGreaterThan(0);
     expect(typeof j.backendReport.reason).toBe('string');
     for (let i = 1; i < j.iterations.length; i++) expect(j.iterations[i].objective).toBeLessThan(j.iterations[i - 1].objective);
+  });
+
+  it('ranks held-out interactions in the original ids with --remap-ids', async () => {
+    const saved = join(dir, 'sparse-ranked.json');
+    const dense = JSON.parse((await runCli('fit', '--input', train, '--test', test, '--implicit', '--rank', '4', '--iters', '2', '--json')).stdout);
+    const sparse = JSON.parse((await runCli('fit', '--input', sparseTrain, '--test', sparseTest, '--implicit', '--remap-ids', '--rank', '4', '--iters', '2', '--json', '--save', saved)).stdout);
+    expect(sparse.ranking.model.unknownRows).toBe(0);
+    expect(sparse.ranking.model.rows).toBe(dense.ranking.model.rows);
+    // The CLI's figures are the library's on the saved model with the file's original ids.
+    const m = loadModel<number>(saved);
+    const held = { rows: data.test.rows.map((r) => 1_000_000 + 7 * r), cols: data.test.cols.map((c) => 500_000_000 + c), values: data.test.values };
+    expect(sparse.ranking.model).toEqual(evaluateRanking(m, held, { k: 10 }));
   });
 
   it('refuses implicit flags without --implicit, in one line with exit 2', async () => {
