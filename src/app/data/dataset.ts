@@ -7,6 +7,7 @@
  * tables, long JSON) produces a {@link Dataset} through {@link createDataset}, which validates it.
  */
 import { CollabperfError, type CollabperfErrorCode } from '../../errors.js';
+import type { CellArrays } from './observed-cells.js';
 
 /** A factor value; a missing value is an absent key in {@link Factors}. */
 export type FactorValue = number | string;
@@ -78,14 +79,12 @@ export interface SourceEntry {
   url?: string;
 }
 
-/** Observed cells as parallel arrays of equal length (one entry per observed (model, task) cell). */
-export interface ScoreTable {
-  /** Model index of each cell (into {@link Dataset.models}). */
-  model: Int32Array;
-  /** Task index of each cell (into {@link Dataset.tasks}). */
-  task: Int32Array;
-  /** The score, finite. */
-  value: Float64Array;
+/**
+ * A dataset's storage of its observed cells: the {@link CellArrays} (model indices into
+ * {@link Dataset.models}, task indices into {@link Dataset.tasks}, finite scores) and where each
+ * score came from.
+ */
+export interface ScoreTable extends CellArrays {
   /** Source index of each score (into {@link Dataset.sources}). */
   source: Int32Array;
 }

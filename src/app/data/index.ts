@@ -7,6 +7,7 @@ export * from './format.js';
 export * from './builtin.js';
 export * from './csv.js';
 export * from './cells.js';
+export * from './observed-cells.js';
 export * from './json-lines.js';
 export * from './wide-table.js';
 export * from './long-table.js';

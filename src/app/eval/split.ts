@@ -6,18 +6,10 @@
  */
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { cellsOf, type Cells } from '../data/observed-cells.js';
 
 /** A mask over the observed cells of a dataset (`ds.scores`): truthy = selected. */
 export type CellMask = Uint8Array | ReadonlyArray<boolean>;
-
-/** Observed cells given as parallel arrays. */
-export interface CellList {
-  /** Position of each cell in `ds.scores`. */
-  index: Int32Array;
-  model: Int32Array;
-  task: Int32Array;
-  value: Float64Array;
-}
 
 function checkMask(ds: Dataset, mask: CellMask, what: string): void {
   if (mask.length !== ds.scores.value.length) {
@@ -68,23 +60,13 @@ export function trainView(ds: Dataset, keep: CellMask): Dataset {
   };
 }
 
-/** The observed cells where `keep` is NOT set (the held-out cells of a fold), in `ds.scores` order. */
-export function heldOutCells(ds: Dataset, keep: CellMask): CellList {
+/**
+ * The observed cells where `keep` is NOT set (the held-out cells of a fold), in `ds.scores` order,
+ * with their positions there (`index`).
+ */
+export function heldOutCells(ds: Dataset, keep: CellMask): Required<Cells> {
   checkMask(ds, keep, 'the training mask');
   return cellsOf(ds, select(ds, keep, false));
-}
-
-/** The observed cells at the given positions of `ds.scores`. */
-export function cellsOf(ds: Dataset, index: Int32Array): CellList {
-  const n = index.length;
-  const out: CellList = { index: Int32Array.from(index), model: new Int32Array(n), task: new Int32Array(n), value: new Float64Array(n) };
-  for (let j = 0; j < n; j++) {
-    const e = index[j];
-    out.model[j] = ds.scores.model[e];
-    out.task[j] = ds.scores.task[e];
-    out.value[j] = ds.scores.value[e];
-  }
-  return out;
 }
 
 /** Positions (in `ds.scores`) of the cells selected by `mask`. */

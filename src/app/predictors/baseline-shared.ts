@@ -1,43 +1,16 @@
 /**
- * Plumbing shared by the baseline predictors (mean, knn, scaling-law, pca): the training cells as
- * plain arrays, a seeded inner holdout of those cells for choosing hyperparameters, a scale-free
- * validation error, and index checks for `predict`.
+ * Plumbing shared by the baseline predictors (mean, knn, scaling-law, pca): a seeded inner holdout
+ * of the training cells for choosing hyperparameters, a scale-free validation error, and index
+ * checks for `predict`.
  *
- * The baselines fit on cell arrays rather than on Datasets so that inner validation can refit on a
+ * The baselines fit on {@link Cells} rather than on Datasets so that inner validation can refit on a
  * subset of cells without building and validating a new Dataset each time.
  */
 import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { selectCells, type Cells } from '../data/observed-cells.js';
 import { clipBounds } from '../stats/task-stats.js';
-
-/** Observed cells of a models × tasks matrix as parallel arrays. */
-export interface Cells {
-  nModels: number;
-  nTasks: number;
-  model: Int32Array;
-  task: Int32Array;
-  value: Float64Array;
-}
-
-/** The training cells of a Dataset (arrays shared, not copied). */
-export function cellsOf(ds: Dataset): Cells {
-  return { nModels: ds.models.length, nTasks: ds.tasks.length, model: ds.scores.model, task: ds.scores.task, value: ds.scores.value };
-}
-
-/** The cells at the given positions. */
-export function selectCells(c: Cells, idx: ArrayLike<number>): Cells {
-  const n = idx.length;
-  const model = new Int32Array(n);
-  const task = new Int32Array(n);
-  const value = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    model[i] = c.model[idx[i]];
-    task[i] = c.task[idx[i]];
-    value[i] = c.value[idx[i]];
-  }
-  return { nModels: c.nModels, nTasks: c.nTasks, model, task, value };
-}
 
 /** Share of the training cells that inner validation holds out. */
 export const INNER_HOLDOUT_FRACTION = 0.15;

@@ -3,7 +3,7 @@ import type { FactorModel } from '../../factorization/model.js';
 import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, type EncodedFactors } from '../features/encode.js';
 import { fitTransform } from '../transforms/index.js';
-import { cellsOf, type Cells } from './baseline-shared.js';
+import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
 import { chooseOnInnerHoldout, foldInRow } from './mf.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -77,9 +77,12 @@ async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictCon
   const nM = scores.nModels;
   const nT = scores.nTasks;
   const n = scores.value.length + side.modelSide.value.length + side.taskSide.value.length;
-  const rows = new Int32Array(n);
-  const cols = new Int32Array(n);
-  const values = new Float64Array(n);
+  // The joint matrix of the module comment, its rows and columns named as the table's models and
+  // tasks are: the factor rows and columns extend them.
+  const joint: Cells = { nModels: nM + side.taskWidth, nTasks: nT + side.modelWidth, model: new Int32Array(n), task: new Int32Array(n), value: new Float64Array(n) };
+  const rows = joint.model;
+  const cols = joint.task;
+  const values = joint.value;
   const weights = new Float64Array(n);
   let e = 0;
   for (let i = 0; i < scores.value.length; i++, e++) {
@@ -101,7 +104,7 @@ async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictCon
     weights[e] = s.sideWeight;
   }
   const { model } = await fit(
-    { rows, cols, values, weights, nRows: nM + side.taskWidth, nCols: nT + side.modelWidth },
+    ratingsOf(joint, weights),
     { algo: 'als', iters: 30, rank: s.rank, lambda: s.lambda, weightedLambda: false, useBias: false, seed: ctx.seed, backend: ctx.backend, threads: ctx.threads ?? 1, signal: ctx.signal },
   );
   return model;

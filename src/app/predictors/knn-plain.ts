@@ -5,7 +5,8 @@
  * collaborative method, a reference in bench:accuracy and a member of the stack.
  */
 import type { Dataset } from '../data/dataset.js';
-import { cellsOf, checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
+import { cellsOf } from '../data/observed-cells.js';
+import { checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 

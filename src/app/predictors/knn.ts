@@ -6,7 +6,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../../numeric/rng.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { cellsOf, type Cells } from '../data/observed-cells.js';
+import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';

@@ -8,7 +8,8 @@
 import { Rng } from '../../numeric/rng.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
-import { argmin, cellsOf, checkPredictArgs, innerHoldout, throwIfAborted, type Cells } from './baseline-shared.js';
+import { cellsOf, type Cells } from '../data/observed-cells.js';
+import { argmin, checkPredictArgs, innerHoldout, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 

@@ -4,7 +4,8 @@
  * the fallback of the knn and scaling-law predictors.
  */
 import type { Dataset } from '../data/dataset.js';
-import { argmin, cellsOf, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted, type Cells } from './baseline-shared.js';
+import { cellsOf, type Cells } from '../data/observed-cells.js';
+import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 

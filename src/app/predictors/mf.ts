@@ -3,7 +3,8 @@ import type { FactorModel } from '../../factorization/model.js';
 import type { FitOptions } from '../../factorization/options.js';
 import type { Dataset } from '../data/dataset.js';
 import { fitTransform, type FittedTransform, type TransformKind } from '../transforms/index.js';
-import { argmin, cellsOf, innerHoldout, type Cells } from './baseline-shared.js';
+import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
+import { argmin, innerHoldout } from './baseline-shared.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Settings of one matrix-factorization fit that inner validation chooses among. */
@@ -34,7 +35,7 @@ function mse(a: Float64Array, b: Float64Array): number {
 /** Fits the core on cells already in transformed space. */
 async function fitCells(c: Cells, s: MfSettings, r: MfRecipe, ctx: PredictContext): Promise<FactorModel> {
   const { model } = await fit(
-    { rows: c.model, cols: c.task, values: c.value, nRows: c.nModels, nCols: c.nTasks },
+    ratingsOf(c),
     { ...r.fixed, rank: s.rank, lambda: s.lambda, seed: ctx.seed, backend: ctx.backend, threads: ctx.threads ?? 1, signal: ctx.signal },
   );
   return model;

@@ -10,7 +10,8 @@
 import { Rng } from '../../numeric/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
-import { cellsOf, checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
+import { cellsOf } from '../data/observed-cells.js';
+import { checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import { cmfPredictor } from './cmf.js';
 import { knnPredictor } from './knn.js';

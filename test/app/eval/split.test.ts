@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cellsOf, heldOutCells, maskIndices, trainView } from '../../../src/app/eval/split.js';
+import { cellsOf } from '../../../src/app/data/observed-cells.js';
+import { heldOutCells, maskIndices, trainView } from '../../../src/app/eval/split.js';
 import { expectError } from '../data/helpers.js';
 import { toyDataset } from './helpers.js';
 

@@ -1,4 +1,5 @@
 import { createDataset, type Dataset, type ModelEntry, type ScoreTuple, type TaskEntry } from '../../../src/app/data/dataset.js';
+import type { CellArrays } from '../../../src/app/data/observed-cells.js';
 import type { FittedPredictor } from '../../../src/app/predictors/types.js';
 import { Rng } from '../../../src/numeric/rng.js';
 
@@ -7,7 +8,7 @@ export interface Planted {
   train: Dataset;
   truth: (m: number, t: number) => number;
   /** Held-out cells (not in train). */
-  test: { model: Int32Array; task: Int32Array; value: Float64Array };
+  test: CellArrays;
   /** Each task's spread (to compare errors across scales). */
   spread: Float64Array;
 }
@@ -58,7 +59,7 @@ export function scaledRmse(f: FittedPredictor, p: Planted): number {
 }
 
 /** Every (model, task) cell of a Dataset's index space. */
-export function allCells(ds: Dataset): { model: Int32Array; task: Int32Array } {
+export function allCells(ds: Dataset): Pick<CellArrays, 'model' | 'task'> {
   const n = ds.models.length * ds.tasks.length;
   const model = new Int32Array(n);
   const task = new Int32Array(n);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, type ScoreTuple } from '../../../src/app/data/dataset.js';
-import { cellsOf } from '../../../src/app/predictors/baseline-shared.js';
+import { cellsOf } from '../../../src/app/data/observed-cells.js';
 import { fitAdditive, fitMeanFixed, meanPredictor } from '../../../src/app/predictors/mean.js';
 import { Rng } from '../../../src/numeric/rng.js';
 import { plantedMatrix, scaledRmse } from './baseline-fixtures.js';

@@ -6,12 +6,14 @@
  */
 import { CollabperfError } from '../../../errors.js';
 import { Rng } from '../../../numeric/rng.js';
+import type { CellArrays } from '../../data/observed-cells.js';
 import { addSquaredErrors, mseLossGrad, Net, type NetSpec } from './nn.js';
 
-/** Training cells: model and task indices and the normalised target of each. */
-export interface TrainCells {
-  model: Int32Array;
-  task: Int32Array;
+/**
+ * Training cells of the network: the model and task of each observed cell with its normalised
+ * target `y` in place of the raw score.
+ */
+export interface TrainCells extends Pick<CellArrays, 'model' | 'task'> {
   /** Normalised target. */
   y: Float64Array;
 }
