@@ -9,9 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';
-import { computeMetrics, METRIC_KEYS, taskScales, type Metrics } from './metrics.js';
+import { cellsOf, type Cells } from '../data/observed-cells.js';
+import { computeMetrics, METRIC_KEYS, taskScales, type Metrics, type ScoredCells } from './metrics.js';
 import { formatProtocol, makeFolds, parseProtocol, type Fold, type ProtocolSpec } from './protocols.js';
-import { trainView } from './split.js';
+import { maskIndices, trainView } from './split.js';
 import { runFolds } from '../folds/runner.js';
 
 /** Options of {@link evaluate}. */
@@ -62,15 +63,52 @@ export interface FoldResult {
   ms: number;
 }
 
-/** Per-cell predictions as parallel arrays (one entry per held-out cell per seed and fold). */
-export interface CellPredictions {
+/**
+ * Predictions of held-out cells, pooled over fits: one entry per held-out cell per seed and fold,
+ * as parallel arrays. Built by {@link poolPredictions} from each fit's held-out {@link Cells}
+ * (their `value` becomes `truth`) and the predictions made for them; not observed cells of a table
+ * (a cell appears once per seed), so not a {@link Cells}.
+ */
+export interface CellPredictions extends ScoredCells {
   model: Int32Array;
-  task: Int32Array;
-  truth: Float64Array;
-  prediction: Float64Array;
   seed: Int32Array;
   /** 1-based fold number within the seed. */
   fold: Int32Array;
+}
+
+/** What one fit predicted for its held-out cells. */
+export interface FoldPredictions {
+  cells: Cells;
+  /** One prediction per cell of `cells`. */
+  prediction: Float64Array;
+  seed: number;
+  /** 1-based fold number within the seed. */
+  fold: number;
+}
+
+/** The held-out cells and predictions of several fits as one {@link CellPredictions}, in the order given. */
+export function poolPredictions(chunks: readonly FoldPredictions[]): CellPredictions {
+  const n = chunks.reduce((a, c) => a + c.cells.value.length, 0);
+  const out: CellPredictions = {
+    model: new Int32Array(n),
+    task: new Int32Array(n),
+    truth: new Float64Array(n),
+    prediction: new Float64Array(n),
+    seed: new Int32Array(n),
+    fold: new Int32Array(n),
+  };
+  let o = 0;
+  for (const c of chunks) {
+    const m = c.cells.value.length;
+    out.model.set(c.cells.model, o);
+    out.task.set(c.cells.task, o);
+    out.truth.set(c.cells.value, o);
+    out.prediction.set(c.prediction, o);
+    out.seed.fill(c.seed, o, o + m);
+    out.fold.fill(c.fold, o, o + m);
+    o += m;
+  }
+  return out;
 }
 
 /** Results of one method. */
@@ -190,7 +228,7 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
   interface Acc {
     folds: FoldResult[];
     perSeed: Array<{ seed: number; metrics: Metrics }>;
-    chunks: Array<{ model: Int32Array; task: Int32Array; truth: Float64Array; prediction: Float64Array; seed: number; fold: number }>;
+    chunks: FoldPredictions[];
     ms: number;
   }
   const acc: Acc[] = predictors.map(() => ({ folds: [], perSeed: [], chunks: [], ms: 0 }));
@@ -199,16 +237,7 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
   // Every (seed, fold) of one method goes through the fold runner together; methods run one after
   // the other so that each one's seconds are its own.
   const jobs = splits.flatMap(({ seed, folds }) => folds.map((fold, f) => ({ seed, fold, f, folds: folds.length })));
-  const cells = jobs.map(({ fold }) => {
-    const idx: number[] = [];
-    for (let e = 0; e < fold.testMask.length; e++) if (fold.testMask[e]) idx.push(e);
-    return {
-      idx,
-      model: Int32Array.from(idx, (e) => ds.scores.model[e]),
-      task: Int32Array.from(idx, (e) => ds.scores.task[e]),
-      truth: Float64Array.from(idx, (e) => ds.scores.value[e]),
-    };
-  });
+  const held = jobs.map(({ fold }) => cellsOf(ds, maskIndices(ds, fold.testMask)));
   for (let p = 0; p < predictors.length; p++) {
     const pred = predictors[p];
     const t0 = performance.now();
@@ -219,10 +248,11 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
       (j) => ({ train: trainView(ds, jobs[j].fold.trainMask), ctx: { ...opts.ctx, seed: jobs[j].seed } }),
       (fitted, j, ms) => {
         const { seed, fold, f, folds } = jobs[j];
-        const { idx, model, task, truth } = cells[j];
+        const cells = held[j];
+        const { model, task } = cells;
         const prediction = Float64Array.from(fitted.predict(Int32Array.from(model), Int32Array.from(task)));
-        if (prediction.length !== idx.length) {
-          throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${idx.length} cells`);
+        if (prediction.length !== model.length) {
+          throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${model.length} cells`);
         }
         for (let i = 0; i < prediction.length; i++) {
           if (!Number.isFinite(prediction[i])) {
@@ -236,12 +266,13 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
           fold: f + 1,
           description: fold.description,
           trainCells: countSet(fold.trainMask),
-          testCells: idx.length,
-          metrics: computeMetrics(ds, { task, truth, prediction }, scales),
+          testCells: model.length,
+          metrics: computeMetrics(ds, { task, truth: cells.value, prediction }, scales),
           chosen: { ...fitted.chosen },
           ms,
         };
-        return { result, chunk: { model, task, truth, prediction, seed, fold: f + 1 } };
+        const chunk: FoldPredictions = { cells, prediction, seed, fold: f + 1 };
+        return { result, chunk };
       },
       { signal, what: 'evaluation' },
     );
@@ -251,7 +282,7 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
       acc[p].chunks.push(r.chunk);
     }
     for (const { seed } of splits) {
-      const pooled = concat(acc[p].chunks.filter((c) => c.seed === seed));
+      const pooled = poolPredictions(acc[p].chunks.filter((c) => c.seed === seed));
       acc[p].perSeed.push({ seed, metrics: computeMetrics(ds, pooled, scales) });
     }
   }
@@ -263,32 +294,9 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
     splits,
     methods: predictors.map((pred, p) => {
       const { mean, std } = summarizeMetrics(acc[p].perSeed.map((s) => s.metrics));
-      return { method: pred.name, description: pred.description, folds: acc[p].folds, perSeed: acc[p].perSeed, mean, std, predictions: concat(acc[p].chunks), ms: acc[p].ms };
+      return { method: pred.name, description: pred.description, folds: acc[p].folds, perSeed: acc[p].perSeed, mean, std, predictions: poolPredictions(acc[p].chunks), ms: acc[p].ms };
     }),
   };
-}
-
-function concat(chunks: Array<{ model: Int32Array; task: Int32Array; truth: Float64Array; prediction: Float64Array; seed: number; fold: number }>): CellPredictions {
-  const n = chunks.reduce((a, c) => a + c.truth.length, 0);
-  const out: CellPredictions = {
-    model: new Int32Array(n),
-    task: new Int32Array(n),
-    truth: new Float64Array(n),
-    prediction: new Float64Array(n),
-    seed: new Int32Array(n),
-    fold: new Int32Array(n),
-  };
-  let o = 0;
-  for (const c of chunks) {
-    out.model.set(c.model, o);
-    out.task.set(c.task, o);
-    out.truth.set(c.truth, o);
-    out.prediction.set(c.prediction, o);
-    out.seed.fill(c.seed, o, o + c.truth.length);
-    out.fold.fill(c.fold, o, o + c.truth.length);
-    o += c.truth.length;
-  }
-  return out;
 }
 
 function csvField(s: string): string {

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { taskScales, type TaskScales } from '../eval/metrics.js';
-import { resolveSeeds } from '../eval/evaluate.js';
+import { poolPredictions, resolveSeeds, type CellPredictions, type FoldPredictions } from '../eval/evaluate.js';
 import { formatProtocol, makeFolds, parseProtocol, type ProtocolSpec } from '../eval/protocols.js';
 import { heldOutCells, trainView } from '../eval/split.js';
 import { runFolds, type FoldRunOptions } from '../folds/runner.js';
@@ -105,19 +105,12 @@ export interface IntervalComparison {
   constantWidth100AtEqualCoverage: number;
 }
 
-/** Per-cell intervals of an evaluation (one entry per held-out cell per seed and fold). */
-export interface IntervalCells {
-  model: Int32Array;
-  task: Int32Array;
-  truth: Float64Array;
-  prediction: Float64Array;
+/** Predictions of held-out cells with their intervals (one entry per held-out cell per seed and fold). */
+export interface IntervalCells extends CellPredictions {
   lower: Float64Array;
   upper: Float64Array;
   globalLower: Float64Array;
   globalUpper: Float64Array;
-  seed: Int32Array;
-  /** 1-based protocol fold within the seed. */
-  fold: Int32Array;
 }
 
 /** Results of one method in {@link evaluateIntervals}. */
@@ -149,38 +142,34 @@ function invalid(message: string, field: string): CollabperfError {
 }
 
 
-interface Chunk {
-  model: Int32Array;
-  task: Int32Array;
-  truth: Float64Array;
-  prediction: Float64Array;
+interface Chunk extends FoldPredictions {
   /** Per level: adaptive and global bounds. */
   bounds: Array<{ lower: Float64Array; upper: Float64Array; gLower: Float64Array; gUpper: Float64Array }>;
-  seed: number;
-  fold: number;
 }
 
-function concat(chunks: Chunk[], li: number) {
-  const n = chunks.reduce((a, c) => a + c.truth.length, 0);
-  const out = {
-    task: new Int32Array(n),
-    truth: new Float64Array(n),
-    prediction: new Float64Array(n),
+/** The pooled predictions of the chunks with their intervals at level number `li`. */
+function concat(chunks: Chunk[], li: number): IntervalCells {
+  const p = poolPredictions(chunks);
+  const n = p.truth.length;
+  const out: IntervalCells = {
+    model: p.model,
+    task: p.task,
+    truth: p.truth,
+    prediction: p.prediction,
     lower: new Float64Array(n),
     upper: new Float64Array(n),
-    gLower: new Float64Array(n),
-    gUpper: new Float64Array(n),
+    globalLower: new Float64Array(n),
+    globalUpper: new Float64Array(n),
+    seed: p.seed,
+    fold: p.fold,
   };
   let o = 0;
   for (const c of chunks) {
-    out.task.set(c.task, o);
-    out.truth.set(c.truth, o);
-    out.prediction.set(c.prediction, o);
     out.lower.set(c.bounds[li].lower, o);
     out.upper.set(c.bounds[li].upper, o);
-    out.gLower.set(c.bounds[li].gLower, o);
-    out.gUpper.set(c.bounds[li].gUpper, o);
-    o += c.truth.length;
+    out.globalLower.set(c.bounds[li].gLower, o);
+    out.globalUpper.set(c.bounds[li].gUpper, o);
+    o += c.cells.value.length;
   }
   return out;
 }
@@ -195,11 +184,11 @@ function compare(chunks: Chunk[], li: number, r: Ranges): IntervalComparison {
   const c = concat(chunks, li);
   const norm = { task: c.task, scales: r.scales };
   const adaptive = intervalMetrics(c.truth, c.lower, c.upper, norm);
-  return { adaptive, global: intervalMetrics(c.truth, c.gLower, c.gUpper, norm), constantWidth100AtEqualCoverage: oracleConstantWidth(c, adaptive.coverage, r) };
+  return { adaptive, global: intervalMetrics(c.truth, c.globalLower, c.globalUpper, norm), constantWidth100AtEqualCoverage: oracleConstantWidth(c, adaptive.coverage, r) };
 }
 
 /** See {@link IntervalComparison.constantWidth100AtEqualCoverage}. */
-function oracleConstantWidth(c: ReturnType<typeof concat>, coverage: number, r: Ranges): number {
+function oracleConstantWidth(c: IntervalCells, coverage: number, r: Ranges): number {
   const n = c.truth.length;
   if (n === 0 || !Number.isFinite(coverage)) return NaN;
   const range = r.scales.range100;
@@ -257,7 +246,7 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
         });
         done++;
         opts.onProgress?.({ method: predictors[p].name, seed, fold: f + 1, folds, done, total });
-        return { model: held.model, task: held.task, truth: held.value, prediction: bounds[0].prediction, bounds, seed, fold: f + 1 };
+        return { cells: held, prediction: bounds[0].prediction, bounds, seed, fold: f + 1 };
       },
       { signal, what: 'interval evaluation', concurrency: opts.concurrency },
     );
@@ -274,34 +263,7 @@ export async function evaluateIntervals(ds: Dataset, predictors: Predictor[], op
     methods: predictors.map((pred, p) => {
       const chunks = acc[p].chunks;
       const all = compare(chunks, 0, ranges);
-      const n = chunks.reduce((a, c) => a + c.truth.length, 0);
-      const cells: IntervalCells = {
-        model: new Int32Array(n),
-        task: new Int32Array(n),
-        truth: new Float64Array(n),
-        prediction: new Float64Array(n),
-        lower: new Float64Array(n),
-        upper: new Float64Array(n),
-        globalLower: new Float64Array(n),
-        globalUpper: new Float64Array(n),
-        seed: new Int32Array(n),
-        fold: new Int32Array(n),
-      };
-      let o = 0;
-      for (const c of chunks) {
-        const m = c.truth.length;
-        cells.model.set(c.model, o);
-        cells.task.set(c.task, o);
-        cells.truth.set(c.truth, o);
-        cells.prediction.set(c.prediction, o);
-        cells.lower.set(c.bounds[0].lower, o);
-        cells.upper.set(c.bounds[0].upper, o);
-        cells.globalLower.set(c.bounds[0].gLower, o);
-        cells.globalUpper.set(c.bounds[0].gUpper, o);
-        cells.seed.fill(c.seed, o, o + m);
-        cells.fold.fill(c.fold, o, o + m);
-        o += m;
-      }
+      const cells = concat(chunks, 0);
       return {
         method: pred.name,
         description: pred.description,
