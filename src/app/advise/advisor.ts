@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../../numeric/rng.js';
 import { CollabperfError, isCollabperfError } from '../../errors.js';
 import { modelIndex, type Dataset, type Factors } from '../data/dataset.js';
+import { cellPositions } from '../data/observed-cells.js';
 import { checkGivenScore, resolveScales } from '../data/scale.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
@@ -223,22 +224,19 @@ export function resolveTaskRef(ds: Dataset, ref: number | string, field: string)
   }
 }
 
-/** The training table seen by the simulation: dense cell lookup and the 0–100 factor of each task. */
-interface Table {
+/** The training table seen by the simulation with a dense lookup of its cells and the 0–100 factor of each task. */
+interface CellLookup {
   ds: Dataset;
   nT: number;
-  /** `m * nT + t` → position in `ds.scores`, or -1. */
+  /** `m * nT + t` → position in `ds.scores`, or -1 ({@link cellPositions}). */
   cellOf: Int32Array;
   /** 100 / range of each task on the 0–100 scale. */
   to100: Float64Array;
 }
 
-function makeTable(ds: Dataset, scaleFrom: Dataset): Table {
-  const nT = ds.tasks.length;
-  const cellOf = new Int32Array(ds.models.length * nT).fill(-1);
-  for (let e = 0; e < ds.scores.value.length; e++) cellOf[ds.scores.model[e] * nT + ds.scores.task[e]] = e;
+function makeLookup(ds: Dataset, scaleFrom: Dataset): CellLookup {
   const sc = taskScales(scaleFrom);
-  return { ds, nT, cellOf, to100: Float64Array.from(sc.range100, (r) => 100 / r) };
+  return { ds, nT: ds.tasks.length, cellOf: cellPositions(ds), to100: Float64Array.from(sc.range100, (r) => 100 / r) };
 }
 
 /** Distance between a model's factors and the target's: mean over shared factors (log ratio for positive numbers, relative difference otherwise, 0/1 for categories). */
@@ -262,7 +260,7 @@ function factorDistance(ds: Dataset, m: number, factors: Factors, spread: Map<st
  * nearest to the target's known scores (mean absolute difference on the 0–100 scale; by factors when
  * no score is known), ties in a seeded random order.
  */
-function choosePool(tb: Table, known: ReadonlySet<number>, values: ReadonlyMap<number, number>, factors: Factors | undefined, target: number, size: number | undefined, seed: number): number[] {
+function choosePool(tb: CellLookup, known: ReadonlySet<number>, values: ReadonlyMap<number, number>, factors: Factors | undefined, target: number, size: number | undefined, seed: number): number[] {
   const { ds, nT, cellOf, to100 } = tb;
   const nM = ds.models.length;
   let withScores = 0;
@@ -317,7 +315,7 @@ function choosePool(tb: Table, known: ReadonlySet<number>, values: ReadonlyMap<n
  * candidate per reference model. Returns each candidate's estimated gain and support.
  */
 async function simulateStep(
-  tb: Table,
+  tb: CellLookup,
   predictor: Predictor,
   ctx: PredictContext,
   known: ReadonlySet<number>,
@@ -543,7 +541,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     throw new CollabperfError('E_INDEX_OUT_OF_RANGE', `model index ${target} outside 0..${ds.models.length - 1}`, { field: 'model' });
   }
   const nT = ds.tasks.length;
-  const full = makeTable(ds, ds);
+  const full = makeLookup(ds, ds);
   const ownScore = (t: number): number | undefined => {
     const e = target < 0 ? -1 : full.cellOf[target * nT + t];
     return e < 0 ? undefined : ds.scores.value[e];
@@ -603,7 +601,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
   if (target >= 0) {
     const keep = new Uint8Array(ds.scores.value.length).fill(1);
     for (let e = 0; e < keep.length; e++) if (ds.scores.model[e] === target && !known.has(ds.scores.task[e])) keep[e] = 0;
-    table = makeTable(trainView(ds, keep), ds);
+    table = makeLookup(trainView(ds, keep), ds);
   }
 
   const cache = internals.cache;

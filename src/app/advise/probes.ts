@@ -15,6 +15,7 @@ import { Rng } from '../../numeric/rng.js';
 import { runFolds } from '../folds/runner.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { cellPositions } from '../data/observed-cells.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
 import type { PredictContext, Predictor } from '../predictors/types.js';
@@ -151,8 +152,7 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
   const nT = ds.tasks.length;
   const nnz = ds.scores.value.length;
   const to100 = Float64Array.from(taskScales(ds).range100, (r) => 100 / r);
-  const cellOf = new Int32Array(ds.models.length * nT).fill(-1);
-  for (let e = 0; e < nnz; e++) cellOf[ds.scores.model[e] * nT + ds.scores.task[e]] = e;
+  const cellOf = cellPositions(ds);
   const observed = ds.models.map((_, m) => ds.tasks.flatMap((__, t) => (cellOf[m * nT + t] >= 0 ? [t] : [])));
   const eligible = observed.flatMap((ts, m) => (ts.length >= k + 2 ? [m] : []));
   if (eligible.length === 0) throw invalid(`probes:${k}: no model of dataset "${ds.name}" has ${k + 2} or more scores (k to reveal and two to score)`, 'k');
