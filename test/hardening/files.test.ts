@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CollabperfError } from '../../src/errors.js';
 import { FactorModel } from '../../src/factorization/model.js';
@@ -137,6 +138,26 @@ describe('atomic writes', () => {
     expect(caught(() => writeFileAtomic(fifo, (a) => a('x'))).message).toMatch(/FIFO/);
     expect(readdirSync(d).sort()).toEqual(['fifo', 'sub']);
   });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s while a file is being replaced leaves no temp file and the old or the whole new file', async (signal) => {
+    const d = mkdtempSync(join(dir, 'sig-'));
+    const target = writeIn(d, 'out.bin', 'old');
+    const size = 64 << 20;
+    const atomic = fileURLToPath(new URL('../../src/util/atomic-write.ts', import.meta.url));
+    const script = writeIn(d, 'child.mts', `import { writeFileAtomic } from ${JSON.stringify(atomic)};\nconst big = Buffer.alloc(${size}, 97);\nwriteFileAtomic(${JSON.stringify(target)}, (a) => a(big));\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'ignore' });
+    // signal as soon as the temp file exists, mid-write (or at exit, if the write won the race)
+    const poll = setInterval(() => {
+      if (readdirSync(d).some((f) => f.startsWith('out.bin.'))) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 1);
+    await new Promise((resolve) => child.on('exit', resolve));
+    clearInterval(poll);
+    expect(readdirSync(d).sort()).toEqual(['child.mts', 'out.bin']);
+    expect([3, size]).toContain(statSync(target).size);
+  }, 30_000);
 
   it('follows a symlink: the target is replaced, the link kept; a dangling link is refused', () => {
     const d = mkdtempSync(join(dir, 'link-'));
