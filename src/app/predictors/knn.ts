@@ -41,6 +41,13 @@ interface Neighbourhood {
   resid: Float64Array;
   /** Candidate neighbour model indices. */
   candidates: Int32Array;
+  /**
+   * Candidates' residual rows (candidate-major, candidates × tasks) with 0 where a cell is missing,
+   * and 1/0 masks of the same shape: the similarity loop multiplies by masks instead of branching on
+   * NaN, which gives the same sums (only exact zeros are added) at a fraction of the time.
+   */
+  candResid: Float64Array;
+  candMask: Float64Array;
 }
 
 function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed: number): Neighbourhood {
@@ -66,52 +73,77 @@ function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed
       .slice(0, KNN_MAX_CANDIDATES)
       .sort();
   }
-  return { nModels, nTasks, base, sd, resid, candidates };
+  const candResid = new Float64Array(candidates.length * nTasks);
+  const candMask = new Float64Array(candidates.length * nTasks);
+  for (let i = 0; i < candidates.length; i++) {
+    for (let t = 0; t < nTasks; t++) {
+      const r = resid[candidates[i] * nTasks + t];
+      if (r === r) {
+        candResid[i * nTasks + t] = r;
+        candMask[i * nTasks + t] = 1;
+      }
+    }
+  }
+  return { nModels, nTasks, base, sd, resid, candidates, candResid, candMask };
 }
 
 /**
  * Cosine similarity of model `q`'s residuals with every candidate's over their shared tasks, and the
  * overlap counts. A candidate equal to `q`, or sharing fewer than {@link KNN_MIN_OVERLAP} tasks, gets 0.
+ * Writes the positions of the candidates with positive similarity into `positive` (increasing) and
+ * returns their number: only those can be neighbours.
  */
-function similarities(nb: Neighbourhood, q: number, sim: Float64Array, overlap: Int32Array): void {
+function similarities(nb: Neighbourhood, q: number, sim: Float64Array, overlap: Int32Array, positive: Int32Array): number {
   const T = nb.nTasks;
-  const R = nb.resid;
-  const qo = q * T;
   const C = nb.candidates;
+  const CR = nb.candResid;
+  const CM = nb.candMask;
+  const qr = new Float64Array(T);
+  const qm = new Float64Array(T);
+  let np = 0;
+  for (let t = 0; t < T; t++) {
+    const a = nb.resid[q * T + t];
+    if (a === a) {
+      qr[t] = a;
+      qm[t] = 1;
+    }
+  }
   for (let i = 0; i < C.length; i++) {
-    const j = C[i];
     let dot = 0;
     let qq = 0;
     let jj = 0;
     let n = 0;
-    const jo = j * T;
+    const jo = i * T;
     for (let t = 0; t < T; t++) {
-      const a = R[qo + t];
-      const b = R[jo + t];
-      if (a === a && b === b) {
-        dot += a * b;
-        qq += a * a;
-        jj += b * b;
-        n++;
-      }
+      const a = qr[t];
+      const b = CR[jo + t];
+      const mb = CM[jo + t];
+      // Terms of a task either side lacks are exact zeros: the sums equal those over shared tasks.
+      dot += a * b;
+      qq += a * a * mb;
+      jj += b * b * qm[t];
+      n += qm[t] * mb;
     }
     overlap[i] = n;
-    sim[i] = j === q || n < KNN_MIN_OVERLAP || !(qq > 0 && jj > 0) ? 0 : dot / Math.sqrt(qq * jj);
+    sim[i] = C[i] === q || n < KNN_MIN_OVERLAP || !(qq > 0 && jj > 0) ? 0 : dot / Math.sqrt(qq * jj);
+    if (sim[i] > 0) positive[np++] = i;
   }
+  return np;
 }
 
 /**
  * The positive-similarity candidates that have task `t`, best first (at most `kMax`), under shrinkage
  * `beta`: writes candidate positions into `idx` and their shrunk similarities into `w`; returns the count.
+ * `positive` holds the `np` candidate positions with similarity > 0, in increasing order (as
+ * {@link similarities} writes them), so ties keep the earlier candidate.
  */
-function topNeighbours(nb: Neighbourhood, t: number, sim: Float64Array, overlap: Int32Array, beta: number, kMax: number, idx: Int32Array, w: Float64Array): number {
+function topNeighbours(nb: Neighbourhood, t: number, sim: Float64Array, overlap: Int32Array, positive: Int32Array, np: number, beta: number, kMax: number, idx: Int32Array, w: Float64Array): number {
   const T = nb.nTasks;
-  const C = nb.candidates;
+  const CM = nb.candMask;
   let k = 0;
-  for (let i = 0; i < C.length; i++) {
-    if (!(sim[i] > 0)) continue;
-    const r = nb.resid[C[i] * T + t];
-    if (r !== r) continue;
+  for (let j = 0; j < np; j++) {
+    const i = positive[j];
+    if (CM[i * T + t] === 0) continue;
     const n = overlap[i];
     const s = (sim[i] * n) / (n + beta);
     if (k === kMax && s <= w[k - 1]) continue;
@@ -184,17 +216,18 @@ export const knnPredictor: Predictor = {
       const preds = grid.map(() => new Float64Array(hold.value.length));
       const sim = new Float64Array(nb.candidates.length);
       const overlap = new Int32Array(nb.candidates.length);
+      const positive = new Int32Array(nb.candidates.length);
       const idx = new Int32Array(kMax);
       const w = new Float64Array(kMax);
       let done = 0;
       for (const [m, cells] of byModel(hold.model, c.nModels)) {
         if (++done % 256 === 0) throwIfAborted(ctx.signal, 'the knn fit');
-        similarities(nb, m, sim, overlap);
+        const np = similarities(nb, m, sim, overlap, positive);
         for (const i of cells) {
           const t = hold.task[i];
           const b0 = innerBase.predictOne(m, t);
           KNN_BETA_GRID.forEach((beta, bi) => {
-            const found = topNeighbours(nb, t, sim, overlap, beta, kMax, idx, w);
+            const found = topNeighbours(nb, t, sim, overlap, positive, np, beta, kMax, idx, w);
             KNN_K_GRID.forEach((k, ki) => {
               preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, idx, w, found, k);
             });
@@ -215,13 +248,14 @@ export const knnPredictor: Predictor = {
         const out = new Float64Array(models.length);
         const sim = new Float64Array(nb.candidates.length);
         const overlap = new Int32Array(nb.candidates.length);
+        const positive = new Int32Array(nb.candidates.length);
         const idx = new Int32Array(bestK);
         const w = new Float64Array(bestK);
         for (const [m, cells] of byModel(models, c.nModels)) {
-          similarities(nb, m, sim, overlap);
+          const np = similarities(nb, m, sim, overlap, positive);
           for (const i of cells) {
             const t = tasks[i];
-            const found = topNeighbours(nb, t, sim, overlap, bestBeta, bestK, idx, w);
+            const found = topNeighbours(nb, t, sim, overlap, positive, np, bestBeta, bestK, idx, w);
             out[i] = Math.min(hi[t], Math.max(lo[t], base.predictOne(m, t) + sd[t] * deviation(nb, t, idx, w, found, bestK)));
           }
         }
