@@ -148,6 +148,16 @@ function checkTraining(t: unknown, file: string): TrainingInfo {
   for (const name of ['useBias', 'weightedLambda']) {
     if (typeof p[name] !== 'boolean') throw parseError(`training.options.${name} must be true or false`, file, `training.options.${name}`);
   }
+  // An implicit model's fold-in reads its confidence settings; files from before implicit ALS have none (explicit).
+  if (p.implicit !== undefined && typeof p.implicit !== 'boolean') throw parseError('training.options.implicit must be true or false', file, 'training.options.implicit');
+  if (p.implicit === true) {
+    for (const name of ['alpha', 'epsilon']) {
+      if (typeof p[name] !== 'number' || !Number.isFinite(p[name] as number) || !((p[name] as number) > 0)) {
+        throw parseError(`training.options.${name} must be a positive finite number`, file, `training.options.${name}`);
+      }
+    }
+    if (p.confidence !== 'linear' && p.confidence !== 'log') throw parseError('training.options.confidence must be "linear" or "log"', file, 'training.options.confidence');
+  }
   return t as TrainingInfo;
 }
 

@@ -148,3 +148,19 @@ describe('implicit fit cancellation', () => {
     expect(await codeOf(fit(train, { implicit: true, rank: 8, iters: 100_000, signal: ac.signal, backend: 'ts' }))).toBe('E_ABORTED');
   });
 });
+
+describe('implicit jobs on backends made of one-iteration kernels', () => {
+  it('are refused by the generic fitMany (the caller routes them to a backend with implicitAls)', async () => {
+    const { fitManyByIterations } = await import('../../src/backends/fit-loop.js');
+    const { buildProblem: build, toEntries } = await import('../../src/factorization/ratings.js');
+    const p = build(toEntries(train));
+    const m = { k: 2, mu: 0, U: new Float64Array(p.nRows * 2), V: new Float64Array(p.nCols * 2), rowBias: new Float64Array(p.nRows), colBias: new Float64Array(p.nCols) };
+    const options = makeOptions({ implicit: { alpha: 1, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 } });
+    const job = { problem: p, model: m, options, algo: 'ials' as const, iters: 1, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
+    expect(await codeOf(fitManyByIterations(tsBackend)([job]))).toBe('E_INVALID_ARGUMENT');
+    // The TS backend's own fitMany runs it.
+    const [r] = await tsBackend.fitMany([job]);
+    expect(r.history).toHaveLength(1);
+    expect(r.history[0].objective).toBeGreaterThan(0);
+  });
+});

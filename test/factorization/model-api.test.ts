@@ -272,3 +272,16 @@ describe('compatibility and ids in the other calls', async () => {
     expect(bad.code).toBe('E_NOT_FOUND');
   });
 });
+
+describe('implicit model files', () => {
+  it('refuses an implicit model whose confidence settings are damaged', async () => {
+    const { model } = await fit({ ...imp.train, nRows: imp.nRows, nCols: imp.nCols }, { implicit: true, rank: 2, iters: 1 });
+    const p = join(dir, 'imp.json');
+    saveModel(model, p);
+    const j = JSON.parse(readFileSync(p, 'utf8'));
+    j.training.options.alpha = -1;
+    writeFileSync(join(dir, 'imp-bad.json'), JSON.stringify(j));
+    expect(caught(() => loadModel(join(dir, 'imp-bad.json'))).field).toBe('training.options.alpha');
+    expect(loadModel(p).training.options.confidence).toBe('linear');
+  });
+});
