@@ -20,8 +20,10 @@
  * `t[f] += lam * z[f]`. `r = b - A x` with `b = sum_e c_e y_e` accumulated in CSR order;
  * `p = r`, `rs = r . r`; then each step: stop if `rs < 1e-20`; `q = A p`; `a = rs / (p . q)`;
  * `x += a p`; `r -= a q`; `rn = r . r`; stop if `rn < 1e-20`; `p = r + (rn / rs) p`; `rs = rn`.
- * Rows and columns without entries (or whose entries all have r = 0) get zero factors, the exact
- * minimiser, with either solver.
+ * `G[i][j]` (i <= j, mirrored) is the sum over blocks of 64 consecutive fixed rows, in order, of
+ * each block's own sum from 0.0 in row order. Rows and columns without entries (or whose entries
+ * all have r = 0) get zero factors, the exact minimiser, with either solver. The 'log' confidence
+ * goes through the platform's `log`, which need not agree to the last bit between JavaScript and C++.
  */
 import { CollabperfError } from '../../errors.js';
 import type { ImplicitOptions, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from '../types.js';
