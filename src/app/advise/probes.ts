@@ -207,7 +207,7 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
       const maeOf = { advisor: group.map(() => new Array<number>(k + 1).fill(NaN)), random: group.map(() => new Array<number>(k + 1).fill(NaN)) };
       // Nothing revealed is the same fit and cells for both arms: fitted once, copied below.
       const plan = (['advisor', 'random'] as const).flatMap((arm) => Array.from({ length: k + 1 }, (_, j) => ({ arm, j }))).filter((x) => !(x.arm === 'random' && x.j === 0));
-      const cellsOf = plan.map(({ arm, j }) => {
+      const planCells = plan.map(({ arm, j }) => {
         const mask = Uint8Array.from(trainMask);
         const ms: number[] = [];
         const ts: number[] = [];
@@ -221,13 +221,13 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
       const preds = await runFolds(
         predictor,
         plan.length,
-        (i) => ({ train: trainView(ds, cellsOf[i].mask), ctx }),
-        (fitted, i) => fitted.predict(Int32Array.from(cellsOf[i].ms), Int32Array.from(cellsOf[i].ts)),
+        (i) => ({ train: trainView(ds, planCells[i].mask), ctx }),
+        (fitted, i) => fitted.predict(Int32Array.from(planCells[i].ms), Int32Array.from(planCells[i].ts)),
         { signal: opts.ctx?.signal, what: 'probes evaluation' },
       );
       fits += plan.length;
       plan.forEach(({ arm, j }, i) => {
-        const { ms, ts } = cellsOf[i];
+        const { ms, ts } = planCells[i];
         const pred = preds[i];
         let p = 0;
         group.forEach((m, gi) => {

@@ -26,6 +26,7 @@
  * words, for the notes that methods report.
  */
 import { scaleBounds, type Dataset } from '../data/dataset.js';
+import type { Cells } from '../data/observed-cells.js';
 
 /** Name of the one fallback policy ({@link taskStats}'s module comment documents it). */
 export const TASK_STATS_FALLBACK = 'pool-empty-borrow-constant-spread';
@@ -33,12 +34,8 @@ export const TASK_STATS_FALLBACK = 'pool-empty-borrow-constant-spread';
 /** Which fallback a task got: none (its own statistics), `constant` or `empty`. */
 export type TaskFallback = 'none' | 'constant' | 'empty';
 
-/** Known cells as parallel arrays (a structural subset of the baselines' `Cells`). */
-export interface KnownCells {
-  nTasks: number;
-  task: Int32Array;
-  value: Float64Array;
-}
+/** The part of {@link Cells} that task statistics read. */
+export type KnownCells = Pick<Cells, 'nTasks' | 'task' | 'value'>;
 
 /** Statistics of each task's known cells after the {@link TASK_STATS_FALLBACK} policy. */
 export interface TaskStats {
