@@ -165,6 +165,7 @@ export function conformalQuantile(sorted: ArrayLike<number>, level: number): num
 const STREAM_CELL_FOLDS = 0x636f6e00;
 const STREAM_MODEL_GROUPS = 0x636f6e01;
 const STREAM_HALVES = 0x636f6e02;
+const STREAM_IN_SAMPLE = 0x636f6e03;
 
 /** Most scores a simulated sparse model keeps (r is drawn from 0..this). */
 const MAX_REVEAL = 4;
@@ -198,34 +199,68 @@ interface FitStats {
   taskSd: Float64Array;
 }
 
-function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array): FitStats {
+/**
+ * Most training cells whose in-sample residuals a fit's statistics are computed from. Predicting every
+ * training cell of each of the 2K + 1 fits was most of the calibration time on a 6.8k-model table
+ * (knn predicts a model's cells at O(candidates × tasks)); the error levels it estimates need far
+ * fewer cells. Above the cap, whole models are taken in a seeded order (the same for every fit of a
+ * calibration) until the cap is reached; the others count as average models (`meanErr`).
+ */
+export const IN_SAMPLE_MAX_CELLS = 6000;
+
+/** Which models' training cells {@link fitStats} predicts: every model, or a seeded sample of them. */
+function inSampleModels(d: Dataset, seed: number): Uint8Array | null {
+  const n = d.scores.value.length;
+  if (n <= IN_SAMPLE_MAX_CELLS) return null;
+  const count = new Int32Array(d.models.length);
+  for (let e = 0; e < n; e++) count[d.scores.model[e]]++;
+  const order = Int32Array.from(d.models, (_, m) => m);
+  new Rng(seed, STREAM_IN_SAMPLE).shuffle(order);
+  const use = new Uint8Array(d.models.length);
+  let taken = 0;
+  for (let i = 0; i < order.length && taken < IN_SAMPLE_MAX_CELLS; i++) {
+    use[order[i]] = 1;
+    taken += count[order[i]];
+  }
+  return use;
+}
+
+function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array, sampled: Uint8Array | null): FitStats {
   const nM = d.models.length;
   const nT = d.tasks.length;
   const { model, task, value } = d.scores;
   const n = value.length;
-  const pred = n > 0 ? fitted.predict(Int32Array.from(model), Int32Array.from(task)) : new Float64Array(0);
+  const cells: number[] = [];
+  for (let e = 0; e < n; e++) if (!sampled || sampled[model[e]]) cells.push(e);
+  const pred = cells.length > 0 ? fitted.predict(Int32Array.from(cells, (e) => model[e]), Int32Array.from(cells, (e) => task[e])) : new Float64Array(0);
   const modelCount = new Int32Array(nM);
   const taskCount = new Int32Array(nT);
   const modelErr = new Float64Array(nM);
+  const modelErrCount = new Int32Array(nM);
   const taskErr = new Float64Array(nT);
+  const taskErrCount = new Int32Array(nT);
   const taskMean = new Float64Array(nT);
   const taskSd = new Float64Array(nT);
-  let all = 0;
   for (let e = 0; e < n; e++) {
-    const t = task[e];
-    const a = (Math.abs(value[e] - pred[e]) * 100) / range100[t];
     modelCount[model[e]]++;
-    taskCount[t]++;
-    modelErr[model[e]] += a;
-    taskErr[t] += a;
-    taskMean[t] += (value[e] * 100) / range100[t];
-    all += a;
+    taskCount[task[e]]++;
+    taskMean[task[e]] += (value[e] * 100) / range100[task[e]];
   }
-  all = n > 0 ? all / n : 0;
+  let all = 0;
+  cells.forEach((e, i) => {
+    const t = task[e];
+    const a = (Math.abs(value[e] - pred[i]) * 100) / range100[t];
+    modelErr[model[e]] += a;
+    modelErrCount[model[e]]++;
+    taskErr[t] += a;
+    taskErrCount[t]++;
+    all += a;
+  });
+  all = cells.length > 0 ? all / cells.length : 0;
   let maxTaskCount = 1;
-  for (let m = 0; m < nM; m++) modelErr[m] = modelCount[m] > 0 ? modelErr[m] / modelCount[m] : all;
+  for (let m = 0; m < nM; m++) modelErr[m] = modelErrCount[m] > 0 ? modelErr[m] / modelErrCount[m] : all;
   for (let t = 0; t < nT; t++) {
-    taskErr[t] = taskCount[t] > 0 ? taskErr[t] / taskCount[t] : all;
+    taskErr[t] = taskErrCount[t] > 0 ? taskErr[t] / taskErrCount[t] : all;
     taskMean[t] = taskCount[t] > 0 ? taskMean[t] / taskCount[t] : 50;
     maxTaskCount = Math.max(maxTaskCount, taskCount[t]);
   }
@@ -458,6 +493,7 @@ async function fitWithIntervals(
     }
     return held.length === 0 ? [] : [{ keep, held, kind: sparse ? 1 : 0 }];
   });
+  const inSample = inSampleModels(train, ctx.seed);
   // The calibration folds and the fit on every training cell go to the fold runner together; the
   // last "fold" keeps every cell.
   const fitted = await runFolds(
@@ -465,7 +501,7 @@ async function fitWithIntervals(
     folds.length + 1,
     (i) => ({ train: i < folds.length ? trainView(train, folds[i].keep) : train, ctx }),
     (f, i, _ms, fit) => {
-      const stats = fitStats(f, fit.train, range100);
+      const stats = fitStats(f, fit.train, range100, inSample);
       if (i === folds.length) return { fitted: f, stats, fold: null };
       const { held, kind } = folds[i];
       const hm = Int32Array.from(held, (e) => model[e]);
