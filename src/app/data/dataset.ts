@@ -7,6 +7,7 @@
  * tables, long JSON) produces a {@link Dataset} through {@link createDataset}, which validates it.
  */
 import { CollabperfError, type CollabperfErrorCode } from '../../errors.js';
+import { jsonText } from './json-lines.js';
 import type { CellArrays } from './observed-cells.js';
 
 /** A factor value; a missing value is an absent key in {@link Factors}. */
@@ -152,7 +153,7 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
       const path = ['factorSchema', what, i];
       if (typeof f.name !== 'string' || f.name === '') throw fail('E_PARSE', `a ${what} factor has an empty name`, path);
       if (f.type !== 'numeric' && f.type !== 'categorical') {
-        throw fail('E_PARSE', `${what} factor "${f.name}" has type ${JSON.stringify(f.type)}; expected "numeric" or "categorical"`, path);
+        throw fail('E_PARSE', `${what} factor "${f.name}" has type ${jsonText(f.type)}; expected "numeric" or "categorical"`, path);
       }
       if (seen.has(f.name)) throw fail('E_DUPLICATE_ENTRY', `${what} factor "${f.name}" is declared twice`, path);
       seen.add(f.name);
@@ -186,23 +187,23 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
         const spec = specs.find((s) => s.name === k);
         if (!spec) throw fail('E_PARSE', `${what} "${entry.name}" has factor "${k}", which the factor schema does not declare`, path);
         if (spec.type === 'numeric') {
-          if (typeof v !== 'number') throw fail('E_PARSE', `${what} "${entry.name}": numeric factor "${k}" has value ${JSON.stringify(v)}`, path);
+          if (typeof v !== 'number') throw fail('E_PARSE', `${what} "${entry.name}": numeric factor "${k}" has value ${jsonText(v)}`, path);
           if (!Number.isFinite(v)) throw fail('E_NON_FINITE', `${what} "${entry.name}": factor "${k}" is ${v}`, path);
         } else if (typeof v !== 'string') {
-          throw fail('E_PARSE', `${what} "${entry.name}": categorical factor "${k}" has non-string value ${JSON.stringify(v)}`, path);
+          throw fail('E_PARSE', `${what} "${entry.name}": categorical factor "${k}" has non-string value ${jsonText(v)}`, path);
         }
       }
     });
   }
   tasks.forEach((t, i) => {
     if (t.scale !== undefined && !validScale(t.scale)) {
-      throw fail('E_PARSE', `task "${t.name}" has an invalid scale ${JSON.stringify(t.scale)}; expected "percent", "unit" or {min, max} with min < max`, ['tasks', i, 'scale']);
+      throw fail('E_PARSE', `task "${t.name}" has an invalid scale ${jsonText(t.scale)}; expected "percent", "unit" or {min, max} with min < max`, ['tasks', i, 'scale']);
     }
     if (t.unbounded !== undefined && typeof t.unbounded !== 'boolean') {
       throw fail('E_PARSE', `task "${t.name}": unbounded must be true or false`, ['tasks', i, 'scale']);
     }
     if (t.unbounded === true && t.scale !== undefined) {
-      throw fail('E_PARSE', `task "${t.name}" is declared both unbounded and with scale ${JSON.stringify(t.scale)}`, ['tasks', i, 'scale']);
+      throw fail('E_PARSE', `task "${t.name}" is declared both unbounded and with scale ${jsonText(t.scale)}`, ['tasks', i, 'scale']);
     }
     if (t.higherIsBetter !== undefined && typeof t.higherIsBetter !== 'boolean') {
       throw fail('E_PARSE', `task "${t.name}": higherIsBetter must be true or false`, ['tasks', i, 'higherIsBetter']);
@@ -226,7 +227,7 @@ export function createDataset(init: DatasetInit, ctx: ValidationContext = {}): D
     for (let e = 0; e < n; e++) {
       const [m, k, v, s] = tuples[e];
       if (!Number.isInteger(m) || !Number.isInteger(k) || !Number.isInteger(s)) {
-        throw fail('E_INDEX_OUT_OF_RANGE', `score ${e}: indices must be integers, got ${JSON.stringify(tuples[e])}`, ['scores', e]);
+        throw fail('E_INDEX_OUT_OF_RANGE', `score ${e}: indices must be integers, got ${jsonText(tuples[e])}`, ['scores', e]);
       }
       if (!(m >= 0 && m < models.length)) throw fail('E_INDEX_OUT_OF_RANGE', `score ${e}: model index ${m} outside 0..${models.length - 1}`, ['scores', e]);
       if (!(k >= 0 && k < tasks.length)) throw fail('E_INDEX_OUT_OF_RANGE', `score ${e}: task index ${k} outside 0..${tasks.length - 1}`, ['scores', e]);

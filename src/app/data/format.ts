@@ -16,7 +16,7 @@ import {
   type TaskEntry,
   type TaskScale,
 } from './dataset.js';
-import { jsonLineOf, parseJsonText, type JsonPath } from './json-lines.js';
+import { jsonLineOf, jsonText, parseJsonText, type JsonPath } from './json-lines.js';
 
 /** Value of the `format` field. */
 export const DATASET_FORMAT = 'collabperf-dataset';
@@ -78,10 +78,10 @@ export function datasetFromDocument(doc: unknown, ctx: { file?: string; lineOf?:
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('a dataset file must hold a JSON object', []);
   const o = doc as Record<string, unknown>;
   if (o.format !== DATASET_FORMAT) {
-    throw bad(`not a collabperf dataset: "format" is ${JSON.stringify(o.format)}, expected "${DATASET_FORMAT}"`, ['format']);
+    throw bad(`not a collabperf dataset: "format" is ${jsonText(o.format)}, expected "${DATASET_FORMAT}"`, ['format']);
   }
   if (typeof o.version !== 'number' || !SUPPORTED_DATASET_FORMAT_VERSIONS.includes(o.version)) {
-    const found = o.version === undefined ? 'no version' : `version ${JSON.stringify(o.version)}`;
+    const found = o.version === undefined ? 'no version' : `version ${jsonText(o.version)}`;
     throw new CollabperfError(
       'E_VERSION',
       `dataset file has ${found}; this collabperf reads dataset format versions ${SUPPORTED_DATASET_FORMAT_VERSIONS.join(' and ')} only`,
@@ -160,7 +160,7 @@ export function datasetFromDocument(doc: unknown, ctx: { file?: string; lineOf?:
 
   const scores: ScoreTuple[] = arr(o.scores, ['scores']).map((s, e) => {
     if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => typeof x === 'number')) {
-      throw bad(`each score must be [modelIndex, taskIndex, score, sourceIndex] (four numbers), got ${JSON.stringify(s)}`, ['scores', e]);
+      throw bad(`each score must be [modelIndex, taskIndex, score, sourceIndex] (four numbers), got ${jsonText(s)}`, ['scores', e]);
     }
     return s as ScoreTuple;
   });

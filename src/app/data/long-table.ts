@@ -14,7 +14,7 @@ import { CollabperfError } from '../../errors.js';
 import { parseNumberCell } from './cells.js';
 import { normalizeNumberText, numberNoteTexts, parseCsv, type CsvDelimiter, type NumberNotes } from './csv.js';
 import { createDataset, type Dataset, type ScoreTuple, type SourceEntry } from './dataset.js';
-import { jsonLineOf, parseJsonText } from './json-lines.js';
+import { jsonLineOf, jsonText, parseJsonText } from './json-lines.js';
 import { baseName, defaultSource } from './wide-table.js';
 
 export interface LongTableOptions {
@@ -117,7 +117,7 @@ export function parseLongJson(input: string | unknown[], options: LongTableOptio
     const o = item as Record<string, unknown>;
     const name = (key: 'model' | 'task'): string => {
       const v = o[key];
-      if (typeof v !== 'string' || v.trim() === '') throw new CollabperfError('E_PARSE', `"${key}" must be a non-empty string, got ${JSON.stringify(v)}`, where(key));
+      if (typeof v !== 'string' || v.trim() === '') throw new CollabperfError('E_PARSE', `"${key}" must be a non-empty string, got ${jsonText(v)}`, where(key));
       return v.trim();
     };
     const model = name('model');
@@ -130,10 +130,10 @@ export function parseLongJson(input: string | unknown[], options: LongTableOptio
       if (!Number.isFinite(s)) throw new CollabperfError('E_NON_FINITE', `"score" is out of the floating-point range`, where('score'));
       score = s;
     } else if (typeof s === 'string') score = parseNumberCell(s, where('score'));
-    else throw new CollabperfError('E_PARSE', `"score" must be a number or null, got ${JSON.stringify(s)}`, where('score'));
+    else throw new CollabperfError('E_PARSE', `"score" must be a number or null, got ${jsonText(s)}`, where('score'));
     let source = '';
     if (o.source !== undefined && o.source !== null) {
-      if (typeof o.source !== 'string') throw new CollabperfError('E_PARSE', `"source" must be a string, got ${JSON.stringify(o.source)}`, where('source'));
+      if (typeof o.source !== 'string') throw new CollabperfError('E_PARSE', `"source" must be a string, got ${jsonText(o.source)}`, where('source'));
       source = o.source.trim();
     }
     return { model, task, score, source, line: undefined };
