@@ -42,6 +42,7 @@
 import { Rng } from '../../numeric/rng.js';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { cellsOf } from '../data/observed-cells.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
 import { runFolds } from '../folds/runner.js';
@@ -504,9 +505,8 @@ async function fitWithIntervals(
       const stats = fitStats(f, fit.train, range100, inSample);
       if (i === folds.length) return { fitted: f, stats, fold: null };
       const { held, kind } = folds[i];
-      const hm = Int32Array.from(held, (e) => model[e]);
-      const ht = Int32Array.from(held, (e) => task[e]);
-      const fold = { stats, m: hm, t: ht, pred: f.predict(hm, ht), truth: Float64Array.from(held, (e) => value[e]), kind: new Uint8Array(held.length).fill(kind) };
+      const h = cellsOf(train, held);
+      const fold = { stats, m: h.model, t: h.task, pred: f.predict(h.model, h.task), truth: h.value, kind: new Uint8Array(held.length).fill(kind) };
       return { fitted: null, stats, fold };
     },
     { signal: ctx.signal, what: 'interval calibration' },
