@@ -6,7 +6,18 @@
  * @packageDocumentation
  */
 export { CollabperfError, isCollabperfError, type CollabperfErrorCode, type ErrorLocation } from '../errors.js';
-export { backendInfo, getBackend, type BackendChoice, type BackendReport } from '../backends/registry.js';
+export {
+  backendInfo,
+  chooseBackend,
+  getBackend,
+  registerBackend,
+  unregisterBackend,
+  type BackendChoice,
+  type BackendChoiceReport,
+  type BackendImplementation,
+  type BackendReport,
+  type ProblemSize,
+} from '../backends/registry.js';
 export type { BackendDetails, BackendName, ConfidenceKind, ImplicitOptions, ImplicitSolver, KernelBackend, KernelModel, KernelOptions, KernelProblem, LossSums, SgdMode } from '../backends/types.js';
 export { fit, runFit, initFactors, type FitBackendReport, type FitResult } from '../factorization/fit.js';
 export { resolveFitOptions, MAX_RANK, type Algorithm, type FitOptions, type IterationReport, type ResolvedFitOptions } from '../factorization/options.js';
