@@ -69,6 +69,34 @@ inline size_t workspaceDoubles(int k) {
 
 double nowSeconds();
 
+/**
+ * One side of an implicit ALS sweep for the exact solver (see native/core/ials.cpp): every self row
+ * solves (G + sum_e (c_e - 1) y_e y_e^T + lam I) x = sum_e c_e y_e over its entries with r > 0.
+ */
+struct IalsSide {
+  int32_t nSelf = 0;
+  int32_t nOther = 0;
+  int64_t nnz = 0;
+  const int32_t* ptr = nullptr;
+  const int32_t* idx = nullptr;
+  const double* val = nullptr;
+  const double* conf = nullptr;  // nnz confidences (log variant), or nullptr: 1 + alpha * val[e]
+  double alpha = 1.0;
+  double* selfF = nullptr;
+  const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
+  int64_t otherStride = 0;
+  const double* G = nullptr;  // k x k Gram of the other side, row stride paddedK(k), padding 0
+  int k = 1;
+  double lambda = 0.0;
+  bool weightedLambda = false;
+  int prefetch = 32;
+};
+
+/** Exact implicit solves of self rows [begin, end) (workspace as for the explicit solver). */
+Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws);
+Fault ialsExactAvx2(const IalsSide& job, int64_t begin, int64_t end, double* ws);
+Fault ialsExactGeneric(const IalsSide& job, int64_t begin, int64_t end, double* ws);
+
 /** Solves rows [begin, end) of `job`; ws holds workspaceDoubles(job.k) doubles, 64-byte aligned. */
 Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
 Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);

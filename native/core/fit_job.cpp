@@ -10,6 +10,7 @@
 #include "als.hpp"
 #include "check.hpp"
 #include "errors.hpp"
+#include "ials.hpp"
 #include "loss.hpp"
 #include "sgd.hpp"
 #include "threads.hpp"
@@ -40,6 +41,8 @@ double validationRmse(const ModelView& m, const ValidationView& v) {
 
 bool isSmall(const FitJob& j) {
   if (j.algo == Algo::Sgd && j.options.sgdMode == SgdMode::Parallel && j.options.threads >= 2) return false;
+  if (j.algo == Algo::Ials)
+    return (static_cast<double>(j.problem.nnz) + j.problem.nRows + j.problem.nCols) * j.model.k < kSmallJobWork;
   return static_cast<double>(j.problem.nnz) * j.model.k < kSmallJobWork;
 }
 
@@ -75,24 +78,31 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
     bR.resize(static_cast<size_t>(p.nRows));
     bC.resize(static_cast<size_t>(p.nCols));
   }
+  const bool implicit = job.algo == Algo::Ials;
+  Confidences conf;  // the log confidences, once per fit (not per sweep)
+  if (implicit) implicitConfidences(p, job.options.implicit, conf);
   for (int it = 0; it < job.iters; ++it) {
     if (cancelRequested(job.options.cancel)) {
       res.status = FitStatus::Aborted;
       break;
     }
     const double t = now();
-    const Status s = job.algo == Algo::Als ? alsSweep(p, m, job.options) : sgdEpoch(p, m, job.options, it);
+    const Status s = job.algo == Algo::Als  ? alsSweep(p, m, job.options)
+                     : implicit             ? ialsSweep(p, m, job.options, conf)
+                                            : sgdEpoch(p, m, job.options, it);
     const double seconds = now() - t;
     if (s == Status::Aborted) {
       res.status = FitStatus::Aborted;
       break;
     }
     LossSums loss;
-    trainLoss(p, m, job.options, loss);
+    if (implicit) implicitLoss(p, m, job.options, conf, loss);
+    else trainLoss(p, m, job.options, loss);
     FitIteration rep;
     rep.trainRmse = std::sqrt(loss.sse / loss.wsum);
     rep.validRmse = std::numeric_limits<double>::quiet_NaN();
     rep.seconds = seconds;
+    rep.objective = loss.objective;
     if (!std::isfinite(rep.trainRmse)) {
       res.history.push_back(rep);
       res.status = FitStatus::Diverged;

@@ -11,7 +11,8 @@
 
 namespace collabperf {
 
-enum class Algo { Als, Sgd };
+/** Ials: implicit-feedback ALS with options.implicit (native/core/ials.hpp). */
+enum class Algo { Als, Sgd, Ials };
 enum class FitStatus { Ok, Aborted, Diverged };
 
 inline const char* fitStatusName(FitStatus s) {
@@ -45,6 +46,7 @@ struct FitIteration {
   double trainRmse = 0.0;
   double validRmse = 0.0;  // NaN without validation
   double seconds = 0.0;    // wall time of the iteration's kernel
+  double objective = 0.0;  // Ials only: the objective after the iteration (LossSums.objective)
 };
 
 struct FitResult {
@@ -64,7 +66,10 @@ using IterationHook = std::function<void(size_t job, int itersDone, bool finishe
  */
 FitResult runFit(const FitJob& job, const IterationHook* hook = nullptr, size_t jobIndex = 0);
 
-/** nnz * k below this: the job runs whole on one pool thread, side by side with other small jobs. */
+/**
+ * nnz * k (for Ials (nnz + nRows + nCols) * k, its Gram and solves grow with the sides too) below
+ * this: the job runs whole on one pool thread, side by side with other small jobs.
+ */
 constexpr double kSmallJobWork = 262144.0;
 
 /**

@@ -28,6 +28,7 @@
 #define CP_NV 3
 #define VREDUCE(v) cp_avx2_hsum(v)
 #define CP_FUNC solveRangeAvx2
+#define CP_IALS_FUNC ialsExactAvx2
 #define CP_SGD_FUNC sgdTasksAvx2
 #define CP_SGD_NVMAX 4
 static inline double cp_avx2_hsum(__m256d v) {
@@ -46,6 +47,7 @@ namespace als_detail {
 Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof) {
   return solveRangeGeneric(job, begin, end, ws, prof);
 }
+Fault ialsExactAvx2(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }

@@ -35,6 +35,7 @@ static inline double cp_avx512_hsum(__m512d v) {
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 #define CP_FUNC solveRangeAvx512
+#define CP_IALS_FUNC ialsExactAvx512
 #define CP_SGD_FUNC sgdTasksAvx512
 #define CP_SGD_NVMAX 4
 #include "als_kernel.inc"
@@ -47,6 +48,7 @@ namespace als_detail {
 Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof) {
   return solveRangeGeneric(job, begin, end, ws, prof);
 }
+Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }

@@ -22,6 +22,7 @@
 #define CP_NV 1
 #define VREDUCE(v) (v)
 #define CP_FUNC solveRangeGeneric
+#define CP_IALS_FUNC ialsExactGeneric
 #define CP_SGD_FUNC sgdTasksGeneric
 #define CP_SGD_NVMAX 0
 #include "als_kernel.inc"

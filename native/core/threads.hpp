@@ -52,7 +52,8 @@ constexpr int kScratchAlsAligned = 1;
 constexpr int kScratchSgdEntries = 2;
 constexpr int kScratchSgdU = 3;
 constexpr int kScratchSgdV = 4;
-constexpr int kScratchSlots = 5;
+constexpr int kScratchIals = 5;
+constexpr int kScratchSlots = 6;
 
 class Team {
  public:

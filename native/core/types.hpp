@@ -34,6 +34,15 @@ struct ModelView {
 
 enum class SgdMode { Deterministic, Parallel };
 
+/** Implicit-feedback ALS settings (src/backends/types.ts ImplicitOptions); read only by algo Ials. */
+struct ImplicitOptions {
+  double alpha = 1.0;
+  bool logConfidence = false;  // 1 + alpha * log(1 + r / epsilon) instead of 1 + alpha * r
+  double epsilon = 1.0;
+  bool cg = false;  // conjugate gradient with cgSteps steps instead of the exact Cholesky solve
+  int cgSteps = 3;
+};
+
 struct Options {
   bool useBias = true;
   double lambda = 0.0;
@@ -46,6 +55,7 @@ struct Options {
   SgdMode sgdMode = SgdMode::Deterministic;
   /** Length-1 flag or nullptr; a kernel returns Status::Aborted soon after *cancel != 0. */
   const int32_t* cancel = nullptr;
+  ImplicitOptions implicit;
 };
 
 enum class Status { Ok, Aborted };
@@ -55,6 +65,7 @@ inline const char* statusName(Status s) { return s == Status::Ok ? "ok" : "abort
 struct LossSums {
   double sse = 0.0;
   double wsum = 0.0;
+  double objective = 0.0;  // implicit ALS only: sse plus the L2 terms
 };
 
 /** Relaxed read of the cancel flag (written by another thread, e.g. the JS main thread). */

@@ -13,6 +13,7 @@
 #include "cpu.hpp"
 #include "errors.hpp"
 #include "fit_job.hpp"
+#include "ials.hpp"
 #include "info.hpp"
 #include "init.hpp"
 #include "loss.hpp"
@@ -927,6 +928,165 @@ static void test_concurrent_mutation() {
   CHECK_MSG(writesDuring > 0 && outcomes[1] > 0, "no mutation was seen by the kernels");
 }
 
+// ---- implicit ALS ----------------------------------------------------------------------------
+
+/** The planted problem with implicit values: floor(|rating|) - 2, at least 0 (some entries are 0). */
+static Problem implicitProblem(const SynthSpec& spec) {
+  Problem P = makeProblem(spec);
+  for (double& v : P.value) v = std::max(0.0, std::floor(std::fabs(v)) - 2.0);
+  P.weight.clear();
+  P.buildCsc();
+  return P;
+}
+
+static Options implicitOptions(bool cg, bool logConf, int steps) {
+  Options o = baseOptions();
+  o.useBias = false;
+  o.lambda = 0.1;
+  o.implicit.alpha = logConf ? 4.0 : 2.0;
+  o.implicit.logConfidence = logConf;
+  o.implicit.epsilon = 0.5;
+  o.implicit.cg = cg;
+  o.implicit.cgSteps = steps;
+  return o;
+}
+
+static FitJob implicitJob(const Problem& P, Model& M, const Options& o, int iters, uint32_t seed) {
+  M.mu = 0.0;
+  M.init(seed, 0.1);
+  FitJob j;
+  j.problem = P.view();
+  j.model = M.view();
+  j.options = o;
+  j.algo = Algo::Ials;
+  j.iters = iters;
+  return j;
+}
+
+static void test_ials_objective_decreases() {
+  const Problem P = implicitProblem(smallSpec());
+  int zeros = 0;
+  for (double v : P.value) zeros += v == 0.0 ? 1 : 0;
+  CHECK_MSG(zeros > 0 && zeros < static_cast<int>(P.value.size()), "%d zero entries", zeros);
+  for (bool cg : {false, true})
+    for (bool logConf : {false, true}) {
+      const char* name = cg ? (logConf ? "CG-3 log" : "CG-3 linear") : (logConf ? "exact log" : "exact linear");
+      Model M(P.nRows, P.nCols, 8);
+      const Options o = implicitOptions(cg, logConf, 3);
+      FitJob j = implicitJob(P, M, o, 8, 5);
+      // The objective of the initial model, for the first sweep's decrease.
+      Confidences conf;
+      implicitConfidences(P.view(), o.implicit, conf);
+      LossSums start;
+      implicitLoss(P.view(), M.view(), o, conf, start);
+      const FitResult r = runFit(j);
+      CHECK_MSG(r.status == FitStatus::Ok && static_cast<int>(r.history.size()) == j.iters, "%s: status %s, %zu iterations",
+                name, fitStatusName(r.status), r.history.size());
+      double prev = start.objective;
+      for (size_t i = 0; i < r.history.size(); ++i) {
+        const double obj = r.history[i].objective;
+        // Every row's sub-problem is a convex quadratic that the exact solve minimises and CG
+        // (warm-started) does not increase: the sum cannot go up beyond rounding.
+        CHECK_MSG(obj <= prev * (1 + 1e-12), "%s: objective rose at sweep %zu: %.17g -> %.17g", name, i + 1, prev, obj);
+        prev = obj;
+      }
+      if (r.history.empty()) continue;
+      std::printf("  %s: objective %.6g -> %.6g (rmse %.4f)\n", name, start.objective, r.history.back().objective,
+                  r.history.back().trainRmse);
+      CHECK_MSG(r.history.back().objective < 0.5 * start.objective, "%s: objective %.6g from %.6g", name,
+                r.history.back().objective, start.objective);
+      // The history reports the model it leaves behind.
+      LossSums end;
+      implicitLoss(P.view(), M.view(), o, conf, end);
+      CHECK(end.objective == r.history.back().objective);
+    }
+}
+
+static double maxAbsDiff(const std::vector<double>& a, const std::vector<double>& b) {
+  double m = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+static void test_ials_cg_matches_exact() {
+  const Problem P = implicitProblem(smallSpec());
+  for (bool logConf : {false, true}) {
+    for (int sweeps : {1, 3}) {
+      Model E(P.nRows, P.nCols, 8), C(P.nRows, P.nCols, 8);
+      const Options oe = implicitOptions(false, logConf, 3);
+      const Options oc = implicitOptions(true, logConf, 40);  // k = 8: CG is exact after 8 steps up to rounding
+      FitJob je = implicitJob(P, E, oe, sweeps, 9);
+      FitJob jc = implicitJob(P, C, oc, sweeps, 9);
+      runFit(je);
+      runFit(jc);
+      const double du = maxAbsDiff(E.U, C.U), dv = maxAbsDiff(E.V, C.V);
+      std::printf("  %s, %d sweep(s): max |exact - CG-40| U %.3g, V %.3g\n", logConf ? "log" : "linear", sweeps, du, dv);
+      CHECK_MSG(du <= 1e-6 && dv <= 1e-6, "U %.3g V %.3g", du, dv);
+      // And the few-step CG is not accidentally the exact solver.
+      Model C3(P.nRows, P.nCols, 8);
+      FitJob j3 = implicitJob(P, C3, implicitOptions(true, logConf, 1), sweeps, 9);
+      runFit(j3);
+      CHECK_MSG(maxAbsDiff(E.U, C3.U) > 1e-6, "CG-1 equals the exact solve");
+    }
+  }
+}
+
+static void test_ials_threads() {
+  SynthSpec big = smallSpec();
+  big.nRows = 900;
+  big.nCols = 500;
+  big.targetNnz = 40000;
+  const Problem L = implicitProblem(big);
+  const Problem S = implicitProblem(smallSpec());
+  struct Cfg {
+    bool cg, logConf;
+  };
+  const Cfg cfgs[] = {{false, false}, {true, false}, {false, true}, {true, true}};
+  auto run = [&](int threads, std::vector<Model>& models) {
+    std::vector<FitJob> jobs;
+    models.clear();
+    models.reserve(8);
+    for (const Cfg& c : cfgs) {
+      Options o = implicitOptions(c.cg, c.logConf, 3);
+      o.threads = threads;
+      models.emplace_back(L.nRows, L.nCols, 16);
+      jobs.push_back(implicitJob(L, models.back(), o, 3, 2));
+      models.emplace_back(S.nRows, S.nCols, 4);
+      jobs.push_back(implicitJob(S, models.back(), o, 3, 3));
+    }
+    CHECK((static_cast<double>(L.nnz()) + L.nRows + L.nCols) * 16 >= kSmallJobWork);
+    CHECK((static_cast<double>(S.nnz()) + S.nRows + S.nCols) * 4 < kSmallJobWork);
+    return fitMany(jobs, nullptr, threads);
+  };
+  std::vector<Model> ref;
+  const std::vector<FitResult> want = run(1, ref);
+  for (const FitResult& r : want) CHECK(r.status == FitStatus::Ok && r.history.size() == 3);
+  for (int threads : {2, 4}) {
+    std::vector<Model> got;
+    const std::vector<FitResult> res = run(threads, got);
+    for (size_t i = 0; i < res.size() && i < want.size(); ++i) {
+      CHECK_MSG(sameHistory(res[i], want[i]), "%d threads: job %zu history differs", threads, i);
+      for (size_t t = 0; t < res[i].history.size() && t < want[i].history.size(); ++t)
+        CHECK_MSG(std::memcmp(&res[i].history[t].objective, &want[i].history[t].objective, sizeof(double)) == 0,
+                  "%d threads: job %zu objective differs", threads, i);
+      CHECK_MSG(sameBits(got[i], ref[i]), "%d threads: job %zu model differs", threads, i);
+    }
+  }
+  // The large job's sweep itself split across 4 threads (not only fitMany's scheduling).
+  for (const Cfg& c : cfgs) {
+    Model A(L.nRows, L.nCols, 16), B(L.nRows, L.nCols, 16);
+    Options o = implicitOptions(c.cg, c.logConf, 3);
+    FitJob ja = implicitJob(L, A, o, 1, 4), jb = implicitJob(L, B, o, 1, 4);
+    Confidences conf;
+    implicitConfidences(L.view(), o.implicit, conf);
+    o.threads = 1;
+    ialsSweep(L.view(), ja.model, o, conf);
+    o.threads = 4;
+    ialsSweep(L.view(), jb.model, o, conf);
+    CHECK_MSG(sameBits(A, B), "%s %s: 1 and 4 threads differ", c.cg ? "CG" : "exact", c.logConf ? "log" : "linear");
+  }
+}
+
 int main(int argc, char** argv) {
   const std::pair<const char*, void (*)()> tests[] = {
       {"rng", test_rng},
@@ -945,6 +1105,9 @@ int main(int argc, char** argv) {
       {"runfit_early_stopping", test_runfit_early_stopping},
       {"fitmany_threads", test_fitmany_threads},
       {"fitmany_cancel", test_fitmany_cancel},
+      {"ials_objective_decreases", test_ials_objective_decreases},
+      {"ials_cg_matches_exact", test_ials_cg_matches_exact},
+      {"ials_threads", test_ials_threads},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;

@@ -1,0 +1,437 @@
+// Implicit ALS: the sweep driver, the Gram matrix, the CG solver and the loss. Plain C++ built with
+// -ffp-contract=off: the Gram matrix and the CG path follow src/backends/ts/ials.ts operation by
+// operation (each sum over the same terms in the same order), so with the linear confidence they
+// give the TypeScript backend's factors bit for bit. The loops the compiler vectorises are the
+// element-wise ones (over f or j, never a reduction), which keeps every element's order.
+#include "ials.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "als.hpp"
+#include "als_kernel.hpp"
+#include "check.hpp"
+#include "cpu.hpp"
+#include "errors.hpp"
+#include "info.hpp"
+#include "threads.hpp"
+
+namespace collabperf {
+
+using als_detail::Fault;
+using als_detail::IalsSide;
+using als_detail::kFaultIndex;
+using als_detail::kFaultNone;
+using als_detail::kFaultNumeric;
+using als_detail::kFaultPtr;
+using als_detail::paddedK;
+
+namespace {
+
+/** Rows of the fixed side per Gram block, as ials.ts (als.ts BLOCK). */
+constexpr int64_t kGramBlock = 64;
+/** Below this squared residual norm CG stops, as ials.ts CG_TINY. */
+constexpr double kCgTiny = 1e-20;
+
+/**
+ * G = F^T F (k x k, row stride kp, padding 0) with ials.ts's order: G[i][j] is the sum over blocks
+ * of 64 consecutive rows of F, in order, of each block's own sum from 0.0 in row order; the upper
+ * triangle is computed and mirrored. Threads split the rows i of G (each walks F once, block by
+ * block); every element's arithmetic is the same whichever thread computes it.
+ */
+void gram(const double* F, int64_t n, int k, int threads, std::vector<double>& G) {
+  const int kp = paddedK(k);
+  G.assign(static_cast<size_t>(k) * kp, 0.0);
+  const double work = static_cast<double>(n) * k * k;
+  const int t = work < 4e6 ? 1 : std::max(1, std::min(threads, k));
+  Team team(t);
+  const int nt = team.size();
+  team.run([&](int tid) {
+    std::vector<double> s(static_cast<size_t>(k));
+    double* __restrict sp = s.data();
+    for (int64_t b0 = 0; b0 < n; b0 += kGramBlock) {
+      const int64_t m = std::min<int64_t>(kGramBlock, n - b0);
+      const double* blk = F + b0 * k;
+      // Rows i paired from both ends (i and k-1-i cost k-i and i+1) for an even split.
+      for (int i = 0; i < k; ++i) {
+        const int lane = i % (2 * nt);
+        if (lane != tid && lane != 2 * nt - 1 - tid) continue;
+        for (int j = i; j < k; ++j) sp[j] = 0.0;
+        for (int64_t q = 0; q < m; ++q) {
+          const double* __restrict row = blk + q * k;
+          const double xi = row[i];
+          for (int j = i; j < k; ++j) sp[j] += xi * row[j];
+        }
+        double* __restrict gi = G.data() + static_cast<size_t>(i) * kp;
+        for (int j = i; j < k; ++j) gi[j] += sp[j];
+      }
+    }
+  });
+  for (int i = 0; i < k; ++i)
+    for (int j = i + 1; j < k; ++j) G[static_cast<size_t>(j) * kp + i] = G[static_cast<size_t>(i) * kp + j];
+}
+
+/** The state one CG row needs (k doubles each), from the thread's scratch. */
+struct CgScratch {
+  double* b;
+  double* x;
+  double* r;
+  double* p;
+  double* q;
+};
+
+inline double dot(const double* __restrict a, const double* __restrict b, int k) {
+  double s = 0.0;
+  for (int f = 0; f < k; ++f) s += a[f] * b[f];
+  return s;
+}
+
+/**
+ * t = A z = G z + sum_e (c_e - 1) (y_e . z) y_e + lam z in ials.ts applyA's order. G z goes by
+ * columns (t[f] += G[j][f] z[j], j ascending: G is symmetric bit for bit, so the same products in
+ * the same order as the row dot products); four entries' dot products run side by side (each still
+ * summed over f ascending) and their updates of t follow in CSR order.
+ */
+void applyA(const IalsSide& s, int64_t p0, int64_t p1, double lam, const double* __restrict z, double* __restrict t) {
+  const int k = s.k;
+  const int kp = paddedK(k);
+  for (int f = 0; f < k; ++f) t[f] = 0.0;
+  for (int j = 0; j < k; ++j) {
+    const double* __restrict gj = s.G + static_cast<int64_t>(j) * kp;
+    const double zj = z[j];
+    for (int f = 0; f < k; ++f) t[f] += gj[f] * zj;
+  }
+  const double* ys[4];
+  double cm[4];
+  int n = 0;
+  auto flush = [&]() {
+    double d[4] = {0.0, 0.0, 0.0, 0.0};
+    if (n == 4) {
+      const double *y0 = ys[0], *y1 = ys[1], *y2 = ys[2], *y3 = ys[3];
+      double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
+      for (int f = 0; f < k; ++f) {
+        const double zf = z[f];
+        d0 += y0[f] * zf;
+        d1 += y1[f] * zf;
+        d2 += y2[f] * zf;
+        d3 += y3[f] * zf;
+      }
+      d[0] = d0, d[1] = d1, d[2] = d2, d[3] = d3;
+    } else {
+      for (int a = 0; a < n; ++a) d[a] = dot(ys[a], z, k);
+    }
+    for (int a = 0; a < n; ++a) {
+      const double sc = cm[a] * d[a];
+      const double* __restrict y = ys[a];
+      for (int f = 0; f < k; ++f) t[f] += sc * y[f];
+    }
+    n = 0;
+  };
+  for (int64_t e = p0; e < p1; ++e) {
+    const double v = s.val[e];
+    if (!(v > 0.0)) continue;
+    ys[n] = s.otherF + static_cast<int64_t>(s.idx[e]) * s.otherStride;
+    cm[n] = (s.conf ? s.conf[e] : 1.0 + s.alpha * v) - 1.0;
+    if (++n == 4) flush();
+  }
+  if (n > 0) flush();
+  for (int f = 0; f < k; ++f) t[f] += lam * z[f];
+}
+
+/** CG solves of self rows [begin, end), ials.ts cgRange's order (see its module comment). */
+Fault cgRange(const IalsSide& s, int steps, int64_t begin, int64_t end, const CgScratch& w) {
+  const int k = s.k;
+  Fault fault;
+  double* __restrict b = w.b;
+  double* __restrict x = w.x;
+  double* __restrict res = w.r;
+  double* __restrict p = w.p;
+  double* __restrict q = w.q;
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t p0 = s.ptr[r], p1 = s.ptr[r + 1];
+    if (p0 < 0 || p1 < p0 || p1 > s.nnz) {
+      fault.kind = kFaultPtr;
+      fault.where = r;
+      return fault;
+    }
+    double* __restrict out = s.selfF + r * k;
+    for (int f = 0; f < k; ++f) b[f] = 0.0;
+    bool any = false;
+    for (int64_t e = p0; e < p1; ++e) {
+      const double v = s.val[e];
+      if (!(v > 0.0)) continue;
+      const int32_t c = s.idx[e];
+      if (static_cast<uint32_t>(c) >= static_cast<uint32_t>(s.nOther)) {
+        fault.kind = kFaultIndex;
+        fault.where = e;
+        fault.value = c;
+        return fault;
+      }
+      any = true;
+      const double conf = s.conf ? s.conf[e] : 1.0 + s.alpha * v;
+      const double* __restrict y = s.otherF + static_cast<int64_t>(c) * s.otherStride;
+      for (int f = 0; f < k; ++f) b[f] += conf * y[f];
+    }
+    if (!any) {
+      for (int f = 0; f < k; ++f) out[f] = 0.0;
+      continue;
+    }
+    const double lam = s.lambda * (s.weightedLambda ? static_cast<double>(p1 - p0) : 1.0);
+    for (int f = 0; f < k; ++f) x[f] = out[f];
+    applyA(s, p0, p1, lam, x, q);
+    for (int f = 0; f < k; ++f) {
+      res[f] = b[f] - q[f];
+      p[f] = res[f];
+    }
+    double rs = dot(res, res, k);
+    for (int st = 0; st < steps; ++st) {
+      if (rs < kCgTiny) break;
+      applyA(s, p0, p1, lam, p, q);
+      const double a = rs / dot(p, q, k);
+      for (int f = 0; f < k; ++f) {
+        x[f] += a * p[f];
+        res[f] -= a * q[f];
+      }
+      const double rn = dot(res, res, k);
+      if (rn < kCgTiny) break;
+      const double beta = rn / rs;
+      for (int f = 0; f < k; ++f) p[f] = res[f] + beta * p[f];
+      rs = rn;
+    }
+    for (int f = 0; f < k; ++f) out[f] = x[f];
+  }
+  return fault;
+}
+
+[[noreturn]] void raise(const Fault& f, const IalsSide& s, bool rows) {
+  using detail::str;
+  const char* self = rows ? "row" : "column";
+  switch (f.kind) {
+    case kFaultNumeric:
+      throw Error(ErrorCode::Numeric, std::string("implicit ALS: the normal equations of ") + self + " " + str(f.where) +
+                                          " are not positive definite (non-positive pivot at position " +
+                                          str(f.value) + "); use lambda > 0");
+    case kFaultPtr: {
+      const long long a = s.ptr[f.where], b = s.ptr[f.where + 1];
+      const bool order = a >= 0 && b <= s.nnz && b < a;
+      throw Error(order ? ErrorCode::InvalidArgument : ErrorCode::IndexOutOfRange,
+                  std::string(rows ? "problem.rowPtr" : "problem.colPtr") + "[" + str(f.where) + "], [" +
+                      str(f.where + 1) + "] = " + str(a) + ", " + str(b) +
+                      (order ? " decrease" : " is outside [0, nnz = " + str(s.nnz) + "]"));
+    }
+    case kFaultIndex:
+      throw Error(ErrorCode::IndexOutOfRange, std::string(rows ? "problem.colIdx" : "problem.cscRow") + "[" +
+                                                  str(f.where) + "] = " + str(f.value) + " is outside [0, " +
+                                                  (rows ? "nCols" : "nRows") + " = " + str(s.nOther) + ")");
+    default:
+      throw Error(ErrorCode::Native, "implicit ALS: unknown fault");
+  }
+}
+
+typedef Fault (*ExactFn)(const IalsSide&, int64_t, int64_t, double*);
+
+/** One side: G of the fixed factors, then the rows in small chunks on a team; false when cancelled. */
+bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
+  if (s.nSelf == 0) return true;
+  gram(s.otherF, s.nOther, s.k, o.threads, G);
+  s.G = G.data();
+  if (cancelRequested(o.cancel)) return false;
+  ExactFn exact = als_detail::ialsExactGeneric;
+  if (!o.implicit.cg) {
+    switch (activeIsa()) {
+      case Isa::Avx512: exact = als_detail::ialsExactAvx512; break;
+      case Isa::Avx2: exact = als_detail::ialsExactAvx2; break;
+      default: initBlas(); break;
+    }
+  }
+  const int threads = static_cast<int>(std::min<int64_t>(o.threads, std::max<int64_t>(1, s.nSelf / 16)));
+  const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, s.nSelf / (threads * 512)));
+  WorkQueue queue(s.nSelf, grain);
+  Team team(threads);
+  std::atomic<bool> aborted{false};
+  std::vector<Fault> faults(static_cast<size_t>(team.size()));
+  const int k = s.k;
+  team.run([&](int tid) {
+    double* ws = nullptr;
+    CgScratch cg{};
+    if (o.implicit.cg) {
+      double* base = static_cast<double*>(threadScratch(kScratchIals, 5 * static_cast<size_t>(paddedK(k)) * sizeof(double)));
+      const int kp = paddedK(k);
+      cg = CgScratch{base, base + kp, base + 2 * kp, base + 3 * kp, base + 4 * kp};
+    } else {
+      ws = static_cast<double*>(threadScratch(kScratchAlsWorkspace, als_detail::workspaceDoubles(k) * sizeof(double)));
+    }
+    int64_t b, e;
+    while (!team.stopped() && queue.next(b, e)) {
+      if (cancelRequested(o.cancel)) {
+        aborted.store(true, std::memory_order_relaxed);
+        team.requestStop();
+        break;
+      }
+      const Fault f = o.implicit.cg ? cgRange(s, o.implicit.cgSteps, b, e, cg) : exact(s, b, e, ws);
+      if (f.kind != kFaultNone) {
+        faults[static_cast<size_t>(tid)] = f;
+        team.requestStop();
+        break;
+      }
+    }
+  });
+  const Fault* first = nullptr;
+  for (const Fault& f : faults)
+    if (f.kind != kFaultNone && (first == nullptr || f.where < first->where)) first = &f;
+  if (first != nullptr) raise(*first, s, rows);
+  return !aborted.load();
+}
+
+void checkImplicit(const ImplicitOptions& o) {
+  detail::checkNonNegative(o.alpha, "options.implicit.alpha");
+  if (o.logConfidence) {
+    detail::require(std::isfinite(o.epsilon), ErrorCode::NonFinite, "options.implicit.epsilon must be finite");
+    detail::require(o.epsilon > 0.0, ErrorCode::InvalidArgument, "options.implicit.epsilon must be > 0");
+  }
+  detail::require(o.cgSteps >= 1 || !o.cg, ErrorCode::InvalidArgument, "options.implicit.cgSteps must be an integer >= 1");
+}
+
+void checkProblem(const ProblemView& p, const ModelView& m, const Options& o) {
+  detail::checkShape(p, m, o);
+  detail::checkNonNegative(o.lambda, "options.lambda");
+  detail::require(m.k <= kMaxAlsK, ErrorCode::InvalidArgument,
+                  "model.k = " + detail::str(m.k) + " is too large for ALS (at most " + detail::str(kMaxAlsK) + ")");
+  detail::require((p.rowPtr && p.colIdx && p.value && p.colPtr && p.cscRow && p.cscValue) || p.nnz == 0,
+                  ErrorCode::InvalidArgument, "problem CSR/CSC arrays missing");
+  detail::require(p.rowPtr && p.colPtr, ErrorCode::InvalidArgument, "problem.rowPtr/colPtr missing");
+  checkImplicit(o.implicit);
+}
+
+}  // namespace
+
+void implicitConfidences(const ProblemView& p, const ImplicitOptions& o, Confidences& out) {
+  checkImplicit(o);
+  out.csr.clear();
+  out.csc.clear();
+  if (!o.logConfidence || p.nnz == 0) return;
+  // ials.ts confidenceOf: 1 + alpha * log(1 + r / epsilon); entries with r <= 0 are never read.
+  auto fill = [&](const double* v, std::vector<double>& c) {
+    c.resize(static_cast<size_t>(p.nnz));
+    for (int64_t e = 0; e < p.nnz; ++e) c[static_cast<size_t>(e)] = v[e] > 0.0 ? 1.0 + o.alpha * std::log(1.0 + v[e] / o.epsilon) : 1.0;
+  };
+  fill(p.value, out.csr);
+  fill(p.cscValue, out.csc);
+}
+
+Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf) {
+  checkProblem(p, m, o);
+  if (cancelRequested(o.cancel)) return Status::Aborted;
+  std::vector<double> G;
+  IalsSide s;
+  s.k = m.k;
+  s.nnz = p.nnz;
+  s.alpha = o.implicit.alpha;
+  s.lambda = o.lambda;
+  s.weightedLambda = o.weightedLambda;
+  s.otherStride = m.k;
+
+  s.nSelf = p.nRows;
+  s.nOther = p.nCols;
+  s.ptr = p.rowPtr;
+  s.idx = p.colIdx;
+  s.val = p.value;
+  s.conf = conf.rows();
+  s.selfF = m.U;
+  s.otherF = m.V;
+  if (!runSide(s, true, o, G)) return Status::Aborted;
+
+  s.nSelf = p.nCols;
+  s.nOther = p.nRows;
+  s.ptr = p.colPtr;
+  s.idx = p.cscRow;
+  s.val = p.cscValue;
+  s.conf = conf.cols();
+  s.selfF = m.V;
+  s.otherF = m.U;
+  if (!runSide(s, false, o, G)) return Status::Aborted;
+  return Status::Ok;
+}
+
+void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf, LossSums& out) {
+  checkProblem(p, m, o);
+  const int k = m.k;
+  const int kp = paddedK(k);
+  std::vector<double> G;
+  gram(m.V, p.nCols, k, o.threads, G);
+  const int64_t nR = p.nRows;
+  // Per row: x^T G x (quad), the observed cells' correction (obs) and extra confidence (extra).
+  std::vector<double> quad(static_cast<size_t>(nR)), obs(static_cast<size_t>(nR)), extra(static_cast<size_t>(nR));
+  const int threads = static_cast<int>(std::min<int64_t>(o.threads, std::max<int64_t>(1, nR / 64)));
+  WorkQueue queue(nR, 64);
+  Team team(threads);
+  const uint32_t nCols = static_cast<uint32_t>(p.nCols);
+  const double* cr = conf.rows();
+  team.run([&](int) {
+    int64_t b, e;
+    while (!team.stopped() && queue.next(b, e)) {
+      for (int64_t r = b; r < e; ++r) {
+        const double* __restrict u = m.U + r * k;
+        double q = 0.0;
+        for (int i = 0; i < k; ++i) {
+          const double* __restrict gi = G.data() + static_cast<size_t>(i) * kp;
+          double t = 0.0;
+          for (int j = 0; j < k; ++j) t += gi[j] * u[j];
+          q += u[i] * t;
+        }
+        quad[static_cast<size_t>(r)] = q;
+        const int64_t lo = p.rowPtr[r], hi = p.rowPtr[r + 1];
+        if (lo < 0 || hi < lo || hi > p.nnz)
+          throw Error(ErrorCode::IndexOutOfRange, "problem.rowPtr[" + detail::str(r) + "], [" + detail::str(r + 1) +
+                                                      "] = " + detail::str(lo) + ", " + detail::str(hi) +
+                                                      " is not a range inside [0, nnz = " + detail::str(p.nnz) + "]");
+        double ob = 0.0, ex = 0.0;
+        for (int64_t en = lo; en < hi; ++en) {
+          const int32_t c = p.colIdx[en];
+          if (static_cast<uint32_t>(c) >= nCols)
+            throw Error(ErrorCode::IndexOutOfRange, "problem.colIdx[" + detail::str(en) + "] = " + detail::str(c) +
+                                                        " is outside [0, nCols = " + detail::str(p.nCols) + ")");
+          const double v = p.value[en];
+          if (!(v > 0.0)) continue;
+          const double d = dot(u, m.V + static_cast<int64_t>(c) * k, k);
+          const double cf = cr ? cr[en] : 1.0 + o.implicit.alpha * v;
+          const double err = 1.0 - d;
+          ob += cf * (err * err) - d * d;
+          ex += cf - 1.0;
+        }
+        obs[static_cast<size_t>(r)] = ob;
+        extra[static_cast<size_t>(r)] = ex;
+      }
+    }
+  });
+  // ials.ts adds x^T G x in chunks of rows, each summed from 0.0: the same chunks give the same bits.
+  const int64_t rowChunk = std::max<int64_t>(16, static_cast<int64_t>(std::floor(1048576.0 / (static_cast<double>(k) * k + 1))));
+  double all = 0.0, ob = 0.0, ex = 0.0;
+  for (int64_t r0 = 0; r0 < nR; r0 += rowChunk) {
+    double sc = 0.0;
+    for (int64_t r = r0; r < std::min(nR, r0 + rowChunk); ++r) sc += quad[static_cast<size_t>(r)];
+    all += sc;
+  }
+  for (int64_t r = 0; r < nR; ++r) {
+    ob += obs[static_cast<size_t>(r)];
+    ex += extra[static_cast<size_t>(r)];
+  }
+  auto l2 = [&](const double* F, int64_t n, const int32_t* ptr) {
+    double s = 0.0;
+    for (int64_t r = 0; r < n; ++r) {
+      double t = 0.0;
+      for (int f = 0; f < k; ++f) t += F[r * k + f] * F[r * k + f];
+      s += o.weightedLambda ? static_cast<double>(ptr[r + 1] - ptr[r]) * t : t;
+    }
+    return s;
+  };
+  // Mathematically >= 0; the Gram-trick subtraction can round a near-perfect fit below it.
+  out.sse = std::max(0.0, all + ob);
+  out.wsum = static_cast<double>(p.nRows) * static_cast<double>(p.nCols) + ex;
+  out.objective = out.sse + o.lambda * (l2(m.U, p.nRows, p.rowPtr) + l2(m.V, p.nCols, p.colPtr));
+}
+
+}  // namespace collabperf
