@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { jsonText } from '../util/json-text.js';
 import type { IdList } from './ids.js';
 import { FactorModel, type KnownColumns, type TrainingInfo } from './model.js';
 
@@ -214,12 +215,12 @@ export function loadModel<Id extends number | string = number | string>(path: st
     throw new CollabperfError('E_PARSE', `not valid JSON: ${(e as Error).message}`, { file: path });
   }
   if (json === null || typeof json !== 'object' || json.format !== MODEL_FILE_FORMAT) {
-    throw new CollabperfError('E_PARSE', `not a collabperf model file (format is ${JSON.stringify(json?.format)})`, { file: path, field: 'format' });
+    throw new CollabperfError('E_PARSE', `not a collabperf model file (format is ${jsonText(json?.format)})`, { file: path, field: 'format' });
   }
   if (!READABLE_VERSIONS.includes(json.version as number)) {
     const v = json.version;
     const hint = typeof v === 'string' && READABLE_VERSIONS.includes(Number(v)) ? ` (it is the string ${JSON.stringify(v)}; it must be the number ${Number(v)})` : '';
-    const shown = v === undefined ? 'missing' : JSON.stringify(v);
+    const shown = v === undefined ? 'missing' : jsonText(v);
     throw new CollabperfError('E_VERSION', `model file version ${shown} is not supported${hint} (this collabperf reads versions ${READABLE_VERSIONS.join(' and ')})`, {
       file: path,
       field: 'version',
@@ -230,7 +231,7 @@ export function loadModel<Id extends number | string = number | string>(path: st
     if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 2 ** 31 - 1) throw parseError(`${name} must be a positive 32-bit integer`, path, name);
   }
   if (typeof mu !== 'number' || !Number.isFinite(mu)) throw parseError('mu must be a finite number', path, 'mu');
-  if (json.encoding !== 'base64-float64le') throw parseError(`encoding ${JSON.stringify(json.encoding)} is not supported (expected "base64-float64le")`, path, 'encoding');
+  if (json.encoding !== 'base64-float64le') throw parseError(`encoding ${jsonText(json.encoding)} is not supported (expected "base64-float64le")`, path, 'encoding');
   const training = checkTraining(json.training, path);
   if (!arrays || typeof arrays !== 'object') throw parseError('arrays is missing', path, 'arrays');
   const expected = { U: nRows * k, V: nCols * k, rowBias: nRows, colBias: nCols };

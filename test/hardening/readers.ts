@@ -122,7 +122,12 @@ function isValidOutcome(reader: ReaderName, o: Outcome): void {
   expect(m.V.length).toBe(m.nCols * m.k);
   expect([m.rowBias.length, m.colBias.length]).toEqual([m.nRows, m.nCols]);
   for (const a of [m.U, m.V, m.rowBias, m.colBias]) expect(a.every(Number.isFinite)).toBe(true);
-  expect(Number.isFinite(m.predict(m.nRows - 1, m.nCols - 1))).toBe(true);
+  if (m.known) {
+    expect(m.known.ptr.length).toBe(m.nRows + 1);
+    for (const c of m.known.cols) expect(c >= 0 && c < m.nCols).toBe(true);
+  }
+  if (m.rowIds) expect(m.rowIds.length).toBe(m.nRows);
+  if (m.colIds) expect(m.colIds.length).toBe(m.nCols);
 }
 
 /**

@@ -8,18 +8,8 @@ import { CollabperfError } from '../../errors.js';
 /** A path into a JSON document: object keys and array indices. */
 export type JsonPath = ReadonlyArray<string | number>;
 
-/**
- * `JSON.stringify(value)` for an error message, which never throws: the recursive stringify overflows
- * the stack on a value nested 50 000 deep, which JSON.parse reads fine. Such a value is described
- * instead. `undefined` gives `undefined`, as in a template string.
- */
-export function jsonText(value: unknown): string {
-  try {
-    return String(JSON.stringify(value));
-  } catch {
-    return Array.isArray(value) ? 'an array nested too deep to show' : 'an object nested too deep to show';
-  }
-}
+// Shared with the model-file reader below the data layer; re-exported for the data readers.
+export { jsonText } from '../../util/json-text.js';
 
 /** 1-based line of character offset `pos` in `text`. */
 export function lineOfOffset(text: string, pos: number): number {
