@@ -54,7 +54,7 @@ export class IdIndex {
 }
 
 /** Distinct strings in code-unit order (so the dense order does not depend on the input order). */
-function sortedDistinct(a: readonly string[], what: string): string[] {
+export function sortedDistinct(a: readonly string[], what: string): string[] {
   for (let i = 0; i < a.length; i++) {
     if (typeof a[i] !== 'string') throw new CollabperfError('E_INVALID_ARGUMENT', `${what}[${i}] is not a string (${String(a[i])})`);
   }

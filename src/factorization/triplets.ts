@@ -1,12 +1,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { IdIndex, mapStrings, sortedDistinct } from './ids.js';
 import { remapIds, type IdMap, type SparseRatings } from './ratings.js';
 
 /**
  * Triplet text files: one `row col value [weight]` per line, fields separated by spaces, tabs,
  * commas or `::` (LIBMF, MovieLens ratings.dat/.csv). Row and column are non-negative integer
- * indices used as they are (a 1-based file simply leaves row/column 0 empty). Blank lines and lines
+ * indices used as they are (a 1-based file simply leaves row/column 0 empty), or, with `stringIds`,
+ * names (`user42 item7 3`) mapped to dense indices in code-unit order. Blank lines and lines
  * starting with `#` or `%` are skipped; line 1 may be a header when none of its fields is a number.
  * A leading UTF-8 byte-order mark is ignored.
  */
@@ -19,6 +21,8 @@ export interface TripletFile extends SparseRatings {
   count: number;
   /** With `remapIds`: the original ids of the dense rows and columns (`idMap.rowIds[r]`). */
   idMap?: IdMap;
+  /** With string ids: the name of each dense row and column (`stringIds.rows[r]`). */
+  stringIds?: { rows: readonly string[]; cols: readonly string[] };
 }
 
 /** Options of {@link readTriplets}. */
@@ -30,6 +34,13 @@ export interface ReadTripletsOptions {
   remapIds?: boolean;
   /** Apply this map (typically a training file's `idMap`) instead of building one; implies remapping. */
   idMap?: IdMap;
+  /**
+   * Rows and columns are names, not indices: `true`; `'auto'`: names when the first data line's row
+   * or column is not a non-negative integer (a file of indices reads as before). Default false.
+   */
+  stringIds?: boolean | 'auto';
+  /** Map names through these (a training file's `stringIds`); a name not among them is E_NOT_FOUND. Implies `stringIds`. */
+  stringIdsFrom?: { rows: readonly string[]; cols: readonly string[] };
   /** Longest line accepted, in bytes (default {@link DEFAULT_MAX_LINE_BYTES}); longer is `E_TOO_LARGE`. */
   maxLineBytes?: number;
 }
@@ -86,6 +97,14 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
   let lineNo = 0;
   const fieldNames = ['row', 'col', 'value', 'weight'];
   const tokens: string[] = [];
+  // Decided at the first data line for 'auto'.
+  let named: boolean | undefined = options.stringIdsFrom ? true : options.stringIds === 'auto' ? undefined : options.stringIds === true;
+  const rowNames: string[] = [];
+  const colNames: string[] = [];
+  const isIndex = (t: string): boolean => {
+    const x = Number(t);
+    return Number.isInteger(x) && x >= 0 && x <= 2147483646;
+  };
 
   const handleLine = (buf: Buffer, start: number, end: number): void => {
     lineNo++;
@@ -107,7 +126,12 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
     else if (tokens.length !== fieldsPerLine) {
       throw new CollabperfError('E_PARSE', `${tokens.length} fields where earlier lines have ${fieldsPerLine}`, { file: path, line: lineNo });
     }
+    if (named === undefined) named = !isIndex(tokens[0]) || !isIndex(tokens[1]);
     for (let f = 0; f < tokens.length; f++) {
+      if (f < 2 && named) {
+        (f === 0 ? rowNames : colNames).push(tokens[f]);
+        continue;
+      }
       const x = Number(tokens[f]);
       if (f < 2) {
         if (!Number.isInteger(x) || x < 0 || x > 2147483646) {
@@ -160,7 +184,8 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
   } finally {
     closeSync(fd);
   }
-  if (rows.length === 0) throw new CollabperfError('E_EMPTY', 'no data lines', { file: path });
+  if (values.length === 0) throw new CollabperfError('E_EMPTY', 'no data lines', { file: path });
+  if (named) return withStringIds(path, rowNames, colNames, values.trimmed(), fieldsPerLine === 4 ? weights.trimmed() : undefined, options.stringIdsFrom);
   const out: TripletFile = { rows: rows.trimmed(), cols: cols.trimmed(), values: values.trimmed(), count: rows.length };
   if (fieldsPerLine === 4) out.weights = weights.trimmed();
   if (options.remapIds || options.idMap) {
@@ -169,6 +194,22 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
     out.cols = m.cols;
     out.idMap = m.map;
   }
+  return out;
+}
+
+/** The entries of a file with named rows and columns: dense indices in code-unit order of the names (or `from`'s). */
+function withStringIds(path: string, rowNames: string[], colNames: string[], values: Float64Array, weights: Float64Array | undefined, from?: { rows: readonly string[]; cols: readonly string[] }): TripletFile {
+  const ids = from ?? { rows: sortedDistinct(rowNames, `${path}: row`), cols: sortedDistinct(colNames, `${path}: col`) };
+  const out: TripletFile = {
+    rows: mapStrings(rowNames, new IdIndex(ids.rows), `${path}: row`),
+    cols: mapStrings(colNames, new IdIndex(ids.cols), `${path}: col`),
+    values,
+    count: values.length,
+    nRows: ids.rows.length,
+    nCols: ids.cols.length,
+    stringIds: ids,
+  };
+  if (weights) out.weights = weights;
   return out;
 }
 

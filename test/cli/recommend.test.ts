@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeTriplets } from '../../src/factorization/triplets.js';
+import { writeFileSync } from 'node:fs';
+import { readTriplets, writeTriplets } from '../../src/factorization/triplets.js';
 import { syntheticImplicit } from '../../src/factorization/synthetic.js';
 import { loadModel } from '../../src/factorization/model-file.js';
 import { evaluateRanking } from '../../src/factorization/ranking.js';
@@ -17,6 +18,11 @@ writeTriplets(test, data.test.rows, data.test.cols, data.test.values);
 // The same interactions under sparse large ids (row r -> 1e6 + 7r, column c -> 5e8 + c).
 const sparseTrain = join(dir, 'sparse-train.txt');
 writeTriplets(sparseTrain, data.train.rows.map((r) => 1_000_000 + 7 * r), data.train.cols.map((c) => 500_000_000 + c), data.train.values);
+// And under names (row r -> "user-r", column c -> "item-c").
+const namedTrain = join(dir, 'named-train.txt');
+writeFileSync(namedTrain, `user item plays\n${Array.from(data.train.rows, (r, i) => `user-${r} item-${data.train.cols[i]} ${data.train.values[i]}`).join('\n')}\n`);
+const namedTest = join(dir, 'named-test.txt');
+writeFileSync(namedTest, `${Array.from(data.test.rows, (r, i) => `user-${r} item-${data.test.cols[i]} ${data.test.values[i]}`).join('\n')}\n`);
 const sparseTest = join(dir, 'sparse-test.txt');
 writeTriplets(sparseTest, data.test.rows.map((r) => 1_000_000 + 7 * r), data.test.cols.map((c) => 500_000_000 + c), data.test.values);
 const model = join(dir, 'm.json');
@@ -112,6 +118,41 @@ describe('collabperf recommend', () => {
     const missing = await runCli('recommend', '--model', m, '--row', '3');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/row id 3 is not in the model \[E_NOT_FOUND\]/);
+  });
+
+  it('reads named rows and columns as string ids and speaks them back', async () => {
+    const m = join(dir, 'named.json');
+    const f = await runCli('fit', '--input', namedTrain, '--test', namedTest, '--implicit', '--rank', '4', '--iters', '2', '--save', m, '--json');
+    expect(f.code).toBe(0);
+    const fj = JSON.parse(f.stdout);
+    // The same interactions as train.txt: ranking over the same held-out rows, every test id known.
+    expect(fj.ranking.model.rows).toBeGreaterThan(100);
+    expect(fj.ranking.model.unknownRows).toBe(0);
+    const j = JSON.parse((await runCli('recommend', '--model', m, '--row', 'user-3', '-n', '5', '--json')).stdout);
+    expect(j.items).toHaveLength(5);
+    const own = trainCols(3);
+    for (const x of j.items) {
+      expect(x.col).toMatch(/^item-\d+$/);
+      expect(own.has(Number(x.col.slice(5)))).toBe(false);
+    }
+    const sim = JSON.parse((await runCli('recommend', '--model', m, '--similar-to', 'item-7', '-n', '3', '--json')).stdout);
+    expect(sim.items.map((x: { col: string }) => x.col)).not.toContain('item-7');
+    const missing = await runCli('recommend', '--model', m, '--row', 'user-x');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/row id "user-x" is not in the model \[E_NOT_FOUND\]/);
+  });
+
+  it('a file of indices still reads as indices; names map through a training file\'s names', () => {
+    expect(readTriplets(train, { stringIds: 'auto' }).stringIds).toBeUndefined();
+    const named = readTriplets(namedTrain, { stringIds: 'auto' });
+    expect(named.stringIds!.rows[named.rows[0]]).toBe(`user-${data.train.rows[0]}`);
+    expect(named.values).toEqual(data.train.values);
+    const t = readTriplets(namedTest, { stringIdsFrom: named.stringIds });
+    expect(t.stringIds).toBe(named.stringIds);
+    expect(t.stringIds!.cols[t.cols[0]]).toBe(`item-${data.test.cols[0]}`);
+    const unknown = join(dir, 'unknown.txt');
+    writeFileSync(unknown, 'user-0 item-nope 1\n');
+    expect(() => readTriplets(unknown, { stringIdsFrom: named.stringIds })).toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
   });
 
   it('usage errors are one line with exit 2', async () => {

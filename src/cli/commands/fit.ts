@@ -51,7 +51,7 @@ export function registerFit(program: Command, run: CliRunner): void {
   program
     .command('fit')
     .description('factorize a triplet file ("row col value" per line) with ALS or SGD, or implicit feedback with implicit ALS')
-    .requiredOption('--input <file>', 'training triplets')
+    .requiredOption('--input <file>', 'training triplets: row col value [weight], rows and columns as indices or as names (string ids)')
     .option('--algo <als|sgd>', 'algorithm', 'als')
     .option('--rank <k>', 'latent dimension (default 10)')
     .option('--iters <n>', 'ALS sweeps or SGD epochs (default 15 ALS, 30 SGD)')
@@ -108,16 +108,20 @@ export function registerFit(program: Command, run: CliRunner): void {
         // What runs: an implicit fit on a backend without implicit ALS moves to TypeScript (runFit records why).
         const runs = resolved.implicit && backend.details().implicitAls !== true ? getBackend('ts') : backend;
         const t0 = performance.now();
-        const train = readTriplets(cli.input, { remapIds: Boolean(cli.remapIds) });
+        // Rows and columns named in the file (user42 item7 3) are read as string ids; the model speaks them.
+        const train = readTriplets(cli.input, { remapIds: Boolean(cli.remapIds), stringIds: 'auto' });
+        const names = train.stringIds;
         const entries = toEntries(train, cli.input, { rank: resolved.rank });
         const problem = buildProblem(entries);
         let test = null;
-        let heldOut: { rows: Int32Array; cols: Int32Array; values: Float64Array } | null = null;
+        let heldOut: { rows: ArrayLike<number | string>; cols: ArrayLike<number | string>; values: Float64Array } | null = null;
         if (cli.test && resolved.implicit) {
           // Raw ids: the model speaks them (the map, with --remap-ids), and ids it does not know are counted, not fatal.
-          heldOut = readTriplets(cli.test);
+          const raw = readTriplets(cli.test, { stringIds: names ? true : false });
+          const ids = raw.stringIds;
+          heldOut = ids ? { rows: Array.from(raw.rows, (r) => ids.rows[r]), cols: Array.from(raw.cols, (c) => ids.cols[c]), values: raw.values } : raw;
         } else if (cli.test) {
-          const tt = readTriplets(cli.test, { idMap: train.idMap });
+          const tt = names ? readTriplets(cli.test, { stringIdsFrom: names }) : readTriplets(cli.test, { idMap: train.idMap });
           test = toEntries({ ...tt, nRows: problem.nRows, nCols: problem.nCols }, cli.test);
         }
         const loadSeconds = (performance.now() - t0) / 1000;
@@ -127,7 +131,7 @@ export function registerFit(program: Command, run: CliRunner): void {
         const threadsUsed = Math.max(1, Math.min(resolved.threads, details.maxThreads));
         if (!cli.json) {
           process.stdout.write(
-            `${cli.input}: ${problem.nRows} rows x ${problem.nCols} columns, ${problem.nnz} ratings (read in ${loadSeconds.toFixed(2)} s)\n` +
+            `${cli.input}: ${problem.nRows} rows x ${problem.nCols} columns, ${problem.nnz} ratings${names ? ' (rows and columns named: string ids)' : ''} (read in ${loadSeconds.toFixed(2)} s)\n` +
               `${resolved.implicit ? `implicit ALS (${resolved.solver === 'cg' ? `CG ${resolved.cgSteps} steps` : 'exact'}, alpha ${resolved.alpha})` : resolved.algo.toUpperCase()} rank ${resolved.rank} ` +
               `on the ${runs.name} backend (${details.blas})${runs !== backend ? ` because ${backend.name} cannot run implicit ALS` : ''}, ${threadsUsed} thread(s)${threadsUsed < resolved.threads ? ` (${resolved.threads} requested)` : ''}\n` +
               (resolved.implicit ? 'iter  seconds     objective  weighted RMSE\n' : `iter  seconds  train RMSE${test ? '  test RMSE' : ''}\n`),
@@ -135,8 +139,8 @@ export function registerFit(program: Command, run: CliRunner): void {
         }
         const result = await runFit(problem, resolved, backend, test, {
           earlyStopping: false,
-          rowIds: train.idMap?.rowIds ?? null,
-          colIds: train.idMap?.colIds ?? null,
+          rowIds: names?.rows ?? train.idMap?.rowIds ?? null,
+          colIds: names?.cols ?? train.idMap?.colIds ?? null,
           backendReason: cli.backend === undefined ? 'the default choice' : 'requested',
           onProgress: (r) => {
             if (cli.json) {
