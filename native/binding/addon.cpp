@@ -19,8 +19,9 @@
 //   trainLoss(problem, model, options)         -> Promise<{ sse, wsum }>   (ignores options.cancel,
 //                                                 like the TypeScript backend)
 //   fitMany(jobs, onProgress?)                -> Promise<FitJobResult[]>  (one worker for the batch;
-//                                                 onProgress(BatchProgress) at most every ~100 ms)
-//   info() -> { blas, blasThreads, maxThreads, parallelSgd, version, blasConfig, simd }
+//                                                 onProgress(BatchProgress) at most every ~100 ms;
+//                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
+//   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, version, blasConfig, simd }
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
 // type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
@@ -288,6 +289,30 @@ collabperf::Options readOptions(const Napi::Value& value, Keeper& keep) {
   return opt;
 }
 
+/** options.implicit of an 'ials' job (src/backends/types.ts ImplicitOptions). */
+collabperf::ImplicitOptions readImplicit(const Napi::Value& options) {
+  Napi::Value v = options.As<Napi::Object>().Get("implicit");
+  const char* I = "options.implicit";
+  if (v.IsUndefined() || v.IsNull()) fail(ErrorCode::InvalidArgument, "an 'ials' job needs options.implicit");
+  Napi::Object o = requireObject(v, I);
+  collabperf::ImplicitOptions imp;
+  imp.alpha = requireNonNegative(o, I, "alpha");
+  Napi::Value conf = o.Get("confidence");
+  const std::string c = conf.IsString() ? conf.As<Napi::String>().Utf8Value() : std::string();
+  if (c == "linear") imp.logConfidence = false;
+  else if (c == "log") imp.logConfidence = true;
+  else fail(ErrorCode::InvalidArgument, "options.implicit.confidence must be 'linear' or 'log'");
+  imp.epsilon = requireNumber(o, I, "epsilon");
+  if (!(imp.epsilon > 0)) fail(ErrorCode::InvalidArgument, "options.implicit.epsilon must be > 0, got " + num(imp.epsilon));
+  Napi::Value solver = o.Get("solver");
+  const std::string sv = solver.IsString() ? solver.As<Napi::String>().Utf8Value() : std::string();
+  if (sv == "cholesky") imp.cg = false;
+  else if (sv == "cg") imp.cg = true;
+  else fail(ErrorCode::InvalidArgument, "options.implicit.solver must be 'cholesky' or 'cg'");
+  imp.cgSteps = static_cast<int>(requireInteger(o, I, "cgSteps", 1, 1000));
+  return imp;
+}
+
 /**
  * Copies the native results into their JS arrays, after checking every one is still attached and
  * as long as at the call; returns false (copying nothing) otherwise.
@@ -524,6 +549,9 @@ class FitManyWorker : public Napi::AsyncProgressWorker<char> {
         x.Set("trainRmse", Napi::Number::New(env, r.history[t].trainRmse));
         x.Set("validRmse", Napi::Number::New(env, r.history[t].validRmse));
         x.Set("seconds", Napi::Number::New(env, r.history[t].seconds));
+        // Like the TypeScript loop: implicit iterations carry the objective, a diverged one does not.
+        if (jobs[i].algo == collabperf::Algo::Ials && std::isfinite(r.history[t].trainRmse))
+          x.Set("objective", Napi::Number::New(env, r.history[t].objective));
         h.Set(static_cast<uint32_t>(t), x);
       }
       o.Set("history", h);
@@ -608,8 +636,10 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       const std::string a = algo.IsString() ? algo.As<Napi::String>().Utf8Value() : std::string();
       if (a == "als") job.algo = collabperf::Algo::Als;
       else if (a == "sgd") job.algo = collabperf::Algo::Sgd;
-      else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als' or 'sgd'");
-      if (job.algo == collabperf::Algo::Als && job.model.k > collabperf::kMaxAlsK)
+      else if (a == "ials") job.algo = collabperf::Algo::Ials;
+      else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als', 'sgd' or 'ials'");
+      if (job.algo == collabperf::Algo::Ials) job.options.implicit = readImplicit(jo.Get("options"));
+      if (job.algo != collabperf::Algo::Sgd && job.model.k > collabperf::kMaxAlsK)
         fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
       job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));
       job.earlyStopping = requireBool(jo, J.c_str(), "earlyStopping");
@@ -651,6 +681,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("blasThreads", Napi::Number::New(env, collabperf::blasThreads()));
     out.Set("maxThreads", Napi::Number::New(env, collabperf::maxThreads()));
     out.Set("parallelSgd", Napi::Boolean::New(env, true));
+    out.Set("implicitAls", Napi::Boolean::New(env, true));
     out.Set("version", Napi::String::New(env, COLLABPERF_VERSION));
     out.Set("blasConfig", Napi::String::New(env, collabperf::blasConfig()));
     out.Set("simd", Napi::String::New(env, collabperf::simdLevel()));

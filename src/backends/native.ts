@@ -10,7 +10,7 @@ interface NativeAddon {
   sgdEpoch(p: KernelProblem, m: KernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(p: KernelProblem, m: KernelModel, o: KernelOptions): Promise<LossSums>;
   fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
-  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; version: string };
+  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; version: string };
 }
 
 /**
@@ -65,6 +65,8 @@ export function loadNativeBackend(): KernelBackend {
     maxThreads: info.maxThreads,
     path,
     parallelSgd: info.parallelSgd,
+    // An addon built before implicit ALS says nothing: its fits fall back to TS rather than fail.
+    implicitAls: info.implicitAls === true,
   };
   return {
     name: 'native',
