@@ -82,6 +82,8 @@ describe('backend registry', () => {
   });
 
   it('auto takes the highest priority, equal priorities in registration order, and loads lazily once', () => {
+    // Only fake backends are registered here: a CI run's COLLABPERF_BACKEND=ts would name none of them.
+    delete process.env.COLLABPERF_BACKEND;
     removeBuiltins();
     const low = fake('low', 10);
     const first = fake('first', 200);
@@ -151,6 +153,8 @@ describe('backend registry', () => {
   });
 
   it('chooseBackend says why: requested by option or environment, or auto with the backends it skipped', () => {
+    // Only fake backends are registered here: a CI run's COLLABPERF_BACKEND=ts would name none of them.
+    delete process.env.COLLABPERF_BACKEND;
     removeBuiltins();
     broken('gpu', 300, 'no CUDA device');
     fake('cpu', 100);
