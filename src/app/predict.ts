@@ -208,9 +208,9 @@ export interface NewModelPrediction {
 
 /**
  * Predicts a model that is not in the table from a few of its scores and/or its factors. Methods
- * that can fold in (the factorizations) keep the table's fit and solve the new row alone; the
- * others, and any prediction with intervals or factors, fit on the table with the model added as
- * one more row (on these small tables a full fit takes about a second).
+ * that can fold in (every member of the default and of the stack, and the factorizations) fit the
+ * table once and solve the new row alone; the others, and any prediction with intervals or factors,
+ * fit on the table with the model added as one more row.
  */
 export async function predictNewModel(
   ds: Dataset,

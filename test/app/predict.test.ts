@@ -109,6 +109,6 @@ describe('fold-in', () => {
     expect(a).toHaveLength(ds.tasks.length);
     expect(b[1]).toBeGreaterThan(a[1]);
     expect(Array.from(fitted.predict(Int32Array.from([0, 1]), Int32Array.from([0, 0])))).toEqual(Array.from(before));
-    expect(getPredictor('knn').canFoldIn).toBeFalsy();
+    expect(getPredictor('ncf').canFoldIn).toBeFalsy();
   });
 });

@@ -15,6 +15,8 @@ export interface PlainKnnFit {
   ks: readonly number[];
   /** One prediction array per k, in the order of `ks`. */
   predictAll(models: Int32Array, tasks: Int32Array): Float64Array[];
+  /** Every task's prediction (one array per k) for a model not in the table, from some of its scores. */
+  foldInAll(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array[];
 }
 
 /**
@@ -35,6 +37,56 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
   const active = Int32Array.from(Array.from({ length: M }, (_, m) => m).filter((m) => count[m] > 0));
   const { lo, hi } = clipRanges(train);
   const kMax = Math.max(...ks);
+  const dist = new Float64Array(active.length);
+  const bestD = new Float64Array(kMax);
+  const bestJ = new Int32Array(kMax);
+  /**
+   * Distances of the z-score row `q` (NaN = missing, `qo` its offset in `Q`) to every active model;
+   * `self` (−1 for a row not in the table) is never its own neighbour.
+   */
+  const distances = (Q: Float64Array, qo: number, need: number, self: number): void => {
+    for (let i = 0; i < active.length; i++) {
+      const j = active[i];
+      const jo = j * T;
+      let s = 0;
+      let n = 0;
+      for (let t = 0; t < T; t++) {
+        const a = Q[qo + t];
+        const b = Z[jo + t];
+        if (a === a && b === b) {
+          s += (a - b) ** 2;
+          n++;
+        }
+      }
+      dist[i] = j === self || n < need ? Infinity : s / n;
+    }
+  };
+  /** Writes the prediction of task `t` from the current distances, for each k, into `outs[ki][i]`. */
+  const predictTask = (t: number, outs: Float64Array[], i: number): void => {
+    let found = 0;
+    for (let a = 0; a < active.length; a++) {
+      const d = dist[a];
+      if (d === Infinity) continue;
+      const v = Z[active[a] * T + t];
+      if (v !== v) continue;
+      if (found === kMax && d >= bestD[kMax - 1]) continue;
+      let p = found < kMax ? found++ : kMax - 1;
+      while (p > 0 && bestD[p - 1] > d) {
+        bestD[p] = bestD[p - 1];
+        bestJ[p] = bestJ[p - 1];
+        p--;
+      }
+      bestD[p] = d;
+      bestJ[p] = active[a];
+    }
+    ks.forEach((k, ki) => {
+      const use = Math.min(k, found);
+      let s = 0;
+      for (let p = 0; p < use; p++) s += Z[bestJ[p] * T + t];
+      const z = use > 0 ? s / use : 0;
+      outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t] + mom.sd[t] * z));
+    });
+  };
   return {
     ks,
     predictAll(models, tasks) {
@@ -46,54 +98,20 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
         if (!g) groups.set(m, (g = []));
         g.push(i);
       });
-      const dist = new Float64Array(active.length);
-      const bestD = new Float64Array(kMax);
-      const bestJ = new Int32Array(kMax);
       for (const [m, cells] of groups) {
-        const need = count[m] >= 2 ? 2 : 1;
-        const qo = m * T;
-        for (let i = 0; i < active.length; i++) {
-          const j = active[i];
-          const jo = j * T;
-          let s = 0;
-          let n = 0;
-          for (let t = 0; t < T; t++) {
-            const a = Z[qo + t];
-            const b = Z[jo + t];
-            if (a === a && b === b) {
-              s += (a - b) ** 2;
-              n++;
-            }
-          }
-          dist[i] = j === m || n < need ? Infinity : s / n;
-        }
-        for (const i of cells) {
-          const t = tasks[i];
-          let found = 0;
-          for (let a = 0; a < active.length; a++) {
-            const d = dist[a];
-            if (d === Infinity) continue;
-            const v = Z[active[a] * T + t];
-            if (v !== v) continue;
-            if (found === kMax && d >= bestD[kMax - 1]) continue;
-            let p = found < kMax ? found++ : kMax - 1;
-            while (p > 0 && bestD[p - 1] > d) {
-              bestD[p] = bestD[p - 1];
-              bestJ[p] = bestJ[p - 1];
-              p--;
-            }
-            bestD[p] = d;
-            bestJ[p] = active[a];
-          }
-          ks.forEach((k, ki) => {
-            const use = Math.min(k, found);
-            let s = 0;
-            for (let p = 0; p < use; p++) s += Z[bestJ[p] * T + t];
-            const z = use > 0 ? s / use : 0;
-            outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t] + mom.sd[t] * z));
-          });
-        }
+        distances(Z, m * T, count[m] >= 2 ? 2 : 1, m);
+        for (const i of cells) predictTask(tasks[i], outs, i);
       }
+      return outs;
+    },
+    foldInAll(scores) {
+      // The new row z-scored with the table's statistics, as a refit's own row would be (up to the
+      // row's small pull on those statistics).
+      const q = new Float64Array(T).fill(NaN);
+      for (const g of scores) q[g.task] = (g.value - mom.mean[g.task]) / mom.sd[g.task];
+      const outs = ks.map(() => new Float64Array(T));
+      distances(q, 0, scores.length >= 2 ? 2 : 1, -1);
+      for (let t = 0; t < T; t++) predictTask(t, outs, t);
       return outs;
     },
   };
@@ -108,10 +126,11 @@ export function plainKnnPredictor(k: number): Predictor {
     name: `knn-plain-${k}`,
     description: `plain average of the ${k} nearest models' scores (mean squared z-score distance over shared tasks)`,
     usesFactors: false,
+    canFoldIn: true,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, 'the plain knn fit');
       const f = fitPlainKnn(train, [k]);
-      return { chosen: { k }, predict: (models, tasks) => f.predictAll(models, tasks)[0] };
+      return { chosen: { k }, predict: (models, tasks) => f.predictAll(models, tasks)[0], foldIn: (scores) => f.foldInAll(scores)[0] };
     },
   };
 }

@@ -9,7 +9,7 @@ import { Rng } from '../../numeric/rng.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
-import { fitMeanCells, fitMeanFixed, type MeanCellsFit } from './mean.js';
+import { fitMeanCells, fitMeanFixed, foldInMean, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Neighbour counts tried by inner validation. */
@@ -88,12 +88,13 @@ function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed
 }
 
 /**
- * Cosine similarity of model `q`'s residuals with every candidate's over their shared tasks, and the
- * overlap counts. A candidate equal to `q`, or sharing fewer than {@link KNN_MIN_OVERLAP} tasks, gets 0.
+ * Cosine similarity of the residual row `row` (z-units, NaN where missing) of model `q` with every
+ * candidate's over their shared tasks, and the overlap counts. A candidate equal to `q` (−1 for a row
+ * that is not in the table), or sharing fewer than {@link KNN_MIN_OVERLAP} tasks, gets 0.
  * Writes the positions of the candidates with positive similarity into `positive` (increasing) and
  * returns their number: only those can be neighbours.
  */
-function similarities(nb: Neighbourhood, q: number, sim: Float64Array, overlap: Int32Array, positive: Int32Array): number {
+function similarities(nb: Neighbourhood, q: number, row: Float64Array, sim: Float64Array, overlap: Int32Array, positive: Int32Array): number {
   const T = nb.nTasks;
   const C = nb.candidates;
   const CR = nb.candResid;
@@ -102,7 +103,7 @@ function similarities(nb: Neighbourhood, q: number, sim: Float64Array, overlap: 
   const qm = new Float64Array(T);
   let np = 0;
   for (let t = 0; t < T; t++) {
-    const a = nb.resid[q * T + t];
+    const a = row[t];
     if (a === a) {
       qr[t] = a;
       qm[t] = 1;
@@ -198,6 +199,7 @@ export const knnPredictor: Predictor = {
   name: 'knn',
   description: 'k nearest models by residual similarity over shared tasks, on top of the mean predictor (k and overlap shrinkage by inner validation)',
   usesFactors: false,
+  canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the knn fit');
     const c = cellsOf(train);
@@ -222,7 +224,7 @@ export const knnPredictor: Predictor = {
       let done = 0;
       for (const [m, cells] of byModel(hold.model, c.nModels)) {
         if (++done % 256 === 0) throwIfAborted(ctx.signal, 'the knn fit');
-        const np = similarities(nb, m, sim, overlap, positive);
+        const np = similarities(nb, m, nb.resid.subarray(m * nb.nTasks, (m + 1) * nb.nTasks), sim, overlap, positive);
         for (const i of cells) {
           const t = hold.task[i];
           const b0 = innerBase.predictOne(m, t);
@@ -252,7 +254,7 @@ export const knnPredictor: Predictor = {
         const idx = new Int32Array(bestK);
         const w = new Float64Array(bestK);
         for (const [m, cells] of byModel(models, c.nModels)) {
-          const np = similarities(nb, m, sim, overlap, positive);
+          const np = similarities(nb, m, nb.resid.subarray(m * c.nTasks, (m + 1) * c.nTasks), sim, overlap, positive);
           for (const i of cells) {
             const t = tasks[i];
             const found = topNeighbours(nb, t, sim, overlap, positive, np, bestBeta, bestK, idx, w);
@@ -260,6 +262,24 @@ export const knnPredictor: Predictor = {
           }
         }
         return out;
+      },
+      foldIn(scores) {
+        // The new row is what a refit would add: its additive bias solved with the rest fixed, its
+        // residuals against the same candidates. It is nobody's neighbour, as in `predict` for others.
+        const T = c.nTasks;
+        const b0 = foldInMean(base, scores, T);
+        const row = new Float64Array(T).fill(NaN);
+        for (const s of scores) row[s.task] = (s.value - b0[s.task]) / sd[s.task];
+        const sim = new Float64Array(nb.candidates.length);
+        const overlap = new Int32Array(nb.candidates.length);
+        const positive = new Int32Array(nb.candidates.length);
+        const idx = new Int32Array(bestK);
+        const w = new Float64Array(bestK);
+        const np = similarities(nb, -1, row, sim, overlap, positive);
+        return Float64Array.from({ length: T }, (_, t) => {
+          const found = topNeighbours(nb, t, sim, overlap, positive, np, bestBeta, bestK, idx, w);
+          return Math.min(hi[t], Math.max(lo[t], b0[t] + sd[t] * deviation(nb, t, idx, w, found, bestK)));
+        });
       },
     };
   },

@@ -150,6 +150,21 @@ export function fitMeanFixed(c: Cells, space: MeanSpace, lambda: number): MeanCe
 }
 
 /**
+ * The additive model's prediction, for every task, of a model that is not in the table, from some of
+ * its scores: its bias is the exact update {@link fitAdditive} would make with the global mean and
+ * task biases fixed (the residuals' sum over count + lambda), so an existing model's own scores give
+ * back its fitted bias. No score gives bias 0, as for a model without cells.
+ */
+export function foldInMean(f: MeanCellsFit, scores: ReadonlyArray<{ task: number; value: number }>, nTasks: number): Float64Array {
+  const { mu, taskBias } = f.fit;
+  let r = 0;
+  for (const s of scores) r += (s.value - f.center[s.task]) / f.scale[s.task] - mu - taskBias[s.task];
+  const n = scores.length;
+  const bias = n + f.lambda > 0 ? r / (n + f.lambda) : 0;
+  return Float64Array.from({ length: nTasks }, (_, t) => f.center[t] + f.scale[t] * (mu + bias + taskBias[t]));
+}
+
+/**
  * Candidate settings of the mean predictor, simplest first (ties keep the earlier one). Raw space
  * comes first: on a matrix that really is additive it is exact, while the z-score space is exact only
  * when every task has the same spread. The z-score space wins on real leaderboards, where a strong
@@ -200,6 +215,7 @@ export const meanPredictor: Predictor = {
   name: 'mean',
   description: 'global mean + model bias + task bias (additive model; raw or z-score space and penalty by inner validation)',
   usesFactors: false,
+  canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the mean predictor fit');
     const c = cellsOf(train);
@@ -213,6 +229,7 @@ export const meanPredictor: Predictor = {
         for (let i = 0; i < out.length; i++) out[i] = Math.min(hi[tasks[i]], Math.max(lo[tasks[i]], f.predictOne(models[i], tasks[i])));
         return out;
       },
+      foldIn: (scores) => foldInMean(f, scores, c.nTasks).map((v, t) => Math.min(hi[t], Math.max(lo[t], v))),
     };
   },
 };

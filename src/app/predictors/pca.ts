@@ -6,7 +6,7 @@
  * models' component scores over its observed cells.
  */
 import type { Dataset } from '../data/dataset.js';
-import { ridgeRegression, topEigenvectors } from '../linalg/dense.js';
+import { ridgeRegression, solveSpd, topEigenvectors } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
@@ -153,6 +153,8 @@ interface PcaFit {
   intercept: Float64Array;
   /** tasks × rank coefficients. */
   coef: Float64Array;
+  /** Per-task spread of the z-scores (taskStats), the units of {@link foldInPca}'s residuals. */
+  sd: Float64Array;
   /** The imputed matrix in the tasks' own units (models × tasks); undefined for rank 0. */
   completed?: Float64Array;
 }
@@ -204,13 +206,45 @@ function fitPca(c: Cells, rank: number, signal?: AbortSignal, start?: Float64Arr
     intercept[t] = fit.intercept;
     coef.set(fit.coef, t * rank);
   }
-  return { rank, iterations, scores, intercept, coef, completed };
+  return { rank, iterations, scores, intercept, coef, sd: mom.sd, completed };
 }
 
 function predictPca(f: PcaFit, m: number, t: number): number {
   let v = f.intercept[t];
   for (let k = 0; k < f.rank; k++) v += f.coef[t * f.rank + k] * f.scores[m * f.rank + k];
   return v;
+}
+
+/**
+ * Predictions for every task of a model that is not in the table: its unit-variance component scores
+ * `s` solve the ridge least squares of its known scores on the tasks' fitted maps,
+ * min Σ ((y_t − intercept_t − coef_t·s) / sd_t)² + {@link PCA_RIDGE} |s|², the same penalty in the
+ * same units (z-units, unit-variance components) as the per-task regressions. No score gives s = 0,
+ * the average model.
+ */
+function foldInPca(f: PcaFit, scores: ReadonlyArray<{ task: number; value: number }>, nTasks: number): Float64Array {
+  const r = f.rank;
+  const s = new Float64Array(r);
+  if (r > 0 && scores.length > 0) {
+    const A = new Float64Array(r * r);
+    const b = new Float64Array(r);
+    for (const g of scores) {
+      const w = 1 / (f.sd[g.task] * f.sd[g.task]);
+      const y = g.value - f.intercept[g.task];
+      for (let k = 0; k < r; k++) {
+        const ck = f.coef[g.task * r + k];
+        b[k] += w * ck * y;
+        for (let j = 0; j < r; j++) A[k * r + j] += w * ck * f.coef[g.task * r + j];
+      }
+    }
+    for (let k = 0; k < r; k++) A[k * r + k] += PCA_RIDGE;
+    s.set(solveSpd(A, b, r));
+  }
+  return Float64Array.from({ length: nTasks }, (_, t) => {
+    let v = f.intercept[t];
+    for (let k = 0; k < r; k++) v += f.coef[t * r + k] * s[k];
+    return v;
+  });
 }
 
 /**
@@ -224,6 +258,7 @@ export const pcaPredictor: Predictor = {
   name: 'pca',
   description: 'principal components of the z-scored matrix (iterative SVD imputation), each task regressed on the component scores (rank by inner validation)',
   usesFactors: false,
+  canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the pca fit');
     const c = cellsOf(train);
@@ -263,6 +298,7 @@ export const pcaPredictor: Predictor = {
         }
         return out;
       },
+      foldIn: (scores) => foldInPca(f, scores, c.nTasks).map((v, t) => Math.min(hi[t], Math.max(lo[t], v))),
     };
   },
 };

@@ -22,13 +22,22 @@ import { mfSgdPredictor } from './mf.js';
 import { pcaPredictor } from './pca.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
+/** A fitted candidate: one prediction array per column. */
+export interface FittedCandidate {
+  predict(models: Int32Array, tasks: Int32Array): Float64Array[];
+  /** Every task's prediction per column for a model not in the table (see {@link FittedPredictor.foldIn}). */
+  foldIn?(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array[];
+}
+
 /** A member of the stack's library: one fit yields one or more prediction columns. */
 export interface StackCandidate {
   /** Column names (one per prediction array `fit` returns). */
   readonly columns: readonly string[];
   /** Whether the candidate is worth fitting on this training table (size, factors). */
   applies(train: Dataset): boolean;
-  fit(train: Dataset, ctx: PredictContext): Promise<(models: Int32Array, tasks: Int32Array) => Float64Array[]>;
+  /** False when its fits have no `foldIn` (then neither has the stack). */
+  readonly canFoldIn: boolean;
+  fit(train: Dataset, ctx: PredictContext): Promise<FittedCandidate>;
 }
 
 /** A {@link Predictor} as a one-column candidate. */
@@ -36,9 +45,11 @@ export function predictorCandidate(p: Predictor, applies: (train: Dataset) => bo
   return {
     columns: [p.name],
     applies,
+    canFoldIn: p.canFoldIn === true,
     async fit(train, ctx) {
       const f = await p.fit(train, ctx);
-      return (models, tasks) => [f.predict(models, tasks)];
+      const foldIn = f.foldIn?.bind(f);
+      return { predict: (models, tasks) => [f.predict(models, tasks)], ...(foldIn ? { foldIn: (scores) => [foldIn(scores)] } : {}) };
     },
   };
 }
@@ -48,9 +59,10 @@ export function plainKnnCandidate(ks: readonly number[]): StackCandidate {
   return {
     columns: ks.map((k) => `knn-plain-${k}`),
     applies: () => true,
+    canFoldIn: true,
     async fit(train) {
       const f = fitPlainKnn(train, ks);
-      return (models, tasks) => f.predictAll(models, tasks);
+      return { predict: (models, tasks) => f.predictAll(models, tasks), foldIn: (scores) => f.foldInAll(scores) };
     },
   };
 }
@@ -234,8 +246,8 @@ async function oofResiduals(ds: Dataset, splits: Split[], library: readonly Stac
     let col = 0;
     for (const cand of library) {
       throwIfAborted(ctx.signal, 'the stack fit');
-      const predict = await cand.fit(train, ctx);
-      for (const p of predict(models, tasks)) {
+      const fitted = await cand.fit(train, ctx);
+      for (const p of fitted.predict(models, tasks)) {
         for (let i = 0; i < p.length; i++) E[(row + i) * J + col] = (p[i] - ds.scores.value[sp.test[i]]) / sd[tasks[i]];
         col++;
       }
@@ -259,6 +271,7 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     name,
     description: 'stacking of mean, knn, plain kNN (5/10/20), pca, logit-als, mf-sgd and cmf (with factors), non-negative weights from out-of-fold predictions, per regime (many / few known scores)',
     usesFactors: false,
+    canFoldIn: library.every((c) => c.canFoldIn !== false),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, 'the stack fit');
       const lib = library.filter((c) => c.applies(train));
@@ -291,13 +304,14 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
       }
 
       // Refit only the candidates that carry weight somewhere.
-      const fitted: Array<{ col: number; predict: (m: Int32Array, t: Int32Array) => Float64Array[] } | undefined> = [];
+      const fitted: Array<{ col: number; fit: FittedCandidate } | undefined> = [];
       let col = 0;
       for (const cand of lib) {
         const used = cand.columns.some((_, i) => wMany[col + i] > 0 || wFew[col + i] > 0);
-        fitted.push(used ? { col, predict: await cand.fit(train, ctx) } : undefined);
+        fitted.push(used ? { col, fit: await cand.fit(train, ctx) } : undefined);
         col += cand.columns.length;
       }
+      const canFoldIn = fitted.every((f) => f === undefined || f.fit.foldIn !== undefined);
       const chosen: Record<string, number | string | boolean> = { fewThreshold: few, fewK: kFew, weightModels: learnOn.models.length };
       columns.forEach((c, j) => {
         chosen[`many.${c}`] = Number(wMany[j].toFixed(4));
@@ -311,7 +325,7 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
           const out = new Float64Array(models.length);
           for (const f of fitted) {
             if (!f) continue;
-            f.predict(models, tasks).forEach((p, i) => {
+            f.fit.predict(models, tasks).forEach((p, i) => {
               const j = f.col + i;
               for (let c2 = 0; c2 < out.length; c2++) {
                 const w = count[models[c2]] <= few ? wFew[j] : wMany[j];
@@ -322,6 +336,23 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
           for (let i = 0; i < out.length; i++) out[i] = Math.min(hi[tasks[i]], Math.max(lo[tasks[i]], out[i]));
           return out;
         },
+        ...(canFoldIn
+          ? {
+              foldIn(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array {
+                // The regime a refit would put the new row in: by its count of known scores.
+                const w = scores.length <= few ? wFew : wMany;
+                const out = new Float64Array(T);
+                for (const f of fitted) {
+                  if (!f) continue;
+                  f.fit.foldIn!(scores).forEach((p, i) => {
+                    const wj = w[f.col + i];
+                    if (wj > 0) for (let t = 0; t < T; t++) out[t] += wj * p[t];
+                  });
+                }
+                return out.map((v, t) => Math.min(hi[t], Math.max(lo[t], v)));
+              },
+            }
+          : {}),
       };
     },
   };
