@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initFactors } from '../../src/factorization/fit.js';
 import { buildProblem, toEntries } from '../../src/factorization/ratings.js';
 import { CollabperfError } from '../../src/errors.js';
-import type { KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
+import type { FitJob, KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
 import { getBackend } from '../../src/backends/registry.js';
 import { planted } from '../helpers/planted.js';
 import { Rng } from '../../src/numeric/rng.js';
@@ -163,5 +163,75 @@ describe.each(backends.filter((b) => b.name === 'native').map((b) => [b.name, b]
     await bad(() => b.alsSweep(fx.problem, { ...m, k: 0 }, options({})), 'E_INVALID_ARGUMENT');
     await bad(() => b.alsSweep(fx.problem, m, options({ threads: 0 })), 'E_INVALID_ARGUMENT');
     await bad(() => b.alsSweep(null as unknown as KernelProblem, m, options({})), 'E_INVALID_ARGUMENT');
+  });
+});
+
+/** An implicit fixture: |value| of the planted entries, some set to 0, with empty rows and columns (125 x 73). */
+function implicitFixture(): KernelProblem {
+  const a = planted(120, 70, 4, 0.35, 0.2, 5);
+  const values = a.train.values.map((v, i) => (i % 9 === 0 ? 0 : Math.abs(v)));
+  return buildProblem(toEntries({ ...a.train, values, nRows: 125, nCols: 73 }));
+}
+
+function implicitJob(p: KernelProblem, k: number, implicit: NonNullable<KernelOptions['implicit']>, extra: Partial<KernelOptions> = {}): FitJob {
+  const model = freshModel(p, k, false);
+  return { problem: p, model, options: options({ useBias: false, lambda: 0.1, lambdaBias: 0, implicit, ...extra }), algo: 'ials', iters: 4, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
+}
+
+describe.runIf(compared.length > 0)('implicit ALS jobs through fitMany on native and TypeScript', () => {
+  const p = implicitFixture();
+  const base = { alpha: 6, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 } as const;
+  it.each(compared.map((b) => [b.name, b] as const))('CG with the linear confidence is bit-identical to TypeScript on %s', async (_n, b) => {
+    const ref = implicitJob(p, 5, base);
+    const got = implicitJob(p, 5, base);
+    const [rr] = await reference.fitMany([ref]);
+    const [rg] = await b.fitMany([got]);
+    expect(rg.status).toBe('ok');
+    expect(got.model.U).toEqual(ref.model.U);
+    expect(got.model.V).toEqual(ref.model.V);
+    expect(rg.history.map((h) => h.objective)).toHaveLength(4);
+    for (let i = 0; i < 4; i++) expect(Math.abs(rg.history[i].objective! - rr.history[i].objective!)).toBeLessThanOrEqual(1e-12 * rr.history[i].objective!);
+    // The empty rows (120..124) and columns (70..72) have zero factors, the exact minimiser.
+    expect(got.model.U.subarray(120 * 5).every((x) => x === 0)).toBe(true);
+    expect(got.model.V.subarray(70 * 5).every((x) => x === 0)).toBe(true);
+    expect(got.model.U.subarray(0, 120 * 5).some((x) => x !== 0)).toBe(true);
+  });
+  it.each(compared.map((b) => [b.name, b] as const))('the exact solver with log confidence agrees within 1e-9 on %s', async (_n, b) => {
+    const imp = { ...base, solver: 'cholesky', confidence: 'log', epsilon: 0.3 } as const;
+    const ref = implicitJob(p, 5, imp, { weightedLambda: true });
+    const got = implicitJob(p, 5, imp, { weightedLambda: true });
+    await reference.fitMany([ref]);
+    const [rg] = await b.fitMany([got]);
+    expect(rg.status).toBe('ok');
+    let worst = 0;
+    for (let i = 0; i < ref.model.U.length; i++) worst = Math.max(worst, Math.abs(ref.model.U[i] - got.model.U[i]));
+    for (let i = 0; i < ref.model.V.length; i++) worst = Math.max(worst, Math.abs(ref.model.V[i] - got.model.V[i]));
+    expect(worst).toBeLessThanOrEqual(1e-9);
+    expect(got.model.U.some((x) => x !== 0)).toBe(true);
+  });
+});
+
+describe.each(backends.filter((b) => b.name === 'native').map((b) => [b.name, b] as const))('the addon refuses bad implicit jobs (%s)', (_n, b) => {
+  const p = implicitFixture();
+  const imp = { alpha: 6, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 } as const;
+  const code = async (job: FitJob) => {
+    try {
+      await b.fitMany([job]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(CollabperfError);
+      return (e as CollabperfError).code;
+    }
+    return 'resolved';
+  };
+  it('without options.implicit, or with bad settings', async () => {
+    const { implicit: _none, ...noImplicit } = implicitJob(p, 3, imp).options;
+    void _none;
+    expect(await code({ ...implicitJob(p, 3, imp), options: noImplicit })).toBe('E_INVALID_ARGUMENT');
+    expect(await code(implicitJob(p, 3, { ...imp, confidence: 'square' as 'log' }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(implicitJob(p, 3, { ...imp, solver: 'lu' as 'cg' }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(implicitJob(p, 3, { ...imp, cgSteps: 0 }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(implicitJob(p, 3, { ...imp, epsilon: 0 }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(implicitJob(p, 3, { ...imp, alpha: Number.NaN }))).toBe('E_NON_FINITE');
+    expect(await code(implicitJob(p, 3, imp))).toBe('resolved');
   });
 });
