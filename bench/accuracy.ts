@@ -7,11 +7,16 @@
  *   npm run bench:accuracy -- --only paper         # Table 1 and the HELM pilot
  *   npm run bench:accuracy -- --only datasets --seeds 3
  *   npm run bench:accuracy -- --only datasets --seeds 2 --datasets crowdsource,helm-classic --methods ensemble,stack,mean
+ *   npm run bench:accuracy -- --only frontier-original --seeds 2   # the frontier study's own protocol
  */
 import { performance } from 'node:perf_hooks';
 import { loadBuiltinDataset, listBuiltinDatasets } from '../src/app/data/builtin.js';
+import type { Dataset } from '../src/app/data/dataset.js';
 import { evaluate, evaluationSummary, type EvaluationResult } from '../src/app/eval/evaluate.js';
-import { getPredictor, PREDICTORS, type Predictor } from '../src/app/predictors/index.js';
+import { median } from '../src/app/eval/metrics.js';
+import type { Fold } from '../src/app/eval/protocols.js';
+import { DEFAULT_METHOD, getPredictor, PREDICTORS, type Predictor } from '../src/app/predictors/index.js';
+import { Rng } from '../src/numeric/rng.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -84,7 +89,7 @@ async function datasets(): Promise<void> {
   for (const setting of ['cells:0.2', 'new-model:k']) {
     say(`## Built-in datasets, protocol ${setting}${setting.endsWith('k') ? ' (k = 2 for ≤ 7 tasks, else 5)' : ''}, ${seeds} seeds: MAE on a 0-100 scale (lower is better)`);
     say();
-    const results = [];
+    const results: EvaluationResult[] = [];
     for (const name of names) {
       const ds = loadBuiltinDataset(name);
       const protocol = setting === 'new-model:k' ? `new-model:${ds.tasks.length <= 7 ? 2 : 5}` : setting;
@@ -112,6 +117,69 @@ async function datasets(): Promise<void> {
   say();
 }
 
+/** Folds of the frontier study's protocol (see {@link frontierOriginal}). */
+export function frontierOriginalFolds(ds: Dataset, seed: number, folds = 3): Fold[] {
+  const rng = new Rng(seed, 0xf0f0);
+  const byModel: number[][] = ds.models.map(() => []);
+  ds.scores.model.forEach((m, e) => byModel[m].push(e));
+  const order = Array.from(ds.models.keys());
+  rng.shuffle(order);
+  return Array.from({ length: folds }, (_, f) => {
+    const testMask = new Uint8Array(ds.scores.value.length);
+    for (let i = f; i < order.length; i += folds) {
+      const cells = byModel[order[i]].slice();
+      rng.shuffle(cells);
+      for (const e of cells.slice(0, Math.floor(cells.length / 2))) testMask[e] = 1;
+    }
+    const trainMask = testMask.map((x) => 1 - x);
+    return { trainMask, testMask, description: `fold ${f + 1}/${folds}: half the scores of a third of the models`, seed };
+  });
+}
+
+/** What the frontier study reports: its best method, and the published logit rank-2 method run unmodified under its protocol. */
+const FRONTIER_STUDY = [
+  { method: "the study's best method", mdape: 7.2 },
+  { method: 'published logit rank-2 method', mdape: 7.29 },
+];
+
+/**
+ * The frontier study's protocol: models dealt into 3 folds; in each, every model of the fold has half
+ * of its known scores (rounded down, at random) hidden while every other model keeps all of its
+ * scores. Median absolute percentage error |prediction − truth| / |truth| over the hidden cells
+ * (cells whose truth is 0 have no percentage error and are left out), pooled over the folds of a seed,
+ * averaged over seeds.
+ */
+async function frontierOriginal(): Promise<void> {
+  const ds = loadBuiltinDataset('frontier');
+  const names = flag('methods')?.split(',') ?? [DEFAULT_METHOD, 'stack', ...REFERENCES];
+  const methods = names.map((n) => getPredictor(n));
+  const split = Array.from({ length: seeds }, (_, s) => frontierOriginalFolds(ds, s)).flat();
+  const t = performance.now();
+  const r = await evaluate(ds, methods, { split, seeds });
+  process.stderr.write(`frontier original protocol: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  const rows = r.methods.map((m) => {
+    const perSeed = r.seeds.map((seed) => {
+      const ape: number[] = [];
+      const p = m.predictions;
+      for (let i = 0; i < p.truth.length; i++) if (p.seed[i] === seed && p.truth[i] !== 0) ape.push((100 * Math.abs(p.prediction[i] - p.truth[i])) / Math.abs(p.truth[i]));
+      return { mdape: median(ape), cells: ape.length };
+    });
+    const mdape = perSeed.reduce((a, x) => a + x.mdape, 0) / perSeed.length;
+    return { method: m.method, mdape, perSeed: perSeed.map((x) => x.mdape), cells: perSeed[0].cells, mae100: m.mean.mae100, seconds: m.ms / 1000 };
+  });
+  out.push({ dataset: 'frontier', protocol: 'frontier-original', seeds: r.seeds, rows, seconds: (performance.now() - t) / 1000 });
+  say(`## frontier, the original study's protocol (3 folds over models, half of each test model's scores hidden), ${seeds} seed${seeds === 1 ? '' : 's'}`);
+  say();
+  say('Median absolute percentage error over the hidden cells (lower is better); MAE on the 0-100 scale beside it.');
+  say();
+  say('| method | MdAPE | MdAPE per seed | MAE (0-100) | hidden cells per seed | seconds (all fits) |');
+  say('|---|---|---|---|---|---|');
+  for (const x of rows) say(`| ${x.method}${x.method === DEFAULT_METHOD ? ' (default)' : ''} | ${f(x.mdape, 2)}% | ${x.perSeed.map((v) => f(v, 2)).join(', ')} | ${f(x.mae100, 2)} | ${x.cells} | ${f(x.seconds, 1)} |`);
+  for (const x of FRONTIER_STUDY) say(`| ${x.method} (as reported) | ${f(x.mdape, 2)}% | | | | |`);
+  say();
+}
+
 if (!only || only === 'paper') await paper();
 if (!only || only === 'datasets') await datasets();
+if (!only || only === 'frontier-original') await frontierOriginal();
 if (json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
