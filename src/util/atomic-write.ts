@@ -70,9 +70,41 @@ export function writeFileAtomic(path: string, write: (append: (chunk: string | U
   });
   // Buffers, not one string: a 20M-line triplet file would pass V8's maximum string length.
   const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  const release = holdExitSignals();
   try {
     lib.sync(path, data);
   } catch (e) {
     throw new CollabperfError('E_FILE', `cannot write: ${(e as Error).message}`, { file: path }, { cause: e });
+  } finally {
+    release();
   }
+}
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Keeps an exit signal that arrives during a synchronous write from being lost. write-file-atomic
+ * listens for exit signals only while it writes (to remove its temporary file), and Node delivers a
+ * signal to JavaScript listeners after the synchronous call has returned and that listener is gone:
+ * with no listener left, the signal was dropped and the process carried on. This listener stays
+ * until the event loop has polled for signals once more, and re-raises the signal with the default
+ * action when no other listener of the program's own handles it.
+ */
+function holdExitSignals(): () => void {
+  let held = true;
+  const stop = (): void => {
+    if (!held) return;
+    held = false;
+    for (const s of EXIT_SIGNALS) process.off(s, onSignal);
+  };
+  function onSignal(signal: NodeJS.Signals): void {
+    stop();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  }
+  for (const s of EXIT_SIGNALS) process.on(s, onSignal);
+  // Two turns: the write may itself run in a poll phase (ESM top-level code, an I/O callback),
+  // after which one immediate would come before the poll that reads the signal.
+  return () => {
+    setImmediate(() => setImmediate(stop));
+  };
 }

@@ -139,12 +139,13 @@ describe('atomic writes', () => {
     expect(readdirSync(d).sort()).toEqual(['fifo', 'sub']);
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s while a file is being replaced leaves no temp file and the old or the whole new file', async (signal) => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s while a file is being replaced ends the process and leaves no temp file, and the old or the whole new file', async (signal) => {
     const d = mkdtempSync(join(dir, 'sig-'));
     const target = writeIn(d, 'out.bin', 'old');
     const size = 64 << 20;
     const atomic = fileURLToPath(new URL('../../src/util/atomic-write.ts', import.meta.url));
-    const script = writeIn(d, 'child.mts', `import { writeFileAtomic } from ${JSON.stringify(atomic)};\nconst big = Buffer.alloc(${size}, 97);\nwriteFileAtomic(${JSON.stringify(target)}, (a) => a(big));\n`);
+    // The child lives on for 5 s after the write: a signal it got must end it, not be lost.
+    const script = writeIn(d, 'child.mts', `import { writeFileAtomic } from ${JSON.stringify(atomic)};\nconst big = Buffer.alloc(${size}, 97);\nwriteFileAtomic(${JSON.stringify(target)}, (a) => a(big));\nsetTimeout(() => {}, 5000);\n`);
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'ignore' });
     // signal as soon as the temp file exists, mid-write (or at exit, if the write won the race)
     const poll = setInterval(() => {
@@ -153,8 +154,9 @@ describe('atomic writes', () => {
         child.kill(signal);
       }
     }, 1);
-    await new Promise((resolve) => child.on('exit', resolve));
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
     clearInterval(poll);
+    expect(exit).toEqual({ code: null, signal });
     expect(readdirSync(d).sort()).toEqual(['child.mts', 'out.bin']);
     expect([3, size]).toContain(statSync(target).size);
   }, 30_000);
