@@ -3,6 +3,7 @@ import { backendInfo, chooseBackend, envBackendChoice, getBackend, registerBacke
 import { loadNativeBackend } from '../../src/backends/native.js';
 import { tsBackend } from '../../src/backends/ts/index.js';
 import { CollabperfError } from '../../src/errors.js';
+import { caught } from '../helpers/errors.js';
 
 const saved = process.env.COLLABPERF_BACKEND;
 const fakes = new Set<string>();
@@ -57,15 +58,6 @@ function removeBuiltins(): void {
   builtinsRemoved = true;
 }
 
-function errorOf(f: () => unknown): CollabperfError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return e as CollabperfError;
-  }
-  throw new Error('expected a CollabperfError');
-}
 
 describe('backend registry', () => {
   it('follows COLLABPERF_BACKEND and rejects unknown names', () => {
@@ -98,7 +90,7 @@ describe('backend registry', () => {
     expect(backendInfo('auto').available.map((b) => b.name)).toEqual(['first', 'second', 'low']);
     expect(() => envBackendChoice()).not.toThrow();
     process.env.COLLABPERF_BACKEND = 'nope';
-    expect(errorOf(() => envBackendChoice()).message).toContain('one of first, second, low, not "nope"');
+    expect(caught(() => envBackendChoice()).message).toContain('one of first, second, low, not "nope"');
   });
 
   it('a failing factory is collected once, with its first line, and reported with the other failures', () => {
@@ -125,7 +117,7 @@ describe('backend registry', () => {
     removeBuiltins();
     broken('fpga', 200, 'bitstream missing');
     broken('gpu', 300, 'no CUDA device');
-    const e = errorOf(() => getBackend('auto'));
+    const e = caught(() => getBackend('auto'));
     expect(e.code).toBe('E_BACKEND_UNAVAILABLE');
     expect(e.message).toBe('no backend could be loaded (gpu: no CUDA device; fpga: bitstream missing)');
   });
@@ -136,11 +128,11 @@ describe('backend registry', () => {
     broken('fpga', 200, 'bitstream missing');
     fake('cpu', 100);
     expect(getBackend('auto').name).toBe('cpu');
-    const e = errorOf(() => getBackend('fpga'));
+    const e = caught(() => getBackend('fpga'));
     expect(e.code).toBe('E_BACKEND_UNAVAILABLE');
     expect(e.message).toBe('backend "fpga" is unavailable: bitstream missing (also unavailable: gpu: no CUDA device)');
     process.env.COLLABPERF_BACKEND = 'gpu';
-    expect(errorOf(() => getBackend()).message).toBe('backend "gpu" is unavailable: no CUDA device (also unavailable: fpga: bitstream missing)');
+    expect(caught(() => getBackend()).message).toBe('backend "gpu" is unavailable: no CUDA device (also unavailable: fpga: bitstream missing)');
     // a backend that loads is still given when asked for by name
     expect(getBackend('cpu').name).toBe('cpu');
   });
@@ -149,7 +141,7 @@ describe('backend registry', () => {
     removeBuiltins();
     fakes.add('liar');
     registerBackend('liar', () => ({ ...tsBackend }), 10);
-    expect(errorOf(() => getBackend('liar')).message).toBe('backend "liar" is unavailable: the factory returned a backend named "ts"');
+    expect(caught(() => getBackend('liar')).message).toBe('backend "liar" is unavailable: the factory returned a backend named "ts"');
   });
 
   it('chooseBackend says why: requested by option or environment, or auto with the backends it skipped', () => {
@@ -197,7 +189,7 @@ describe('backend registry', () => {
     } else {
       expect(info.unavailable.find((u) => u.name === 'native')?.reason).toMatch(/\S/);
       expect(info.active.name).toBe('ts');
-      expect(errorOf(() => getBackend('native')).code).toBe('E_BACKEND_UNAVAILABLE');
+      expect(caught(() => getBackend('native')).code).toBe('E_BACKEND_UNAVAILABLE');
     }
   });
 });

@@ -10,6 +10,7 @@ import { syntheticImplicit } from '../../src/factorization/synthetic.js';
 import { confidenceOf } from '../../src/backends/ts/ials.js';
 import { CollabperfError } from '../../src/errors.js';
 import { planted } from '../helpers/planted.js';
+import { caught } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'collabperf-model-api-'));
 
@@ -23,15 +24,6 @@ async function rejected(p: Promise<unknown>): Promise<CollabperfError> {
   throw new Error('expected a rejection');
 }
 
-function caught(f: () => unknown): CollabperfError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return e as CollabperfError;
-  }
-  throw new Error('expected a CollabperfError');
-}
 
 const data = planted(40, 30, 2, 0.5, 0);
 const imp = syntheticImplicit({ nRows: 120, nCols: 60, nnz: 1000, rank: 3, seed: 2, candidates: 3 });

@@ -4,20 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTriplets, writeTriplets } from '../../src/factorization/triplets.js';
 import { CollabperfError } from '../../src/errors.js';
+import { caught } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'collabperf-triplets-'));
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
-}
-function errorOf(f: () => unknown): CollabperfError {
-  try {
-    f();
-  } catch (e) {
-    return e as CollabperfError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('triplet files', () => {
@@ -35,22 +28,22 @@ describe('triplet files', () => {
   });
   it('names the file, line and field of a malformed line', () => {
     const p = file('bad.txt', '0 0 1\n1 x 2\n');
-    const e = errorOf(() => readTriplets(p));
+    const e = caught(() => readTriplets(p));
     expect(e.code).toBe('E_PARSE');
     expect(e.file).toBe(p);
     expect(e.line).toBe(2);
     expect(e.field).toBe('col');
     expect(e.message).toContain('line 2');
-    expect(errorOf(() => readTriplets(file('v.txt', '0 0 abc\n'))).field).toBe('value');
-    expect(errorOf(() => readTriplets(file('n.txt', '0 0 nan\n'))).field).toBe('value');
-    expect(errorOf(() => readTriplets(file('f.txt', '0 0\n'))).line).toBe(1);
-    expect(errorOf(() => readTriplets(file('r.txt', '0 0 1\n0 1 1 1\n'))).line).toBe(2);
-    expect(errorOf(() => readTriplets(file('neg.txt', '-1 0 1\n'))).field).toBe('row');
-    expect(errorOf(() => readTriplets(file('wt.txt', '0 0 1 0\n'))).field).toBe('weight');
+    expect(caught(() => readTriplets(file('v.txt', '0 0 abc\n'))).field).toBe('value');
+    expect(caught(() => readTriplets(file('n.txt', '0 0 nan\n'))).field).toBe('value');
+    expect(caught(() => readTriplets(file('f.txt', '0 0\n'))).line).toBe(1);
+    expect(caught(() => readTriplets(file('r.txt', '0 0 1\n0 1 1 1\n'))).line).toBe(2);
+    expect(caught(() => readTriplets(file('neg.txt', '-1 0 1\n'))).field).toBe('row');
+    expect(caught(() => readTriplets(file('wt.txt', '0 0 1 0\n'))).field).toBe('weight');
   });
   it('reports a missing or empty file', () => {
-    expect(errorOf(() => readTriplets(join(dir, 'missing.txt'))).code).toBe('E_FILE');
-    expect(errorOf(() => readTriplets(file('empty.txt', '# nothing\n'))).code).toBe('E_EMPTY');
+    expect(caught(() => readTriplets(join(dir, 'missing.txt'))).code).toBe('E_FILE');
+    expect(caught(() => readTriplets(file('empty.txt', '# nothing\n'))).code).toBe('E_EMPTY');
   });
   it('writes atomically and reads back the same doubles', () => {
     const rows = Int32Array.from([0, 5, 2]);

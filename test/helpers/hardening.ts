@@ -1,8 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import { CollabperfError } from '../../src/errors.js';
 
 /** A fresh directory under the system temp dir, for files a hardening test writes. */
 export function tempDir(prefix: string): string {
@@ -16,13 +14,4 @@ export function writeIn(dir: string, name: string, content: string | Uint8Array)
   return p;
 }
 
-/** Runs `f`, which must throw a CollabperfError, and returns that error for further checks. */
-export function caught(f: () => unknown): CollabperfError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return e as CollabperfError;
-  }
-  throw new Error('expected a CollabperfError');
-}
+export { caught } from './errors.js';

@@ -1,0 +1,13 @@
+import { expect } from 'vitest';
+import { CollabperfError } from '../../src/errors.js';
+
+/** Runs `f`, which must throw a CollabperfError, and returns that error for further checks. */
+export function caught(f: () => unknown): CollabperfError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CollabperfError);
+    return e as CollabperfError;
+  }
+  throw new Error('expected a CollabperfError');
+}
