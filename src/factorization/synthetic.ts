@@ -143,19 +143,7 @@ export function syntheticRatings(spec: SyntheticSpec): SyntheticRatings {
       nTest++;
     }
   }
-  const split = (want: number, n: number): SyntheticEntries => {
-    const out = { rows: new Int32Array(n), cols: new Int32Array(n), values: new Float64Array(n) };
-    let j = 0;
-    for (let i = 0; i < assigned; i++) {
-      if (isTest[i] !== want) continue;
-      out.rows[j] = rows[i];
-      out.cols[j] = cols[i];
-      out.values[j] = values[i];
-      j++;
-    }
-    return out;
-  };
-  return { nRows, nCols, train: split(0, assigned - nTest), test: split(1, nTest), noise };
+  return { nRows, nCols, ...splitEntries(rows, cols, values, isTest, assigned, nTest), noise };
 }
 
 /** Parameters of {@link syntheticImplicit}. */
@@ -263,7 +251,12 @@ export function syntheticImplicit(spec: SyntheticImplicitSpec): SyntheticImplici
       e++;
     }
   }
-  const split = (want: number, n: number): SyntheticEntries => {
+  return { nRows, nCols, ...splitEntries(rows, cols, values, isTest, assigned, nTest) };
+}
+
+/** The first `assigned` entries split by `isTest` (1 = test) into train and test, order kept. */
+function splitEntries(rows: Int32Array, cols: Int32Array, values: Float64Array, isTest: Uint8Array, assigned: number, nTest: number): { train: SyntheticEntries; test: SyntheticEntries } {
+  const part = (want: number, n: number): SyntheticEntries => {
     const out = { rows: new Int32Array(n), cols: new Int32Array(n), values: new Float64Array(n) };
     let j = 0;
     for (let i = 0; i < assigned; i++) {
@@ -275,5 +268,5 @@ export function syntheticImplicit(spec: SyntheticImplicitSpec): SyntheticImplici
     }
     return out;
   };
-  return { nRows, nCols, train: split(0, assigned - nTest), test: split(1, nTest) };
+  return { train: part(0, assigned - nTest), test: part(1, nTest) };
 }
