@@ -92,6 +92,18 @@ struct IalsSide {
   int prefetch = 32;
 };
 
+/** CG: entries gathered (transposed) at a time; a row with at most this many r > 0 is gathered once. */
+constexpr int64_t kCgCap = 256;
+/** Doubles of a CG workspace: five k-vectors, the chunk's dot products and c - 1, the chunk. */
+inline size_t cgWorkspaceDoubles(int k) {
+  return 5 * static_cast<size_t>(paddedK(k)) + (2 + static_cast<size_t>(k)) * static_cast<size_t>(kCgCap);
+}
+
+/** CG solves (cgSteps each, warm-started) of self rows [begin, end), in ials.ts's operation order. */
+Fault ialsCgAvx512(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
+Fault ialsCgAvx2(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
+Fault ialsCgGeneric(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
+
 /** Exact implicit solves of self rows [begin, end) (workspace as for the explicit solver). */
 Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws);
 Fault ialsExactAvx2(const IalsSide& job, int64_t begin, int64_t end, double* ws);

@@ -33,8 +33,6 @@ namespace {
 
 /** Rows of the fixed side per Gram block, as ials.ts (als.ts BLOCK). */
 constexpr int64_t kGramBlock = 64;
-/** Below this squared residual norm CG stops, as ials.ts CG_TINY. */
-constexpr double kCgTiny = 1e-20;
 
 /**
  * G = F^T F (k x k, row stride kp, padding 0) with ials.ts's order: G[i][j] is the sum over blocks
@@ -74,136 +72,10 @@ void gram(const double* F, int64_t n, int k, int threads, std::vector<double>& G
     for (int j = i + 1; j < k; ++j) G[static_cast<size_t>(j) * kp + i] = G[static_cast<size_t>(i) * kp + j];
 }
 
-/** The state one CG row needs (k doubles each), from the thread's scratch. */
-struct CgScratch {
-  double* b;
-  double* x;
-  double* r;
-  double* p;
-  double* q;
-};
-
 inline double dot(const double* __restrict a, const double* __restrict b, int k) {
   double s = 0.0;
   for (int f = 0; f < k; ++f) s += a[f] * b[f];
   return s;
-}
-
-/**
- * t = A z = G z + sum_e (c_e - 1) (y_e . z) y_e + lam z in ials.ts applyA's order. G z goes by
- * columns (t[f] += G[j][f] z[j], j ascending: G is symmetric bit for bit, so the same products in
- * the same order as the row dot products); four entries' dot products run side by side (each still
- * summed over f ascending) and their updates of t follow in CSR order.
- */
-void applyA(const IalsSide& s, int64_t p0, int64_t p1, double lam, const double* __restrict z, double* __restrict t) {
-  const int k = s.k;
-  const int kp = paddedK(k);
-  for (int f = 0; f < k; ++f) t[f] = 0.0;
-  for (int j = 0; j < k; ++j) {
-    const double* __restrict gj = s.G + static_cast<int64_t>(j) * kp;
-    const double zj = z[j];
-    for (int f = 0; f < k; ++f) t[f] += gj[f] * zj;
-  }
-  const double* ys[4];
-  double cm[4];
-  int n = 0;
-  auto flush = [&]() {
-    double d[4] = {0.0, 0.0, 0.0, 0.0};
-    if (n == 4) {
-      const double *y0 = ys[0], *y1 = ys[1], *y2 = ys[2], *y3 = ys[3];
-      double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
-      for (int f = 0; f < k; ++f) {
-        const double zf = z[f];
-        d0 += y0[f] * zf;
-        d1 += y1[f] * zf;
-        d2 += y2[f] * zf;
-        d3 += y3[f] * zf;
-      }
-      d[0] = d0, d[1] = d1, d[2] = d2, d[3] = d3;
-    } else {
-      for (int a = 0; a < n; ++a) d[a] = dot(ys[a], z, k);
-    }
-    for (int a = 0; a < n; ++a) {
-      const double sc = cm[a] * d[a];
-      const double* __restrict y = ys[a];
-      for (int f = 0; f < k; ++f) t[f] += sc * y[f];
-    }
-    n = 0;
-  };
-  for (int64_t e = p0; e < p1; ++e) {
-    const double v = s.val[e];
-    if (!(v > 0.0)) continue;
-    ys[n] = s.otherF + static_cast<int64_t>(s.idx[e]) * s.otherStride;
-    cm[n] = (s.conf ? s.conf[e] : 1.0 + s.alpha * v) - 1.0;
-    if (++n == 4) flush();
-  }
-  if (n > 0) flush();
-  for (int f = 0; f < k; ++f) t[f] += lam * z[f];
-}
-
-/** CG solves of self rows [begin, end), ials.ts cgRange's order (see its module comment). */
-Fault cgRange(const IalsSide& s, int steps, int64_t begin, int64_t end, const CgScratch& w) {
-  const int k = s.k;
-  Fault fault;
-  double* __restrict b = w.b;
-  double* __restrict x = w.x;
-  double* __restrict res = w.r;
-  double* __restrict p = w.p;
-  double* __restrict q = w.q;
-  for (int64_t r = begin; r < end; ++r) {
-    const int64_t p0 = s.ptr[r], p1 = s.ptr[r + 1];
-    if (p0 < 0 || p1 < p0 || p1 > s.nnz) {
-      fault.kind = kFaultPtr;
-      fault.where = r;
-      return fault;
-    }
-    double* __restrict out = s.selfF + r * k;
-    for (int f = 0; f < k; ++f) b[f] = 0.0;
-    bool any = false;
-    for (int64_t e = p0; e < p1; ++e) {
-      const double v = s.val[e];
-      if (!(v > 0.0)) continue;
-      const int32_t c = s.idx[e];
-      if (static_cast<uint32_t>(c) >= static_cast<uint32_t>(s.nOther)) {
-        fault.kind = kFaultIndex;
-        fault.where = e;
-        fault.value = c;
-        return fault;
-      }
-      any = true;
-      const double conf = s.conf ? s.conf[e] : 1.0 + s.alpha * v;
-      const double* __restrict y = s.otherF + static_cast<int64_t>(c) * s.otherStride;
-      for (int f = 0; f < k; ++f) b[f] += conf * y[f];
-    }
-    if (!any) {
-      for (int f = 0; f < k; ++f) out[f] = 0.0;
-      continue;
-    }
-    const double lam = s.lambda * (s.weightedLambda ? static_cast<double>(p1 - p0) : 1.0);
-    for (int f = 0; f < k; ++f) x[f] = out[f];
-    applyA(s, p0, p1, lam, x, q);
-    for (int f = 0; f < k; ++f) {
-      res[f] = b[f] - q[f];
-      p[f] = res[f];
-    }
-    double rs = dot(res, res, k);
-    for (int st = 0; st < steps; ++st) {
-      if (rs < kCgTiny) break;
-      applyA(s, p0, p1, lam, p, q);
-      const double a = rs / dot(p, q, k);
-      for (int f = 0; f < k; ++f) {
-        x[f] += a * p[f];
-        res[f] -= a * q[f];
-      }
-      const double rn = dot(res, res, k);
-      if (rn < kCgTiny) break;
-      const double beta = rn / rs;
-      for (int f = 0; f < k; ++f) p[f] = res[f] + beta * p[f];
-      rs = rn;
-    }
-    for (int f = 0; f < k; ++f) out[f] = x[f];
-  }
-  return fault;
 }
 
 [[noreturn]] void raise(const Fault& f, const IalsSide& s, bool rows) {
@@ -232,6 +104,7 @@ Fault cgRange(const IalsSide& s, int steps, int64_t begin, int64_t end, const Cg
 }
 
 typedef Fault (*ExactFn)(const IalsSide&, int64_t, int64_t, double*);
+typedef Fault (*CgFn)(const IalsSide&, int, int64_t, int64_t, double*);
 
 /** One side: G of the fixed factors, then the rows in small chunks on a team; false when cancelled. */
 bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
@@ -239,13 +112,21 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
   gram(s.otherF, s.nOther, s.k, o.threads, G);
   s.G = G.data();
   if (cancelRequested(o.cancel)) return false;
+  // Every ISA's CG gives the same bits (no FMA, the same sums); the exact solver's may differ in rounding.
   ExactFn exact = als_detail::ialsExactGeneric;
-  if (!o.implicit.cg) {
-    switch (activeIsa()) {
-      case Isa::Avx512: exact = als_detail::ialsExactAvx512; break;
-      case Isa::Avx2: exact = als_detail::ialsExactAvx2; break;
-      default: initBlas(); break;
-    }
+  CgFn cg = als_detail::ialsCgGeneric;
+  switch (activeIsa()) {
+    case Isa::Avx512:
+      exact = als_detail::ialsExactAvx512;
+      cg = als_detail::ialsCgAvx512;
+      break;
+    case Isa::Avx2:
+      exact = als_detail::ialsExactAvx2;
+      cg = als_detail::ialsCgAvx2;
+      break;
+    default:
+      if (!o.implicit.cg) initBlas();  // the generic exact solver's Gram step is dgemm
+      break;
   }
   const int threads = static_cast<int>(std::min<int64_t>(o.threads, std::max<int64_t>(1, s.nSelf / 16)));
   const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, s.nSelf / (threads * 512)));
@@ -255,15 +136,9 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
   std::vector<Fault> faults(static_cast<size_t>(team.size()));
   const int k = s.k;
   team.run([&](int tid) {
-    double* ws = nullptr;
-    CgScratch cg{};
-    if (o.implicit.cg) {
-      double* base = static_cast<double*>(threadScratch(kScratchIals, 5 * static_cast<size_t>(paddedK(k)) * sizeof(double)));
-      const int kp = paddedK(k);
-      cg = CgScratch{base, base + kp, base + 2 * kp, base + 3 * kp, base + 4 * kp};
-    } else {
-      ws = static_cast<double*>(threadScratch(kScratchAlsWorkspace, als_detail::workspaceDoubles(k) * sizeof(double)));
-    }
+    double* ws = o.implicit.cg
+                     ? static_cast<double*>(threadScratch(kScratchIals, als_detail::cgWorkspaceDoubles(k) * sizeof(double)))
+                     : static_cast<double*>(threadScratch(kScratchAlsWorkspace, als_detail::workspaceDoubles(k) * sizeof(double)));
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
       if (cancelRequested(o.cancel)) {
@@ -271,7 +146,7 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
         team.requestStop();
         break;
       }
-      const Fault f = o.implicit.cg ? cgRange(s, o.implicit.cgSteps, b, e, cg) : exact(s, b, e, ws);
+      const Fault f = o.implicit.cg ? cg(s, o.implicit.cgSteps, b, e, ws) : exact(s, b, e, ws);
       if (f.kind != kFaultNone) {
         faults[static_cast<size_t>(tid)] = f;
         team.requestStop();

@@ -29,6 +29,7 @@
 #define VREDUCE(v) cp_avx2_hsum(v)
 #define CP_FUNC solveRangeAvx2
 #define CP_IALS_FUNC ialsExactAvx2
+#define CP_IALS_CG_FUNC ialsCgAvx2
 #define CP_SGD_FUNC sgdTasksAvx2
 #define CP_SGD_NVMAX 4
 static inline double cp_avx2_hsum(__m256d v) {
@@ -38,6 +39,7 @@ static inline double cp_avx2_hsum(__m256d v) {
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 #include "als_kernel.inc"
+#include "ials_kernel.inc"
 #include "sgd_kernel.inc"
 
 #pragma GCC pop_options
@@ -48,6 +50,9 @@ Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws,
   return solveRangeGeneric(job, begin, end, ws, prof);
 }
 Fault ialsExactAvx2(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
+Fault ialsCgAvx2(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws) {
+  return ialsCgGeneric(job, steps, begin, end, ws);
+}
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }

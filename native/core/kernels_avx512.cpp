@@ -36,9 +36,11 @@ static inline double cp_avx512_hsum(__m512d v) {
 }
 #define CP_FUNC solveRangeAvx512
 #define CP_IALS_FUNC ialsExactAvx512
+#define CP_IALS_CG_FUNC ialsCgAvx512
 #define CP_SGD_FUNC sgdTasksAvx512
 #define CP_SGD_NVMAX 4
 #include "als_kernel.inc"
+#include "ials_kernel.inc"
 #include "sgd_kernel.inc"
 
 #pragma GCC pop_options
@@ -49,6 +51,9 @@ Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* w
   return solveRangeGeneric(job, begin, end, ws, prof);
 }
 Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
+Fault ialsCgAvx512(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws) {
+  return ialsCgGeneric(job, steps, begin, end, ws);
+}
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }

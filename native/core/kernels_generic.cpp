@@ -23,7 +23,9 @@
 #define VREDUCE(v) (v)
 #define CP_FUNC solveRangeGeneric
 #define CP_IALS_FUNC ialsExactGeneric
+#define CP_IALS_CG_FUNC ialsCgGeneric
 #define CP_SGD_FUNC sgdTasksGeneric
 #define CP_SGD_NVMAX 0
 #include "als_kernel.inc"
+#include "ials_kernel.inc"
 #include "sgd_kernel.inc"

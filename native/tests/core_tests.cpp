@@ -1087,6 +1087,33 @@ static void test_ials_threads() {
   }
 }
 
+static void test_ials_cg_isa_bits() {
+  // Columns with more than kCgCap (256) entries take the chunked gather; k = 13 leaves vector tails.
+  SynthSpec dense = smallSpec();
+  dense.nRows = 1500;
+  dense.nCols = 50;
+  dense.targetNnz = 40000;
+  const Problem P = implicitProblem(dense);
+  int64_t widest = 0;
+  for (int32_t c = 0; c < P.nCols; ++c) widest = std::max<int64_t>(widest, P.colPtr[c + 1] - P.colPtr[c]);
+  CHECK_MSG(widest > 2 * 256, "widest column has %lld entries", static_cast<long long>(widest));
+  for (bool logConf : {false, true})
+    for (int k : {13, 16}) {
+      std::vector<Model> models;
+      models.reserve(3);
+      for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
+        setIsaLimit(isa);
+        models.emplace_back(P.nRows, P.nCols, k);
+        FitJob j = implicitJob(P, models.back(), implicitOptions(true, logConf, 3), 3, 6);
+        const FitResult r = runFit(j);
+        CHECK(r.status == FitStatus::Ok);
+      }
+      setIsaLimit(Isa::Avx512);
+      CHECK_MSG(sameBits(models[0], models[1]) && sameBits(models[0], models[2]), "k = %d %s: CG differs between ISAs", k,
+                logConf ? "log" : "linear");
+    }
+}
+
 int main(int argc, char** argv) {
   const std::pair<const char*, void (*)()> tests[] = {
       {"rng", test_rng},
@@ -1108,6 +1135,7 @@ int main(int argc, char** argv) {
       {"ials_objective_decreases", test_ials_objective_decreases},
       {"ials_cg_matches_exact", test_ials_cg_matches_exact},
       {"ials_threads", test_ials_threads},
+      {"ials_cg_isa_bits", test_ials_cg_isa_bits},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;

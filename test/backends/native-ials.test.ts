@@ -29,6 +29,8 @@ function dataset(nRows: number, nCols: number, nnz: number, seed: number) {
 const small = dataset(150, 80, 1500, 5);
 // (nnz + nRows + nCols) * k above the core's small-job threshold: the rows run on a team of threads.
 const large = dataset(700, 400, 16000, 7);
+// Few columns with hundreds of entries each: the native CG gathers such columns in chunks.
+const dense = dataset(3000, 60, 18000, 9);
 
 function maxDiff(a: Float64Array, b: Float64Array): number {
   expect(a.length).toBe(b.length);
@@ -45,6 +47,7 @@ const cases: Case[] = [
   { name: 'CG-3, log', data: small, rank: 6, solver: 'cg', confidence: 'log', tol: 1e-11 },
   { name: 'exact, linear, large job on 2 threads', data: large, rank: 16, solver: 'cholesky', confidence: 'linear', tol: 1e-9 },
   { name: 'CG-3, linear, large job on 2 threads', data: large, rank: 16, solver: 'cg', confidence: 'linear', tol: 0 },
+  { name: 'CG-3, linear, columns of hundreds of entries', data: dense, rank: 8, solver: 'cg', confidence: 'linear', tol: 0 },
   { name: 'CG-3, log, weighted lambda, large job on 2 threads', data: large, rank: 16, solver: 'cg', confidence: 'log', tol: 1e-11, weightedLambda: true },
 ];
 
@@ -91,6 +94,12 @@ if (native === null) {
       }
       // The fits moved: parity is not two copies of the initial factors.
       expect(n.history[4].objective!).toBeLessThan(n.history[0].objective!);
+    });
+
+    it('the dense fixture has columns past the CG gather chunk (256 entries)', () => {
+      const perCol = new Int32Array(dense.nCols);
+      for (const c of dense.cols) perCol[c]++;
+      expect(Math.max(...perCol)).toBeGreaterThan(2 * 256);
     });
 
     it('gives the same model on 1 and 2 threads (bit for bit)', async () => {
