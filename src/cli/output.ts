@@ -144,3 +144,20 @@ export class Progress {
     }
   }
 }
+
+/**
+ * Wraps prose at word boundaries to `width` columns (default 80: a terminal's width is unknown
+ * when output is piped), indenting continuation lines by `indent` spaces.
+ */
+export function wrapText(text: string, width = 80, indent = 0): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}

@@ -31,11 +31,12 @@ describe('eval on a 16-model table', () => {
     // Spearman is computed, not '-': every seed holds out several cells of a task.
     for (const m of j.methods) expect(Number.isFinite(m.mean.spearman), m.method).toBe(true);
   });
-  it('the human table states the protocol and the note once, on stdout', async () => {
+  it('the human table states the protocol and the note once, on stdout, within 80 columns', async () => {
     const r = await runCli('eval', '--data', tables.wide, '--methods', 'mean');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^protocol cells:0\.2, 10 seed\(s\)/m);
     expect(r.stdout.match(/would hold out only 4 cell/g)).toHaveLength(1);
+    for (const l of r.stdout.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(80);
     expect(r.stderr).not.toMatch(/would hold out only/);
   });
   it('a protocol the user chose is kept, with a warning that it is noisy', async () => {

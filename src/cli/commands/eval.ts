@@ -9,7 +9,7 @@ import { checkLevel, evaluateIntervals, type IntervalEvaluation } from '../../ap
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { backendFlag, loadFromFlags, methodsHelpText, withDataFlags, type DataFlags } from '../app-options.js';
-import { printJson, Progress } from '../output.js';
+import { printJson, Progress, wrapText } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
 interface EvalFlags extends DataFlags {
@@ -193,13 +193,13 @@ export function registerEval(program: Command, run: CliRunner): void {
       process.stdout.write(
         `${origin}: ${ds.models.length} models x ${ds.tasks.length} tasks, ${ds.scores.value.length} scores\n` +
           `protocol ${result.protocol}, ${result.seeds.length} seed(s); mean±std over seeds\n` +
-          (protocolNote ? `note: ${protocolNote}\n` : '') +
+          (protocolNote ? `${wrapText(`note: ${protocolNote}`, 80, 6)}\n` : '') +
           `${evalTable(result, columns)}\n` +
           (columns === 'all'
             ? 'MAE on each task\'s own scale; MAE100/medAE100/RMSE100/±3pt/±5pt on a 0-100 scale per task; nMSE/nL1 on per-task min-max scores (the CPP paper); rank accuracy and MAE@2 within each task\'s held-out cells, pool = held-out cells per task.\n'
-            : 'MAE100/RMSE100/±5pt on a 0-100 scale per task; --wide for every metric, --json for all fields.\n') +
+            : `${wrapText('MAE100/RMSE100/±5pt on a 0-100 scale per task; --wide for every metric, --json for all fields.')}\n`) +
           (intervalRows
-            ? `${Math.round(level! * 100)}% intervals (conformal, calibrated on training cells only): ${intervalRows.map((r) => `${r.method} coverage ${(100 * r.coverage).toFixed(1)}%, mean width ${r.meanWidth100.toFixed(2)} (one global quantile: ${(100 * r.globalCoverage).toFixed(1)}%, ${r.globalMeanWidth100.toFixed(2)})`).join('; ')}\n`
+            ? `${wrapText(`${Math.round(level! * 100)}% intervals (conformal, calibrated on training cells only): ${intervalRows.map((r) => `${r.method} coverage ${(100 * r.coverage).toFixed(1)}%, mean width ${r.meanWidth100.toFixed(2)} (one global quantile: ${(100 * r.globalCoverage).toFixed(1)}%, ${r.globalMeanWidth100.toFixed(2)})`).join('; ')}`)}\n`
             : '') +
           (f.exportSplit ? `split written to ${f.exportSplit}\n` : '') +
           (f.predictions ? `predictions written to ${f.predictions}\n` : ''),
