@@ -154,14 +154,14 @@ describe('backend registry', () => {
     const auto = chooseBackend({ nnz: 10, rank: 2 });
     expect(auto.backend.name).toBe('cpu');
     // only failures above the pick are skipped ones; 'slow' ranks below and is not mentioned
-    expect(auto.reason).toBe('auto: highest-priority backend that loads (gpu unavailable) for every problem size');
+    expect(auto.reason).toBe('auto: the highest-priority backend that loads (gpu unavailable), at every problem size (measured: TS is nowhere faster)');
     expect(chooseBackend(undefined, 'cpu')).toMatchObject({ backend: { name: 'cpu' }, reason: 'requested' });
     process.env.COLLABPERF_BACKEND = 'cpu';
     expect(chooseBackend().reason).toBe('requested by COLLABPERF_BACKEND');
     expect(backendInfo().reason).toBe('requested by COLLABPERF_BACKEND');
     delete process.env.COLLABPERF_BACKEND;
     unregisterBackend('gpu');
-    expect(chooseBackend().reason).toBe('auto: highest-priority backend that loads for every problem size');
+    expect(chooseBackend().reason).toBe('auto: the highest-priority backend that loads, at every problem size (measured: TS is nowhere faster)');
   });
 
   it('a backend without fitMany gets the generic one built from its kernels', () => {

@@ -52,6 +52,8 @@ describe('collabperf info', () => {
     const r = await runCli('info');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/active backend: (native|ts)/);
+    // ...and why it was chosen (auto's rule, or the request).
+    expect(r.stdout).toMatch(/^ {2}why: (auto: the highest-priority backend that loads|requested)/m);
     const j = JSON.parse((await runCli('info', '--json')).stdout);
     expect(j.active.name).toMatch(/native|ts/);
     expect(typeof j.active.blas).toBe('string');

@@ -20,6 +20,7 @@ export function registerInfo(program: Command, run: CliRunner): void {
         const a = info.active;
         const lines = [
           `active backend: ${a.name}${info.requested === 'auto' ? ' (auto)' : ''}`,
+          `  why: ${info.reason}`,
           `  linear algebra: ${a.blas}, ${a.blasThreads} BLAS thread(s) per call`,
           `  kernel threads: up to ${a.maxThreads}; parallel SGD: ${a.parallelSgd ? 'yes' : 'no'}`,
         ];
