@@ -8,13 +8,14 @@
  *   npm run bench:accuracy -- --only datasets --seeds 3
  *   npm run bench:accuracy -- --only datasets --seeds 2 --datasets crowdsource,helm-classic --methods ensemble,stack,mean
  *   npm run bench:accuracy -- --only frontier-original --seeds 2   # the frontier study's own protocol
+ *   npm run bench:accuracy -- --only new-model-factors --seeds 2   # new models with all / some factors
  */
 import { performance } from 'node:perf_hooks';
 import { loadBuiltinDataset, listBuiltinDatasets } from '../src/app/data/builtin.js';
 import type { Dataset } from '../src/app/data/dataset.js';
 import { evaluate, evaluationSummary, type EvaluationResult } from '../src/app/eval/evaluate.js';
 import { median } from '../src/app/eval/metrics.js';
-import type { Fold } from '../src/app/eval/protocols.js';
+import { makeFolds, parseProtocol, type Fold } from '../src/app/eval/protocols.js';
 import { DEFAULT_METHOD, getPredictor, PREDICTORS, type Predictor } from '../src/app/predictors/index.js';
 import { Rng } from '../src/numeric/rng.js';
 
@@ -179,7 +180,49 @@ async function frontierOriginal(): Promise<void> {
   say();
 }
 
+/**
+ * New models given with factors, as `predict --new ... --factors ...` sees them: `new-model:k` folds on
+ * the datasets with model factors, the held-out models keeping either all of their factors or only
+ * `params` (what a user is likely to type). Decides whether the default should give way to a
+ * factor-aware method when factors are given (src/app/predict.ts, `factorMethod`).
+ */
+async function newModelFactors(): Promise<void> {
+  const names = flag('datasets')?.split(',') ?? listBuiltinDatasets().map((d) => d.name).filter((n) => n !== 'openllm-v1' && loadBuiltinDataset(n).factorSchema.model.length > 0);
+  const methods = (flag('methods')?.split(',') ?? [DEFAULT_METHOD, 'stack', 'ncf-factors', 'cmf', 'scaling-law']).map((n) => getPredictor(n));
+  say(`## New models with factors: new-model:k (k = 2 for ≤ 7 tasks, else 5), ${seeds} seeds, MAE on a 0-100 scale`);
+  say();
+  say('| dataset | held-out models keep | ' + methods.map((m) => m.name).join(' | ') + ' |');
+  say(`|---|---|${methods.map(() => '---').join('|')}|`);
+  for (const name of names) {
+    const ds = loadBuiltinDataset(name);
+    const k = ds.tasks.length <= 7 ? 2 : 5;
+    for (const keep of ['all factors', 'params only']) {
+      const t = performance.now();
+      const sum = methods.map(() => 0);
+      let cells = 0;
+      for (let seed = 0; seed < seeds; seed++) {
+        for (const fold of makeFolds(ds, parseProtocol(`new-model:${k}`), seed)) {
+          const test = new Set<number>();
+          fold.testMask.forEach((x, e) => x && test.add(ds.scores.model[e]));
+          // The held-out models' factors are all a predictor sees of them beyond k scores.
+          const view: Dataset =
+            keep === 'all factors' ? ds : { ...ds, models: ds.models.map((m, i) => (test.has(i) ? { ...m, factors: 'params' in m.factors ? { params: m.factors.params } : {} } : m)) };
+          const r = await evaluate(view, methods, { split: [{ ...fold, seed }], seeds: [seed] });
+          const n = r.methods[0].predictions.truth.length;
+          r.methods.forEach((m, i) => (sum[i] += m.mean.mae100 * n));
+          cells += n;
+        }
+      }
+      process.stderr.write(`${name} new-model:${k} ${keep}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+      out.push({ dataset: name, protocol: `new-model:${k}`, keep, mae100: Object.fromEntries(methods.map((m, i) => [m.name, sum[i] / cells])) });
+      say(`| ${name} (new-model:${k}) | ${keep} | ${sum.map((x) => f(x / cells, 2)).join(' | ')} |`);
+    }
+  }
+  say();
+}
+
 if (!only || only === 'paper') await paper();
 if (!only || only === 'datasets') await datasets();
 if (!only || only === 'frontier-original') await frontierOriginal();
+if (!only || only === 'new-model-factors') await newModelFactors();
 if (json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

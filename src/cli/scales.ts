@@ -1,5 +1,5 @@
 import type { Dataset } from '../app/data/dataset.js';
-import { checkGivenScore, describeScale, parseScaleOption, type ResolvedScale, type Scale, type ScaleWarning } from '../app/data/scale.js';
+import { checkGivenScore, describeScale, parseScaleOption, type ResolvedScale, type Scale } from '../app/data/scale.js';
 import { CollabperfError, isCollabperfError } from '../errors.js';
 import { taskHint } from './suggest.js';
 
@@ -51,7 +51,7 @@ export function inferredScaleLines(scales: readonly ResolvedScale[]): string[] {
  * table's own cells are left out: the loader already reported them, naming the model of a cell.
  */
 export function givenScoreWarnings(
-  warnings: readonly ScaleWarning[],
+  warnings: readonly { message: string }[],
   given: readonly { task: number; value: number }[],
   ds: Dataset,
   scales: readonly ResolvedScale[],

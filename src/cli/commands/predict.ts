@@ -64,16 +64,19 @@ export function registerPredict(program: Command, run: CliRunner): void {
         const scores = f.new !== undefined ? withTaskHints(ds, () => parseNewScores(ds, f.new!)) : [];
         const factors = f.factors !== undefined ? parseNewFactors(ds, f.factors) : undefined;
         const model = f.name ?? 'new model';
-        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level, scales: scaleOverrides });
+        // The default gives way to a factor-aware method when the factors given are complete (see factorMethod).
+        const factorMethod = f.method === undefined ? getPredictor('ncf-factors') : undefined;
+        const r = await predictNewModel(ds, predictor, ctx, { scores, factors, name: f.name, level, scales: scaleOverrides, factorMethod });
         const scoreWarnings = givenScoreWarnings(r.warnings, scores, ds, r.scales, model);
-        for (const w of scoreWarnings) warn(f, w);
-        const warnings = [...loadWarnings, ...scoreWarnings];
-        const doc = { dataset: origin, warnings, model, method: r.method, mode: r.mode, chosen: r.chosen, level: level ?? null, scales: r.scales, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
+        const methodWarnings = r.warnings.flatMap((w) => (w.kind === 'factors-unused' ? [w.message] : []));
+        for (const w of [...scoreWarnings, ...methodWarnings]) warn(f, w);
+        const warnings = [...loadWarnings, ...scoreWarnings, ...methodWarnings];
+        const doc = { dataset: origin, warnings, model, method: r.method, ...(r.switchedFrom ? { switchedFrom: r.switchedFrom } : {}), mode: r.mode, chosen: r.chosen, level: level ?? null, scales: r.scales, given: Object.fromEntries(scores.map((s) => [ds.tasks[s.task].name, s.value])), factors: factors ?? {}, predictions: r.cells };
         if (f.out) writeOut(f.out, ['task', 'prediction', 'lower', 'upper', 'given'], r.cells.map((c) => [c.task, c.prediction, c.lower, c.upper, c.given]), doc);
         if (f.json) return printJson(doc);
         const w = Math.max(4, ...r.cells.map((c) => c.task.length));
         const lines = [
-          `${doc.model} on ${origin}, method ${r.method}, ${r.mode}`,
+          `${doc.model} on ${origin}, method ${r.method}${r.switchedFrom ? ` (instead of ${r.switchedFrom}: every model factor was given)` : ''}, ${r.mode}`,
           ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []),
           ...inferredScaleLines(r.scales),
           `${'task'.padEnd(w)}  predicted${level === undefined ? '' : `  ${`${pct} interval`.padEnd(18)}`}  given`,
@@ -83,8 +86,11 @@ export function registerPredict(program: Command, run: CliRunner): void {
         return;
       }
       const r = await completeMatrix(ds, predictor, ctx, { model: f.model, level, scales: scaleOverrides });
-      // r.warnings are about the table's own cells against --scale: the loader already reported them.
-      const doc = { dataset: origin, warnings: loadWarnings, method: r.method, chosen: r.chosen, level: level ?? null, scales: r.scales, missing: r.cells.length, predictions: r.cells };
+      // r.warnings are about the table's own cells against --scale (the loader already reported them)
+      // and about factors the method does not use (not reported yet).
+      const methodWarnings = r.warnings.flatMap((w) => (w.kind === 'factors-unused' ? [w.message] : []));
+      for (const w of methodWarnings) warn(f, w);
+      const doc = { dataset: origin, warnings: [...loadWarnings, ...methodWarnings], method: r.method, chosen: r.chosen, level: level ?? null, scales: r.scales, missing: r.cells.length, predictions: r.cells };
       if (f.out) writeOut(f.out, ['model', 'task', 'prediction', 'lower', 'upper'], r.cells.map((c) => [c.model, c.task, c.prediction, c.lower, c.upper]), doc);
       if (f.json) return printJson(doc);
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));

@@ -86,7 +86,7 @@ describe('predict keeps predictions and intervals on each task scale', () => {
     expect(byTask.E.prediction).toBeLessThanOrEqual(2000);
     expect(byTask.E.prediction === 0 || byTask.E.prediction === 2000).toBe(true);
     expect(r.scales[2]).toMatchObject({ origin: 'option', min: 0, max: 2000 });
-    expect(r.warnings.map((w) => w.task)).toEqual(['I']);
+    expect(r.warnings.map((w) => ('task' in w ? w.task : w.kind))).toEqual(['I']);
     expect(r.warnings[0].message).toMatch(/7 observed score\(s\) of task "I" \(e\.g\. 5\) lie outside the scale 0-1/);
   });
 
