@@ -93,10 +93,13 @@ struct IalsSide {
 };
 
 /** CG: entries gathered (transposed) at a time; a row with at most this many r > 0 is gathered once. */
-constexpr int64_t kCgCap = 256;
-/** Doubles of a CG workspace: five k-vectors, the chunk's dot products and c - 1, the chunk. */
+constexpr int64_t kCgCap = 1024;
+/** Row stride of the transposed chunk: one cache line more than kCgCap, so that its k rows (2 KB
+ * apart otherwise) do not all fall into the same few L1 sets. */
+constexpr int64_t kCgLd = kCgCap + 8;
+/** Doubles of a CG workspace: five k-vectors, the chunk's dot products, c - 1 and c, the chunk. */
 inline size_t cgWorkspaceDoubles(int k) {
-  return 5 * static_cast<size_t>(paddedK(k)) + (2 + static_cast<size_t>(k)) * static_cast<size_t>(kCgCap);
+  return 5 * static_cast<size_t>(paddedK(k)) + 3 * static_cast<size_t>(kCgCap) + static_cast<size_t>(k) * static_cast<size_t>(kCgLd);
 }
 
 /** CG solves (cgSteps each, warm-started) of self rows [begin, end), in ials.ts's operation order. */

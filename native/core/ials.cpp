@@ -246,17 +246,22 @@ void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, co
   const uint32_t nCols = static_cast<uint32_t>(p.nCols);
   const double* cr = conf.rows();
   team.run([&](int) {
+    std::vector<double> tv(static_cast<size_t>(k));
+    double* __restrict t = tv.data();
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
       for (int64_t r = b; r < e; ++r) {
         const double* __restrict u = m.U + r * k;
-        double q = 0.0;
-        for (int i = 0; i < k; ++i) {
-          const double* __restrict gi = G.data() + static_cast<size_t>(i) * kp;
-          double t = 0.0;
-          for (int j = 0; j < k; ++j) t += gi[j] * u[j];
-          q += u[i] * t;
+        // t_i = sum_j G[i][j] u_j, j ascending, as G[j][i] u_j across i (the same products: G is
+        // mirrored), so the loop over i vectorises without reordering any sum.
+        for (int i = 0; i < k; ++i) t[i] = 0.0;
+        for (int j = 0; j < k; ++j) {
+          const double* __restrict gj = G.data() + static_cast<size_t>(j) * kp;
+          const double uj = u[j];
+          for (int i = 0; i < k; ++i) t[i] += gj[i] * uj;
         }
+        double q = 0.0;
+        for (int i = 0; i < k; ++i) q += u[i] * t[i];
         quad[static_cast<size_t>(r)] = q;
         const int64_t lo = p.rowPtr[r], hi = p.rowPtr[r + 1];
         if (lo < 0 || hi < lo || hi > p.nnz)
@@ -264,19 +269,42 @@ void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, co
                                                       "] = " + detail::str(lo) + ", " + detail::str(hi) +
                                                       " is not a range inside [0, nnz = " + detail::str(p.nnz) + "]");
         double ob = 0.0, ex = 0.0;
-        for (int64_t en = lo; en < hi; ++en) {
+        auto column = [&](int64_t en) -> int64_t {
           const int32_t c = p.colIdx[en];
           if (static_cast<uint32_t>(c) >= nCols)
             throw Error(ErrorCode::IndexOutOfRange, "problem.colIdx[" + detail::str(en) + "] = " + detail::str(c) +
                                                         " is outside [0, nCols = " + detail::str(p.nCols) + ")");
+          return c;
+        };
+        auto add = [&](int64_t en, double d) {
           const double v = p.value[en];
-          if (!(v > 0.0)) continue;
-          const double d = dot(u, m.V + static_cast<int64_t>(c) * k, k);
+          if (!(v > 0.0)) return;
           const double cf = cr ? cr[en] : 1.0 + o.implicit.alpha * v;
           const double err = 1.0 - d;
           ob += cf * (err * err) - d * d;
           ex += cf - 1.0;
+        };
+        // Four entries' dot products side by side (each over f ascending, as one alone would be).
+        int64_t en = lo;
+        for (; en + 4 <= hi; en += 4) {
+          const double* v0 = m.V + column(en) * k;
+          const double* v1 = m.V + column(en + 1) * k;
+          const double* v2 = m.V + column(en + 2) * k;
+          const double* v3 = m.V + column(en + 3) * k;
+          double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
+          for (int f = 0; f < k; ++f) {
+            const double uf = u[f];
+            d0 += uf * v0[f];
+            d1 += uf * v1[f];
+            d2 += uf * v2[f];
+            d3 += uf * v3[f];
+          }
+          add(en, d0);
+          add(en + 1, d1);
+          add(en + 2, d2);
+          add(en + 3, d3);
         }
+        for (; en < hi; ++en) add(en, dot(u, m.V + column(en) * k, k));
         obs[static_cast<size_t>(r)] = ob;
         extra[static_cast<size_t>(r)] = ex;
       }
