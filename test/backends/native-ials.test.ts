@@ -27,10 +27,12 @@ function dataset(nRows: number, nCols: number, nnz: number, seed: number) {
 }
 
 const small = dataset(150, 80, 1500, 5);
-// (nnz + nRows + nCols) * k above the core's small-job threshold: the rows run on a team of threads.
+// At rank LARGE_K, (nnz + nRows + nCols) * k is above the core's small-job threshold (262144,
+// native/core/fit_job.hpp): the job's rows run on a team of threads rather than whole on one.
 const large = dataset(700, 400, 16000, 7);
+const LARGE_K = 24;
 // Few columns with hundreds of entries each: the native CG gathers such columns in chunks.
-const dense = dataset(3000, 60, 18000, 9);
+const dense = dataset(6000, 40, 30000, 9);
 
 function maxDiff(a: Float64Array, b: Float64Array): number {
   expect(a.length).toBe(b.length);
@@ -45,10 +47,10 @@ const cases: Case[] = [
   { name: 'exact, log, weighted lambda', data: small, rank: 6, solver: 'cholesky', confidence: 'log', tol: 1e-9, weightedLambda: true },
   { name: 'CG-3, linear', data: small, rank: 6, solver: 'cg', confidence: 'linear', tol: 0 },
   { name: 'CG-3, log', data: small, rank: 6, solver: 'cg', confidence: 'log', tol: 1e-11 },
-  { name: 'exact, linear, large job on 2 threads', data: large, rank: 16, solver: 'cholesky', confidence: 'linear', tol: 1e-9 },
-  { name: 'CG-3, linear, large job on 2 threads', data: large, rank: 16, solver: 'cg', confidence: 'linear', tol: 0 },
+  { name: 'exact, linear, large job on 2 threads', data: large, rank: LARGE_K, solver: 'cholesky', confidence: 'linear', tol: 1e-9 },
+  { name: 'CG-3, linear, large job on 2 threads', data: large, rank: LARGE_K, solver: 'cg', confidence: 'linear', tol: 0 },
   { name: 'CG-3, linear, columns of hundreds of entries', data: dense, rank: 8, solver: 'cg', confidence: 'linear', tol: 0 },
-  { name: 'CG-3, log, weighted lambda, large job on 2 threads', data: large, rank: 16, solver: 'cg', confidence: 'log', tol: 1e-11, weightedLambda: true },
+  { name: 'CG-3, log, weighted lambda, large job on 2 threads', data: large, rank: LARGE_K, solver: 'cg', confidence: 'log', tol: 1e-11, weightedLambda: true },
 ];
 
 if (native === null) {
@@ -96,15 +98,20 @@ if (native === null) {
       expect(n.history[4].objective!).toBeLessThan(n.history[0].objective!);
     });
 
-    it('the dense fixture has columns past the CG gather chunk (256 entries)', () => {
+    it('the fixtures reach the paths they are named for', () => {
+      // Columns past the native CG's gather chunk (1024 entries with r > 0).
       const perCol = new Int32Array(dense.nCols);
-      for (const c of dense.cols) perCol[c]++;
-      expect(Math.max(...perCol)).toBeGreaterThan(2 * 256);
+      dense.cols.forEach((c, i) => {
+        if (dense.values[i] > 0) perCol[c]++;
+      });
+      expect(Math.max(...perCol)).toBeGreaterThan(1024);
+      // A large job: not run whole on one pool thread.
+      expect((large.rows.length + large.nRows + large.nCols) * LARGE_K).toBeGreaterThanOrEqual(262144);
     });
 
     it('gives the same model on 1 and 2 threads (bit for bit)', async () => {
       for (const solver of ['cholesky', 'cg'] as const) {
-        const opts = { implicit: true, rank: 16, iters: 2, alpha: 8, lambda: 0.2, solver, backend: 'native', seed: 4 } as const;
+        const opts = { implicit: true, rank: LARGE_K, iters: 2, alpha: 8, lambda: 0.2, solver, backend: 'native', seed: 4 } as const;
         const one = await fit(large, { ...opts, threads: 1 });
         const two = await fit(large, { ...opts, threads: 2 });
         expect(maxDiff(one.model.U, two.model.U)).toBe(0);
