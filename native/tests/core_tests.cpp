@@ -1119,6 +1119,54 @@ static void test_ials_cg_isa_bits() {
     }
 }
 
+static void test_ials_errors() {
+  const Problem P = implicitProblem(smallSpec());
+  for (bool cg : {false, true}) {
+    const char* name = cg ? "CG" : "exact";
+    // A raised cancel flag: no iteration runs.
+    {
+      Model M(P.nRows, P.nCols, 4);
+      FitJob j = implicitJob(P, M, implicitOptions(cg, false, 3), 5, 1);
+      const int32_t flag = 1;
+      j.options.cancel = &flag;
+      const std::vector<FitResult> r = fitMany({j});
+      CHECK_MSG(r.size() == 1 && r[0].status == FitStatus::Aborted && r[0].history.empty(), "%s: not aborted", name);
+    }
+    // An index outside the other side, in the CSC arrays (the column pass): a coded error naming it.
+    {
+      Problem B = P;
+      B.cscRow[B.colPtr[3]] = B.nRows + 5;
+      B.cscValue[B.colPtr[3]] = 2.0;
+      Model M(B.nRows, B.nCols, 4);
+      FitJob j = implicitJob(B, M, implicitOptions(cg, false, 3), 1, 1);
+      expectError(name, ErrorCode::IndexOutOfRange, "problem.cscRow[", [&] { runFit(j); });
+    }
+    // Bad settings.
+    {
+      Model M(P.nRows, P.nCols, 4);
+      FitJob j = implicitJob(P, M, implicitOptions(cg, true, 3), 1, 1);
+      j.options.implicit.epsilon = 0.0;
+      expectError(name, ErrorCode::InvalidArgument, "epsilon", [&] { runFit(j); });
+      j.options.implicit.epsilon = 1.0;
+      j.options.implicit.alpha = -1.0;
+      expectError(name, ErrorCode::InvalidArgument, "alpha", [&] { runFit(j); });
+    }
+  }
+  // lambda = 0 and more factors than columns: G + ... is singular, the exact solve says which row.
+  {
+    SynthSpec few = smallSpec();
+    few.nCols = 3;
+    few.targetNnz = 900;
+    few.minPerRow = 1;
+    const Problem F = implicitProblem(few);
+    Model M(F.nRows, F.nCols, 6);
+    Options o = implicitOptions(false, false, 3);
+    o.lambda = 0.0;
+    FitJob j = implicitJob(F, M, o, 1, 1);
+    expectError("exact, lambda 0", ErrorCode::Numeric, "implicit ALS: the normal equations of row ", [&] { runFit(j); });
+  }
+}
+
 int main(int argc, char** argv) {
   const std::pair<const char*, void (*)()> tests[] = {
       {"rng", test_rng},
@@ -1141,6 +1189,7 @@ int main(int argc, char** argv) {
       {"ials_cg_matches_exact", test_ials_cg_matches_exact},
       {"ials_threads", test_ials_threads},
       {"ials_cg_isa_bits", test_ials_cg_isa_bits},
+      {"ials_errors", test_ials_errors},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;
