@@ -1,8 +1,9 @@
-// Implicit ALS: the sweep driver, the Gram matrix, the CG solver and the loss. Plain C++ built with
-// -ffp-contract=off: the Gram matrix and the CG path follow src/backends/ts/ials.ts operation by
+// Implicit ALS: the sweep driver, the Gram matrix and the loss, in plain C++ built with
+// -ffp-contract=off; the row solvers are per ISA (ials_kernel.inc for CG, als_kernel.inc for the
+// exact solve). The Gram matrix and the CG path follow src/backends/ts/ials.ts operation by
 // operation (each sum over the same terms in the same order), so with the linear confidence they
-// give the TypeScript backend's factors bit for bit. The loops the compiler vectorises are the
-// element-wise ones (over f or j, never a reduction), which keeps every element's order.
+// give the TypeScript backend's factors bit for bit. Only loops across independent sums (over f,
+// i or entries, never along one reduction) are vectorised, which keeps every element's order.
 #include "ials.hpp"
 
 #include <algorithm>
