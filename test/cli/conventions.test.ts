@@ -93,6 +93,15 @@ describe('predict output', () => {
     // Same table below the header, with and without --verbose.
     expect(v.slice(2)).toEqual(lines(plain.stdout).slice(1));
   });
+  it('filling a table whose factors the method ignores says so in --json and with --verbose, not on every run', async () => {
+    const plain = await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals');
+    expect(plain.code).toBe(0);
+    expect(lines(plain.stdout)[0]).toBe('crowdsource: 19 missing cell(s) predicted with ensemble');
+    expect(plain.stderr).not.toMatch(/does not use factors/);
+    expect((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--verbose')).stderr).toMatch(/method "ensemble" does not use factors/);
+    const j = JSON.parse((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--json')).stdout);
+    expect(j.warnings.some((w: string) => /does not use factors/.test(w))).toBe(true);
+  });
   it('prints every prediction and interval bound with two decimals, 100.00 beside 87.66', async () => {
     const r = await runCli('predict', '--data', tables.wide, '--method', 'mean');
     expect(r.code).toBe(0);

@@ -89,14 +89,17 @@ export function registerPredict(program: Command, run: CliRunner): void {
       // r.warnings are about the table's own cells against --scale (the loader already reported them)
       // and about factors the method does not use (not reported yet).
       const methodWarnings = r.warnings.flatMap((w) => (w.kind === 'factors-unused' ? [w.message] : []));
-      for (const w of methodWarnings) warn(f, w);
+      // Filling a table whose factors the method ignores is what the default does on every built-in
+      // table: a line on each run would be noise. It is in --json, and on stderr with --verbose; a
+      // new model given --factors is warned about always (above).
+      if (f.verbose) for (const w of methodWarnings) warn(f, w);
       const doc = { dataset: origin, warnings: [...loadWarnings, ...methodWarnings], method: r.method, chosen: r.chosen, level: level ?? null, scales: r.scales, missing: r.cells.length, predictions: r.cells };
       if (f.out) writeOut(f.out, ['model', 'task', 'prediction', 'lower', 'upper'], r.cells.map((c) => [c.model, c.task, c.prediction, c.lower, c.upper]), doc);
       if (f.json) return printJson(doc);
       const wm = Math.max(5, ...r.cells.map((c) => c.model.length));
       const wt = Math.max(4, ...r.cells.map((c) => c.task.length));
       const lines = [
-        `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method}, completion`,
+        `${origin}: ${r.cells.length} missing cell(s) predicted with ${r.method}`,
         ...(f.verbose ? [`chosen: ${chosenText(r.chosen)}`] : []),
         ...inferredScaleLines(r.scales),
         `${'model'.padEnd(wm)}  ${'task'.padEnd(wt)}  predicted${level === undefined ? '' : `  ${pct} interval`}`,
