@@ -7,6 +7,7 @@
  *   npm run bench -- --sizes small      # one size
  *   npm run bench -- --json             # machine-readable
  *   npm run bench -- --write-triplets DIR  # also write train/test triplet files per size
+ *   npm run bench -- --dtype float32    # ALS factors stored as float32 (SGD stays float64)
  *
  * Implicit mode (issue 10): implicit ALS on the synthetic implicit generator (tiny, small, or large
  * = 138,493 x 26,744 with ~20M interactions and skewed popularity), at k = 64 on 2 threads:
@@ -21,14 +22,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { getBackend } from '../src/backends/registry.js';
-import type { KernelBackend, KernelOptions, KernelProblem } from '../src/backends/types.js';
+import type { KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../src/backends/types.js';
 import { initFactors } from '../src/factorization/fit.js';
 import { FactorModel } from '../src/factorization/model.js';
-import { resolveFitOptions } from '../src/factorization/options.js';
+import { resolveFitOptions, type Dtype } from '../src/factorization/options.js';
 import { buildProblem, toEntries } from '../src/factorization/ratings.js';
 import { SYNTHETIC_IMPLICIT_SIZES, SYNTHETIC_SIZES, syntheticImplicit, syntheticRatings, type SyntheticEntries } from '../src/factorization/synthetic.js';
 import { evaluateRanking, popularityRanking } from '../src/factorization/ranking.js';
-import type { FitJob, ImplicitSolver } from '../src/backends/types.js';
+import type { FactorArray, FitJob, ImplicitSolver } from '../src/backends/types.js';
 import { writeTriplets } from '../src/factorization/triplets.js';
 
 const RANK = 32;
@@ -36,6 +37,8 @@ const THREADS = 2;
 
 interface Figures {
   size: string;
+  /** Storage of the ALS factors. */
+  dtype: Dtype;
   rows: number;
   cols: number;
   ratings: number;
@@ -71,15 +74,21 @@ function args(): Map<string, string> {
   return m;
 }
 
-function freshModel(p: KernelProblem, seed = 42): FactorModel {
-  const o = resolveFitOptions({ rank: RANK });
-  const U = new Float64Array(p.nRows * RANK);
-  const V = new Float64Array(p.nCols * RANK);
+function freshModel(p: KernelProblem, dtype: Dtype, seed = 42): FactorModel {
+  const o = resolveFitOptions({ rank: RANK, dtype });
+  const F = dtype === 'float32' ? Float32Array : Float64Array;
+  const U = new F(p.nRows * RANK);
+  const V = new F(p.nCols * RANK);
   initFactors(U, V, RANK, seed, 0.1);
   let mu = 0;
   for (let i = 0; i < p.nnz; i++) mu += p.value[i];
   mu /= p.nnz;
-  return new FactorModel(p.nRows, p.nCols, RANK, mu, U, V, new Float64Array(p.nRows), new Float64Array(p.nCols), { options: o, backend: '', iterations: 0, trainRmse: NaN });
+  return new FactorModel(p.nRows, p.nCols, RANK, mu, U, V, new F(p.nRows), new F(p.nCols), { options: o, backend: '', iterations: 0, trainRmse: NaN });
+}
+
+/** SGD has no float32 kernels: its models are always float64. */
+function sgdModel(p: KernelProblem): FactorModel & KernelModel {
+  return freshModel(p, 'float64') as FactorModel & KernelModel;
 }
 
 function testRmse(m: FactorModel, t: SyntheticEntries): number {
@@ -97,30 +106,30 @@ async function timeIters(n: number, step: (it: number) => Promise<unknown>): Pro
   return (performance.now() - t) / 1000 / n;
 }
 
-async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticEntries, large: boolean): Promise<BackendFigures> {
+async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticEntries, large: boolean, dtype: Dtype): Promise<BackendFigures> {
   const native = b.name === 'native';
   const als: KernelOptions = { useBias: true, lambda: 0.05, lambdaBias: 0.05, weightedLambda: true, threads: THREADS, learningRate: 0.005, lrDecay: 0.05, seed: 42, sgdMode: 'deterministic', cancel: null };
   const log = (s: string) => process.stderr.write(`  [${b.name}] ${s}\n`);
   // The TypeScript path is timed on fewer iterations where one takes long; accuracy runs are native-only on large.
   const sweeps = native ? 3 : large ? 1 : 2;
-  let m = freshModel(p);
-  await b.alsSweep(p, m, als); // warm-up, and the start of the accuracy run
-  const alsSec = await timeIters(sweeps, () => b.alsSweep(p, m, als));
+  const m0 = freshModel(p, dtype);
+  await b.alsSweep(p, m0, als); // warm-up, and the start of the accuracy run
+  const alsSec = await timeIters(sweeps, () => b.alsSweep(p, m0, als));
   log(`ALS ${alsSec.toFixed(3)} s/sweep`);
   let alsTestRmse: number | undefined;
   if (native || !large) {
-    for (let i = 1 + sweeps; i < 10; i++) await b.alsSweep(p, m, als);
-    alsTestRmse = testRmse(m, test);
+    for (let i = 1 + sweeps; i < 10; i++) await b.alsSweep(p, m0, als);
+    alsTestRmse = testRmse(m0, test);
     log(`ALS test RMSE after 10 sweeps ${alsTestRmse.toFixed(4)}`);
   }
-  m = freshModel(p);
+  let m = sgdModel(p);
   const epochs = native ? 3 : large ? 1 : 2;
   const sgdSec = await timeIters(epochs, (e) => b.sgdEpoch(p, m, als, e));
   log(`SGD deterministic ${sgdSec.toFixed(3)} s/epoch`);
   let sgdParallel: number | undefined;
   let sgdTestRmse: number | undefined;
   if (b.details().parallelSgd) {
-    m = freshModel(p);
+    m = sgdModel(p);
     const par = { ...als, sgdMode: 'parallel' as const };
     sgdParallel = await timeIters(3, (e) => b.sgdEpoch(p, m, par, e));
     log(`SGD parallel ${sgdParallel.toFixed(3)} s/epoch`);
@@ -145,7 +154,7 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
 }
 
 /** One size, in this process (the child). */
-async function child(size: 'small' | 'large', backends: string[], tripletDir?: string): Promise<Figures> {
+async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, tripletDir?: string): Promise<Figures> {
   const spec = SYNTHETIC_SIZES[size];
   process.stderr.write(`${size}: generating ${spec.nRows} x ${spec.nCols}, ~${spec.nnz} ratings\n`);
   let t = performance.now();
@@ -171,15 +180,15 @@ async function child(size: 'small' | 'large', backends: string[], tripletDir?: s
       process.stderr.write(`  [${name}] unavailable: ${(e as Error).message}\n`);
       continue;
     }
-    results.push(await benchBackend(b, p, data.test, size === 'large'));
+    results.push(await benchBackend(b, p, data.test, size === 'large', dtype));
   }
-  return { size, rows: p.nRows, cols: p.nCols, ratings: p.nnz, generateSeconds, buildSeconds, results, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { size, dtype, rows: p.nRows, cols: p.nCols, ratings: p.nnz, generateSeconds, buildSeconds, results, peakRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
 function table(all: Figures[]): string {
   const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
   const lines = [
-    `collabperf bench, k = ${RANK}, ${THREADS} threads, double precision`,
+    `collabperf bench, k = ${RANK}, ${THREADS} threads, ALS factors ${all[0]?.dtype ?? "float64"} (SGD float64), double arithmetic`,
     '',
     '| size | backend | ALS s/sweep | Gram GFLOP/s | ALS test RMSE | SGD s/epoch (det.) | SGD s/epoch (parallel) | SGD test RMSE | peak RSS (MB, whole run) |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -258,7 +267,7 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
       useBias: false, lambda: o.lambda, lambdaBias: o.lambda, weightedLambda: false, threads: THREADS, learningRate: 0, lrDecay: 0, seed: 42, sgdMode: 'deterministic', cancel: null,
       implicit: { alpha: o.alpha, confidence: o.confidence, epsilon: o.epsilon, solver, cgSteps: 3 },
     };
-    const job: FitJob = { problem: p, model, options, algo: 'ials', iters: n, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
+    const job: FitJob<FactorArray> = { problem: p, model, options, algo: 'ials', iters: n, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
     const [r] = await b.fitMany([job]);
     return { model, seconds: r.history.map((h) => h.seconds) };
   };
@@ -348,8 +357,10 @@ async function mainBench(): Promise<void> {
   const a = args();
   if (a.has('implicit')) return mainImplicit(a);
   const backends = (a.get('backends') ?? 'native,ts').split(',');
+  const dtype = a.get('dtype') ?? 'float64';
+  if (dtype !== 'float64' && dtype !== 'float32') throw new Error(`unknown dtype ${dtype} (float32, float64)`);
   if (a.has('child') || process.env.COLLABPERF_BENCH_CHILD === '1') {
-    const fig = await child(a.get('child') as 'small' | 'large', backends, a.get('write-triplets'));
+    const fig = await child(a.get('child') as 'small' | 'large', backends, dtype, a.get('write-triplets'));
     process.stdout.write(`${JSON.stringify(fig)}\n`);
     return;
   }
@@ -361,7 +372,7 @@ async function mainBench(): Promise<void> {
     let merged: Figures | undefined;
     for (const backend of backends) {
       const extra = a.has('write-triplets') && !merged ? ['--write-triplets', a.get('write-triplets')!] : [];
-      const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', size, '--backends', backend, ...extra], {
+      const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', size, '--backends', backend, '--dtype', dtype, ...extra], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, COLLABPERF_BENCH_CHILD: '1' }, // a child never spawns children
         maxBuffer: 1 << 24,

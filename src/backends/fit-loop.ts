@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../errors.js';
-import type { BatchProgress, FitJob, FitJobIteration, FitJobResult, KernelBackend, KernelValidation, LossSums } from './types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobIteration, FitJobResult, KernelBackend, KernelModel, KernelValidation, LossSums } from './types.js';
 
 /** Time between two progress callbacks of a batch. */
 export const PROGRESS_MS = 100;
@@ -15,7 +15,7 @@ export const PROGRESS_MS = 100;
  * Weighted RMSE on held-out entries: `sqrt(sum w*err*err / sum w)` with
  * `pred = ((mu + rowBias[r]) + colBias[c]) + dot`, `dot` from 0.0 over f ascending.
  */
-export function validationRmse(job: FitJob, v: KernelValidation): number {
+export function validationRmse(job: FitJob<FactorArray>, v: KernelValidation): number {
   const { k, mu, U, V, rowBias, colBias } = job.model;
   const { rows, cols, values, weights } = v;
   let sse = 0;
@@ -38,10 +38,10 @@ export function validationRmse(job: FitJob, v: KernelValidation): number {
 interface Best {
   iter: number;
   rmse: number;
-  U: Float64Array;
-  V: Float64Array;
-  rowBias: Float64Array;
-  colBias: Float64Array;
+  U: FactorArray;
+  V: FactorArray;
+  rowBias: FactorArray;
+  colBias: FactorArray;
 }
 
 /**
@@ -54,7 +54,7 @@ export class FitLoop {
   private stoppedEarly = false;
   private status: FitJobResult['status'] = 'ok';
 
-  constructor(private readonly job: FitJob) {}
+  constructor(private readonly job: FitJob<FactorArray>) {}
 
   /** Whether the job's cancel flag is raised. */
   cancelled(): boolean {
@@ -172,6 +172,8 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
       // The one-iteration kernels have no implicit sweep; the caller must route such jobs to a backend whose details say implicitAls.
       throw new CollabperfError('E_INVALID_ARGUMENT', `job ${ials} is implicit ALS, which a backend made of one-iteration kernels cannot run`);
     }
+    const f32Sgd = jobs.findIndex((j) => j.algo === 'sgd' && !(j.model.U instanceof Float64Array));
+    if (f32Sgd >= 0) throw new CollabperfError('E_INVALID_ARGUMENT', `job ${f32Sgd}: float32 factors are available for algo 'als' only, not 'sgd'`);
     for (let j = 0; j < jobs.length; j++) {
       const job = jobs[j];
       const loop = new FitLoop(job);
@@ -181,7 +183,7 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
           break;
         }
         const t = performance.now();
-        const status = job.algo === 'als' ? await kernels.alsSweep(job.problem, job.model, job.options) : await kernels.sgdEpoch(job.problem, job.model, job.options, it);
+        const status = job.algo === 'als' ? await kernels.alsSweep(job.problem, job.model, job.options) : await kernels.sgdEpoch(job.problem, job.model as KernelModel, job.options, it);
         const seconds = (performance.now() - t) / 1000;
         if (status === 'aborted' || loop.cancelled()) {
           loop.abort();

@@ -1,15 +1,15 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CollabperfError } from '../errors.js';
-import type { BackendDetails, BatchProgress, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from './types.js';
+import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from './types.js';
 
 /** The shape the addon exports (native/binding/addon.cpp). */
 interface NativeAddon {
   setErrorClass(cls: new (code: string, message: string) => Error): void;
-  alsSweep(p: KernelProblem, m: KernelModel, o: KernelOptions): Promise<KernelStatus>;
+  alsSweep(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<KernelStatus>;
   sgdEpoch(p: KernelProblem, m: KernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
-  trainLoss(p: KernelProblem, m: KernelModel, o: KernelOptions): Promise<LossSums>;
-  fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
+  trainLoss(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<LossSums>;
+  fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; version: string };
 }
 
@@ -18,7 +18,7 @@ interface NativeAddon {
  * once; it reads a SharedArrayBuffer-backed one live (that memory cannot be detached). So each
  * distinct plain flag gets a shared twin, refreshed from it every 20 ms while the batch runs.
  */
-function fitManyWithCancel(addon: NativeAddon, jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
+function fitManyWithCancel(addon: NativeAddon, jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
   const twins = new Map<Int32Array, Int32Array>();
   const mapped = jobs.map((job) => {
     const c = job.options?.cancel;

@@ -24,17 +24,29 @@ export interface KernelProblem {
   cscWeight: Float64Array | null;
 }
 
-/** Model parameters, mutated in place by kernels. */
-export interface KernelModel {
+/**
+ * Storage of a model's parameters: float64, or float32 (half the memory; explicit ALS only, see
+ * docs/kernels.md "float32 factors"). The four arrays of one model share one type.
+ */
+export type FactorArray = Float64Array | Float32Array;
+
+/**
+ * Model parameters, mutated in place by kernels. `A` is the storage: kernels accept either
+ * (`KernelModel<FactorArray>`); the default keeps float64-only callers typed as before.
+ */
+export interface KernelModel<A extends FactorArray = Float64Array> {
   k: number;
   mu: number;
   /** nRows*k, row-major. */
-  U: Float64Array;
+  U: A;
   /** nCols*k, row-major. */
-  V: Float64Array;
-  rowBias: Float64Array;
-  colBias: Float64Array;
+  V: A;
+  rowBias: A;
+  colBias: A;
 }
+
+/** A model of either storage, what kernels take. */
+export type AnyKernelModel = KernelModel<FactorArray>;
 
 export type SgdMode = 'deterministic' | 'parallel';
 
@@ -105,6 +117,8 @@ export interface BackendDetails {
   parallelSgd: boolean;
   /** Whether `fitMany` runs jobs with algo 'ials' (implicit ALS); absent means no. */
   implicitAls?: boolean;
+  /** Whether `alsSweep`, `trainLoss` and `fitMany` (algo 'als') take float32 models; absent means no. */
+  float32Als?: boolean;
 }
 
 /** The built-in backends, or the name a third party registered with `registerBackend`. */
@@ -124,9 +138,10 @@ export interface KernelValidation {
  * validation RMSE, early stopping with patience that keeps the best iteration) run inside one
  * backend call. `model` arrives initialised (initFactors, mu) and leaves holding the kept iteration.
  */
-export interface FitJob {
+export interface FitJob<A extends FactorArray = Float64Array> {
   problem: KernelProblem;
-  model: KernelModel;
+  /** float32 storage (Float32Array arrays) only with algo 'als'. */
+  model: KernelModel<A>;
   options: KernelOptions;
   /** 'ials' is implicit-feedback ALS (options.implicit), run only by backends whose details say `implicitAls`. */
   algo: 'als' | 'sgd' | 'ials';
@@ -171,14 +186,16 @@ export interface BatchProgress {
 /** One backend: the kernels with the same signature in every implementation. */
 export interface KernelBackend {
   readonly name: BackendName;
-  alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus>;
+  /** Accepts float32 storage (all four arrays Float32Array). */
+  alsSweep(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<KernelStatus>;
   sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus>;
-  trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums>;
+  /** Accepts float32 storage. */
+  trainLoss(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<LossSums>;
   /**
    * Runs independent whole fits in one call; results in job order, identical whatever the thread
    * count. Small jobs may run side by side on the backend's threads, large ones one at a time with
    * their own threads. A job that fails rejects the whole call with its CollabperfError.
    */
-  fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
+  fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   details(): BackendDetails;
 }

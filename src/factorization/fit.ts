@@ -1,7 +1,7 @@
 import { CollabperfError } from '../errors.js';
 import { chooseBackend, getBackend } from '../backends/registry.js';
 import { Rng } from '../numeric/rng.js';
-import type { BatchProgress, FitJob, FitJobResult, KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
 import { denseFromStrings, IdIndex, isStringRatings, type IdList, type StringRatings } from './ids.js';
 import { FactorModel } from './model.js';
 import { resolveFitOptions, type FitOptions, type IterationReport, type ResolvedFitOptions } from './options.js';
@@ -33,9 +33,10 @@ export interface FitResult<Id extends number | string = number> {
 
 /**
  * Fills U then V with uniform values in ±initScale/sqrt(k) from Rng(seed, 0), the one
- * initialisation both backends start from (docs/kernels.md).
+ * initialisation both backends start from (docs/kernels.md). Float32Arrays receive each value
+ * rounded to float32.
  */
-export function initFactors(U: Float64Array, V: Float64Array, k: number, seed: number, initScale: number): void {
+export function initFactors(U: FactorArray, V: FactorArray, k: number, seed: number, initScale: number): void {
   const rng = new Rng(seed, 0);
   const s = (2 * initScale) / Math.sqrt(k);
   for (let i = 0; i < U.length; i++) U[i] = (rng.nextDouble() - 0.5) * s;
@@ -136,8 +137,9 @@ function validationFor(input: RatingsInput | StringRatings, p: Prepared, nRows: 
  *
  * Input is `{ rows, cols, values }` of dense indices (with `remapIds: true`, any non-negative
  * integer ids), a dense matrix, or `{ row, col, value }` keyed by string ids; the model then speaks
- * those ids. An implicit fit on a backend that cannot run implicit ALS (the native addon today)
- * runs on TypeScript and says so in `backendReport.reason`.
+ * those ids. A fit the chosen backend cannot run (implicit ALS, or `dtype: 'float32'`, on an
+ * addon built before it had them, or a third-party backend without them) runs on TypeScript and
+ * says so in `backendReport.reason`; the native addon built from this tree runs both.
  *
  * @example
  * const { model } = await fit({ rows, cols, values }, { algo: 'als', rank: 16, iters: 10 });
@@ -190,8 +192,9 @@ export interface RunFitsHooks {
 function initialModel(spec: FitSpec, backend: KernelBackend): FactorModel {
   const { problem, options: o } = spec;
   const k = o.rank;
-  const U = new Float64Array(problem.nRows * k);
-  const V = new Float64Array(problem.nCols * k);
+  const F = o.dtype === 'float32' ? Float32Array : Float64Array;
+  const U = new F(problem.nRows * k);
+  const V = new F(problem.nCols * k);
   initFactors(U, V, k, o.seed, o.initScale);
   const mu = o.useBias ? weightedMean(problem.value, problem.weight) : 0;
   // The training column sets are the problem's own CSR arrays: shared, not copied.
@@ -202,8 +205,8 @@ function initialModel(spec: FitSpec, backend: KernelBackend): FactorModel {
     mu,
     U,
     V,
-    new Float64Array(problem.nRows),
-    new Float64Array(problem.nCols),
+    new F(problem.nRows),
+    new F(problem.nCols),
     { options: o, backend: backend.name, iterations: 0, trainRmse: NaN },
     { known: { ptr: problem.rowPtr, cols: problem.colIdx }, rowIds: spec.rowIds ?? null, colIds: spec.colIds ?? null },
   );
@@ -253,15 +256,22 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
   }
   let backend = chosen;
   let report: FitBackendReport = { name: chosen.name, reason: hooks.backendReason ?? 'chosen by the caller' };
-  if (specs.some((s) => s.options.implicit) && chosen.details().implicitAls !== true) {
+  const lacks = (b: KernelBackend): string | null =>
+    specs.some((s) => s.options.implicit) && b.details().implicitAls !== true
+      ? 'implicit ALS'
+      : specs.some((s) => s.options.dtype === 'float32') && b.details().float32Als !== true
+        ? 'float32 ALS'
+        : null;
+  const missing = lacks(chosen);
+  if (missing !== null) {
     // A whole batch moves, so that its results still come from one backend call.
     backend = getBackend('ts');
-    if (backend.details().implicitAls !== true) throw new CollabperfError('E_BACKEND_UNAVAILABLE', `neither ${chosen.name} nor ts can run implicit ALS`);
-    report = { name: backend.name, reason: `${chosen.name} cannot run implicit ALS, so this fit ran on ts (${chosen.name} was ${report.reason})` };
+    if (lacks(backend) !== null) throw new CollabperfError('E_BACKEND_UNAVAILABLE', `neither ${chosen.name} nor ts can run ${missing}`);
+    report = { name: backend.name, reason: `${chosen.name} cannot run ${missing}, so this fit ran on ts (${chosen.name} was ${report.reason})` };
   }
   const cancel = new Int32Array(1);
   const models = specs.map((s) => initialModel(s, backend));
-  const jobs: FitJob[] = specs.map((s, i) => ({
+  const jobs: FitJob<FactorArray>[] = specs.map((s, i) => ({
     problem: s.problem,
     model: models[i],
     options: kernelOptions(s.options, cancel),

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { jsonText } from '../util/json-text.js';
+import type { FactorArray } from '../backends/types.js';
 import type { IdList } from './ids.js';
 import { FactorModel, type KnownColumns, type TrainingInfo } from './model.js';
 
@@ -13,8 +14,9 @@ export const MODEL_FILE_VERSION = 2;
 const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /**
- * Saved model layout (JSON): scalars as JSON, factor arrays as base64 of little-endian float64,
- * so a loaded model predicts bit-for-bit what the saved one did.
+ * Saved model layout (JSON): scalars as JSON, factor arrays as base64 of little-endian float64
+ * (or float32 for a float32 model, `encoding: 'base64-float32le'`), so a loaded model predicts
+ * bit-for-bit what the saved one did.
  */
 interface ModelFileV1 {
   format: typeof MODEL_FILE_FORMAT;
@@ -24,7 +26,7 @@ interface ModelFileV1 {
   k: number;
   mu: number;
   training: TrainingInfo;
-  encoding: 'base64-float64le';
+  encoding: Encoding;
   arrays: { U: string; V: string; rowBias: string; colBias: string };
   /**
    * `sha256:` + hex SHA-256 of the four arrays' bytes (U, V, rowBias, colBias, in that order, as
@@ -51,6 +53,10 @@ interface ModelFileV1 {
  */
 
 const ARRAY_NAMES = ['U', 'V', 'rowBias', 'colBias'] as const;
+
+/** How the four factor arrays are stored; float32 models keep their own bytes (half the size). */
+type Encoding = 'base64-float64le' | 'base64-float32le';
+const ENCODINGS: readonly string[] = ['base64-float64le', 'base64-float32le'];
 
 function checksumOf(bufs: Buffer[]): string {
   const h = createHash('sha256');
@@ -101,25 +107,30 @@ function checksumWith(bufs: Buffer[], extras: { tag: string; bytes: Buffer }[]):
   return `sha256:${h.digest('hex')}`;
 }
 
-function encodeBytes(a: Float64Array): Buffer {
-  // Copy so the bytes are little-endian whatever the host (Float64Array uses host order).
+function encodeBytes(a: FactorArray): Buffer {
+  // Copy so the bytes are little-endian whatever the host (typed arrays use host order).
+  if (a instanceof Float32Array) {
+    const buf = Buffer.alloc(a.length * 4);
+    for (let i = 0; i < a.length; i++) buf.writeFloatLE(a[i], i * 4);
+    return buf;
+  }
   const buf = Buffer.alloc(a.length * 8);
   for (let i = 0; i < a.length; i++) buf.writeDoubleLE(a[i], i * 8);
   return buf;
 }
 
-function decode(s: unknown, expected: number, name: string, file: string): { values: Float64Array; bytes: Buffer } {
+function decode(s: unknown, expected: number, name: string, file: string, width: 4 | 8): { values: FactorArray; bytes: Buffer } {
   const field = `arrays.${name}`;
   if (typeof s !== 'string') throw new CollabperfError('E_PARSE', `${field} is missing or not a base64 string`, { file, field });
   // Buffer.from ignores stray characters; a strict pattern keeps a damaged file from decoding to garbage.
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new CollabperfError('E_PARSE', `${field} is not valid base64`, { file, field });
   const bytes = Buffer.from(s, 'base64');
-  if (bytes.length !== expected * 8) {
-    throw new CollabperfError('E_PARSE', `${field} holds ${bytes.length / 8} numbers, expected ${expected}`, { file, field });
+  if (bytes.length !== expected * width) {
+    throw new CollabperfError('E_PARSE', `${field} holds ${bytes.length / width} numbers, expected ${expected}`, { file, field });
   }
-  const out = new Float64Array(expected);
+  const out = width === 4 ? new Float32Array(expected) : new Float64Array(expected);
   for (let i = 0; i < expected; i++) {
-    const x = bytes.readDoubleLE(i * 8);
+    const x = width === 4 ? bytes.readFloatLE(i * 4) : bytes.readDoubleLE(i * 8);
     if (!Number.isFinite(x)) throw new CollabperfError('E_NON_FINITE', `${field}[${i}] is ${x}`, { file, field });
     out[i] = x;
   }
@@ -175,7 +186,7 @@ export function saveModel(model: FactorModel<number | string>, path: string): vo
     k: model.k,
     mu: model.mu,
     training: model.training,
-    encoding: 'base64-float64le',
+    encoding: model.dtype === 'float32' ? 'base64-float32le' : 'base64-float64le',
     arrays: { U: '', V: '', rowBias: '', colBias: '' },
   };
   const bufs = ARRAY_NAMES.map((n) => encodeBytes(model[n]));
@@ -231,19 +242,26 @@ export function loadModel<Id extends number | string = number | string>(path: st
     if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 2 ** 31 - 1) throw parseError(`${name} must be a positive 32-bit integer`, path, name);
   }
   if (typeof mu !== 'number' || !Number.isFinite(mu)) throw parseError('mu must be a finite number', path, 'mu');
-  if (json.encoding !== 'base64-float64le') throw parseError(`encoding ${jsonText(json.encoding)} is not supported (expected "base64-float64le")`, path, 'encoding');
+  if (!ENCODINGS.includes(json.encoding as string)) {
+    throw parseError(`encoding ${jsonText(json.encoding)} is not supported (expected "base64-float64le" or "base64-float32le")`, path, 'encoding');
+  }
+  const width = json.encoding === 'base64-float32le' ? 4 : 8;
   const training = checkTraining(json.training, path);
+  const dtype = (training.options as { dtype?: unknown }).dtype;
+  if (dtype !== undefined && dtype !== (width === 4 ? 'float32' : 'float64')) {
+    throw parseError(`training.options.dtype ${jsonText(dtype)} does not match encoding ${json.encoding}`, path, 'training.options.dtype');
+  }
   if (!arrays || typeof arrays !== 'object') throw parseError('arrays is missing', path, 'arrays');
   const expected = { U: nRows * k, V: nCols * k, rowBias: nRows, colBias: nCols };
   // lengths first, from the base64 sizes, so a huge nRows is refused before anything is decoded
   for (const n of ARRAY_NAMES) {
     const a = (arrays as Record<string, unknown>)[n];
     if (typeof a !== 'string') throw parseError(`arrays.${n} is missing or not a base64 string`, path, `arrays.${n}`);
-    if (Math.floor((a.length * 3) / 4 / 8) !== expected[n]) {
-      throw parseError(`arrays.${n} holds about ${Math.floor((a.length * 3) / 32)} numbers, expected ${expected[n]}`, path, `arrays.${n}`);
+    if (Math.floor((a.length * 3) / 4 / width) !== expected[n]) {
+      throw parseError(`arrays.${n} holds about ${Math.floor((a.length * 3) / 4 / width)} numbers, expected ${expected[n]}`, path, `arrays.${n}`);
     }
   }
-  const d = ARRAY_NAMES.map((n) => decode(arrays[n], expected[n], n, path));
+  const d = ARRAY_NAMES.map((n) => decode(arrays[n], expected[n], n, path, width));
   const v2 = json.version === 2;
   const known = v2 && json.known !== undefined ? readKnown(json.known, nRows, nCols, path) : null;
   const rowIds = v2 && json.rowIds !== undefined ? readIds(json.rowIds, nRows, 'rowIds', path) : null;

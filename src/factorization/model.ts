@@ -1,6 +1,6 @@
 import { CollabperfError } from '../errors.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../numeric/cholesky.js';
-import type { KernelModel } from '../backends/types.js';
+import type { FactorArray, KernelModel } from '../backends/types.js';
 import { confidenceOf } from '../backends/ts/ials.js';
 import { IdIndex, type Id, type IdList } from './ids.js';
 import type { ResolvedFitOptions } from './options.js';
@@ -119,14 +119,16 @@ function checkOptionsObject(opts: unknown, what: string): void {
 
 /**
  * A fitted factorization: `pred(r, c) = mu + rowBias[r] + colBias[c] + <U[r], V[c]>`.
- * Arrays are row-major Float64Arrays (nRows*k and nCols*k, by dense index) and may be read directly.
+ * Arrays are row-major (nRows*k and nCols*k, by dense index) and may be read directly: Float64Arrays,
+ * or Float32Arrays for a model fitted with `dtype: 'float32'` (see {@link dtype}); every method works
+ * on both, computing in double.
  *
  * A model fitted on string ids (or with `remapIds`) takes and returns those ids in every method
  * (`model.recommend('user42', 10)` gives `[{ col: 'item7', score }]`); {@link rowIndex} and
  * {@link colIndex} give the dense index of an id for reading the arrays. Without a map, ids are
  * the dense indices.
  */
-export class FactorModel<Id extends number | string = number> implements KernelModel {
+export class FactorModel<Id extends number | string = number> implements KernelModel<FactorArray> {
   /** The training columns of each row (null when unknown). */
   readonly known: KnownColumns | null;
   /** External row ids (null: ids are dense indices). */
@@ -145,13 +147,17 @@ export class FactorModel<Id extends number | string = number> implements KernelM
     readonly nCols: number,
     readonly k: number,
     readonly mu: number,
-    readonly U: Float64Array,
-    readonly V: Float64Array,
-    readonly rowBias: Float64Array,
-    readonly colBias: Float64Array,
+    readonly U: FactorArray,
+    readonly V: FactorArray,
+    readonly rowBias: FactorArray,
+    readonly colBias: FactorArray,
     readonly training: TrainingInfo,
     extras: ModelExtras = {},
   ) {
+    const f32 = U instanceof Float32Array;
+    if ((V instanceof Float32Array) !== f32 || (rowBias instanceof Float32Array) !== f32 || (colBias instanceof Float32Array) !== f32) {
+      throw new CollabperfError('E_INVALID_ARGUMENT', 'U, V, rowBias and colBias must all be Float64Arrays or all Float32Arrays');
+    }
     this.known = extras.known ?? null;
     this.rowIds = extras.rowIds ?? null;
     this.colIds = extras.colIds ?? null;
@@ -162,6 +168,11 @@ export class FactorModel<Id extends number | string = number> implements KernelM
     if (this.colIds && this.colIds.length !== nCols) throw new CollabperfError('E_LENGTH_MISMATCH', `colIds has ${this.colIds.length} ids for ${nCols} columns`);
     this.rowIndexOf = this.rowIds ? new IdIndex(this.rowIds) : null;
     this.colIndexOf = this.colIds ? new IdIndex(this.colIds) : null;
+  }
+
+  /** Storage of U, V and the biases. */
+  get dtype(): 'float32' | 'float64' {
+    return this.U instanceof Float32Array ? 'float32' : 'float64';
   }
 
   /** The dense row index of a row id (the id itself without a map). */
@@ -445,7 +456,7 @@ export class FactorModel<Id extends number | string = number> implements KernelM
 }
 
 /** `F^T F` (k x k; the lower triangle is what Cholesky reads, both are filled). */
-function gram(F: Float64Array, n: number, k: number): Float64Array {
+function gram(F: FactorArray, n: number, k: number): Float64Array {
   const G = new Float64Array(k * k);
   for (let r = 0; r < n; r++) {
     const o = r * k;
@@ -458,7 +469,7 @@ function gram(F: Float64Array, n: number, k: number): Float64Array {
   return G;
 }
 
-function norms(F: Float64Array, n: number, k: number): Float64Array {
+function norms(F: FactorArray, n: number, k: number): Float64Array {
   const out = new Float64Array(n);
   for (let r = 0; r < n; r++) {
     let s = 0.0;
@@ -469,7 +480,7 @@ function norms(F: Float64Array, n: number, k: number): Float64Array {
 }
 
 /** Cosine of every factor row with row `i0` (0 where either has zero norm). */
-function cosineTo(F: Float64Array, nrm: Float64Array, k: number, i0: number): (i: number) => number {
+function cosineTo(F: FactorArray, nrm: Float64Array, k: number, i0: number): (i: number) => number {
   const o0 = i0 * k;
   const n0 = nrm[i0];
   return (i) => {

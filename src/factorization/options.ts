@@ -103,7 +103,16 @@ export interface FitOptions {
   remapIds?: boolean;
   /** Memory budget in bytes for the ratings and factors (default 4 GiB); beyond it the fit is E_TOO_LARGE. */
   maxBytes?: number;
+  /**
+   * Storage of the factors and biases: 'float64' (default) or 'float32' (half the memory; the
+   * model's arrays are then Float32Arrays). float32 is available for explicit ALS; sums and
+   * solves still run in double, each stored value is rounded to float32.
+   */
+  dtype?: Dtype;
 }
+
+/** Storage type of a model's factors and biases. */
+export type Dtype = 'float32' | 'float64';
 
 /** Options after defaults and validation. */
 export interface ResolvedFitOptions {
@@ -129,6 +138,8 @@ export interface ResolvedFitOptions {
   epsilon: number;
   solver: ImplicitSolver;
   cgSteps: number;
+  /** Storage of the factors (absent in models saved before float32 existed: float64). */
+  dtype: Dtype;
 }
 
 /** Above this, a rank is a mistake rather than a model (the normal equations are d x d per row). */
@@ -155,7 +166,7 @@ const FIT_OPTION_KEYS = Object.keys({
   algo: 0, rank: 0, iters: 0, lambda: 0, lambdaBias: 0, weightedLambda: 0, useBias: 0, seed: 0, initScale: 0, threads: 0,
   learningRate: 0, lrDecay: 0, sgdMode: 0, backend: 0, validation: 0, earlyStopping: 0, patience: 0, minDelta: 0,
   onProgress: 0, onBatchProgress: 0, signal: 0, implicit: 0, alpha: 0, confidence: 0, epsilon: 0, solver: 0, cgSteps: 0,
-  remapIds: 0, maxBytes: 0,
+  remapIds: 0, maxBytes: 0, dtype: 0,
 } satisfies Record<keyof FitOptions, 0>);
 
 function editDistance(a: string, b: string): number {
@@ -223,6 +234,11 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
   }
   const solver = o.solver ?? 'cg';
   if (solver !== 'cg' && solver !== 'cholesky') throw new CollabperfError('E_INVALID_ARGUMENT', `solver must be "cg" or "cholesky", got ${String(solver)}`, { field: 'solver' });
+  const dtype = o.dtype === undefined ? 'float64' : o.dtype;
+  if (dtype !== 'float64' && dtype !== 'float32') throw new CollabperfError('E_INVALID_ARGUMENT', `dtype must be "float32" or "float64", got ${String(dtype)}`, { field: 'dtype' });
+  if (dtype === 'float32' && (algo !== 'als' || implicit)) {
+    throw new CollabperfError('E_INVALID_ARGUMENT', `dtype "float32" is available for explicit ALS only (not ${implicit ? 'implicit ALS' : 'SGD'} yet)`, { field: 'dtype' });
+  }
   if (o.remapIds !== undefined) bool('remapIds', o.remapIds, false);
   if (o.maxBytes !== undefined) num('maxBytes', o.maxBytes, 0, (x) => x > 0, 'a positive number');
   const lambda = num('lambda', o.lambda, implicit ? 0.1 : als ? 0.05 : 0.02, (x) => x >= 0, 'a finite number >= 0');
@@ -248,5 +264,6 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
     epsilon: num('epsilon', o.epsilon, 1, (x) => x > 0, 'a finite number > 0'),
     solver,
     cgSteps: num('cgSteps', o.cgSteps, 3, (x) => isInt(x) && x >= 1 && x <= 1000, 'an integer from 1 to 1000'),
+    dtype,
   };
 }

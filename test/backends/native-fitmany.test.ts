@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { getBackend } from '../../src/backends/registry.js';
-import type { BatchProgress, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelValidation } from '../../src/backends/types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelValidation } from '../../src/backends/types.js';
 import { CollabperfError } from '../../src/errors.js';
 import { initFactors, runFit } from '../../src/factorization/fit.js';
 import { resolveFitOptions } from '../../src/factorization/options.js';
@@ -46,8 +46,9 @@ function firstBitDifference(a: Float64Array, b: Float64Array): number {
   return -1;
 }
 
-function modelBitDifferences(a: KernelModel, b: KernelModel): number[] {
-  return [firstBitDifference(a.U, b.U), firstBitDifference(a.V, b.V), firstBitDifference(a.rowBias, b.rowBias), firstBitDifference(a.colBias, b.colBias)];
+function modelBitDifferences(a: KernelModel<FactorArray>, b: KernelModel<FactorArray>): number[] {
+  const f = (x: FactorArray, y: FactorArray): number => (x instanceof Float64Array && y instanceof Float64Array ? firstBitDifference(x, y) : 0);
+  return [f(a.U, b.U), f(a.V, b.V), f(a.rowBias, b.rowBias), f(a.colBias, b.colBias)];
 }
 
 function maxPredictionDifference(a: KernelModel, b: KernelModel, p: KernelProblem): number {
@@ -230,7 +231,7 @@ describe.runIf(native !== null)('native fitMany', () => {
 });
 
 /** Every distinct ArrayBuffer behind the typed arrays of a job (inputs, outputs, cancel flag). */
-function buffersOf(job: FitJob, which: 'inputs' | 'all'): ArrayBuffer[] {
+function buffersOf(job: FitJob<FactorArray>, which: 'inputs' | 'all'): ArrayBuffer[] {
   const p = job.problem;
   const arrays: (ArrayBufferView | null)[] = [p.rowPtr, p.rowIdx, p.colIdx, p.value, p.weight, p.colPtr, p.cscRow, p.cscValue, p.cscWeight];
   if (job.validation) arrays.push(job.validation.rows, job.validation.cols, job.validation.values, job.validation.weights);

@@ -34,7 +34,7 @@ const LARGE_K = 24;
 // Few columns with hundreds of entries each: the native CG gathers such columns in chunks.
 const dense = dataset(6000, 40, 30000, 9);
 
-function maxDiff(a: Float64Array, b: Float64Array): number {
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

@@ -3,7 +3,7 @@
  * solved exactly from its normal equations with the column side fixed, then every column's.
  */
 import { CollabperfError } from '../../errors.js';
-import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
+import type { AnyKernelModel, FactorArray, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 import { drive, Slice, type Steps } from './slice.js';
 /**
@@ -30,11 +30,12 @@ interface AlsPass {
   val: Float64Array;
   wt: Float64Array | null;
   /** Fixed factors and biases (V/colBias for the row pass). */
-  fixed: Float64Array;
-  fixedBias: Float64Array;
+  fixed: FactorArray;
+  fixedBias: FactorArray;
   /** Solved factors and biases (U/rowBias for the row pass). */
-  out: Float64Array;
-  outBias: Float64Array;
+  /** A Float32Array here rounds every stored value to float32 (what the native float32 sweep does). */
+  out: FactorArray;
+  outBias: FactorArray;
   k: number;
   mu: number;
   useBias: boolean;
@@ -56,7 +57,7 @@ interface AlsPass {
  *   pivot (only possible with lambda = 0, or lambdaBias = 0 with zero weights); the message names it.
  *   The rows solved before it keep their new values.
  */
-export function alsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus> {
+export function alsSweep(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<KernelStatus> {
   const slice = new Slice();
   return drive(alsSweepSteps(problem, model, options, slice), slice);
 }
@@ -65,7 +66,7 @@ export function alsSweep(problem: KernelProblem, model: KernelModel, options: Ke
  * {@link alsSweep} as a generator that yields whenever `slice` is due; the caller returns to the
  * event loop (or not) and resets the slice. Used by `fitMany` to share one slice across calls.
  */
-export function* alsSweepSteps(problem: KernelProblem, model: KernelModel, options: KernelOptions, slice: Slice): Steps<KernelStatus> {
+export function* alsSweepSteps(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, slice: Slice): Steps<KernelStatus> {
   const cancel = options.cancel;
   if (cancel !== null && cancel[0] !== 0) return 'aborted';
   const k = model.k;

@@ -6,7 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { FitLoop, ProgressThrottle } from '../fit-loop.js';
-import type { BatchProgress, FitJob, FitJobResult } from '../types.js';
+import { CollabperfError } from '../../errors.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobResult, KernelModel } from '../types.js';
 import { alsSweepSteps } from './als.js';
 import { ialsSweepSteps, implicitLossSteps } from './ials.js';
 import { trainLossSteps } from './loss.js';
@@ -14,8 +15,9 @@ import { sgdEpochSteps } from './sgd.js';
 import { Slice, turn, type Steps } from './slice.js';
 
 /** One job as a generator that yields when the shared slice is due. */
-function* fitSteps(job: FitJob, j: number, slice: Slice, progress: ProgressThrottle): Steps<FitJobResult> {
+function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: ProgressThrottle): Steps<FitJobResult> {
   const { problem, model, options } = job;
+  const m64 = job.algo === 'als' ? null : float64Model(job, j);
   const loop = new FitLoop(job);
   for (let it = 0; it < job.iters; it++) {
     if (loop.cancelled()) {
@@ -27,14 +29,14 @@ function* fitSteps(job: FitJob, j: number, slice: Slice, progress: ProgressThrot
       job.algo === 'als'
         ? yield* alsSweepSteps(problem, model, options, slice)
         : job.algo === 'ials'
-          ? yield* ialsSweepSteps(problem, model, options, slice)
-          : yield* sgdEpochSteps(problem, model, options, it, slice);
+          ? yield* ialsSweepSteps(problem, m64!, options, slice)
+          : yield* sgdEpochSteps(problem, m64!, options, it, slice);
     const seconds = (performance.now() - t) / 1000;
     if (status === 'aborted' || loop.cancelled()) {
       loop.abort();
       break;
     }
-    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, model, options, slice) : yield* trainLossSteps(problem, model, slice);
+    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, m64!, options, slice) : yield* trainLossSteps(problem, model, slice);
     const go = loop.afterIteration(it, loss, seconds);
     progress.iteration(j, it + 1);
     if (!go) break;
@@ -44,11 +46,18 @@ function* fitSteps(job: FitJob, j: number, slice: Slice, progress: ProgressThrot
   return loop.finish();
 }
 
+/** SGD and implicit ALS have no float32 kernels: such a job must hold Float64Arrays. */
+function float64Model(job: FitJob<FactorArray>, j: number): KernelModel {
+  const m = job.model;
+  if (m.U instanceof Float64Array && m.V instanceof Float64Array && m.rowBias instanceof Float64Array && m.colBias instanceof Float64Array) return m as KernelModel;
+  throw new CollabperfError('E_INVALID_ARGUMENT', `job ${j}: float32 factors are available for algo 'als' only, not '${job.algo}'`);
+}
+
 /**
  * Runs the jobs in order; see `KernelBackend.fitMany`. `options.threads` is ignored (one thread),
  * and a job that throws (E_NUMERIC from an ALS pivot) rejects the whole call.
  */
-export async function fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
+export async function fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
   const progress = new ProgressThrottle(jobs.length, onProgress);
   const slice = new Slice();
   const results: FitJobResult[] = [];

@@ -2,7 +2,7 @@
  * The pure TypeScript backend: the kernels of docs/kernels.md on typed arrays, single-threaded,
  * always available (the fallback when the native addon cannot be loaded).
  */
-import type { BackendDetails, BatchProgress, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
+import type { BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { alsSweep } from './als.js';
 import { fitMany } from './fit-many.js';
 import { trainLoss } from './loss.js';
@@ -42,11 +42,11 @@ export const tsBackend: KernelBackend = {
     return sgdEpoch(problem, model, options, epoch);
   },
   trainLoss,
-  fitMany(jobs: FitJob[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
+  fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]> {
     for (const j of jobs) if (j.algo === 'sgd') warnParallel(j.options);
     return fitMany(jobs, onProgress);
   },
   details(): BackendDetails {
-    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true };
+    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true };
   },
 };

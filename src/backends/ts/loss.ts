@@ -1,7 +1,7 @@
 /**
  * Training loss of the TypeScript backend (docs/kernels.md, "Prediction" and `trainLoss`).
  */
-import type { KernelModel, KernelOptions, KernelProblem, LossSums } from '../types.js';
+import type { AnyKernelModel, KernelOptions, KernelProblem, LossSums } from '../types.js';
 import { drive, Slice, type Steps } from './slice.js';
 /** Approximate flops between two looks at the clock (about 0.2 ms once compiled). */
 const CHECK_WORK = 1 << 20;
@@ -15,14 +15,14 @@ const CHECK_WORK = 1 << 20;
  * `options.cancel` is not consulted; `options` is otherwise unused (biases are read from the model,
  * where they stay 0 without useBias).
  */
-export function trainLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums> {
+export function trainLoss(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<LossSums> {
   void options;
   const slice = new Slice();
   return drive(trainLossSteps(problem, model, slice), slice);
 }
 
 /** {@link trainLoss} as a generator that yields whenever `slice` is due (see `alsSweepSteps`). */
-export function* trainLossSteps(problem: KernelProblem, model: KernelModel, slice: Slice): Steps<LossSums> {
+export function* trainLossSteps(problem: KernelProblem, model: AnyKernelModel, slice: Slice): Steps<LossSums> {
   const nnz = problem.nnz;
   const chunk = Math.max(256, Math.floor(CHECK_WORK / (2 * model.k + 8)));
   const acc = new Float64Array(2);
@@ -34,7 +34,7 @@ export function* trainLossSteps(problem: KernelProblem, model: KernelModel, slic
 }
 
 /** Adds entries `from..to` (CSR order) to `acc = [sse, wsum]`. Synchronous for the optimiser. */
-function lossRange(problem: KernelProblem, model: KernelModel, from: number, to: number, acc: Float64Array): void {
+function lossRange(problem: KernelProblem, model: AnyKernelModel, from: number, to: number, acc: Float64Array): void {
   const { rowIdx, colIdx, value, weight } = problem;
   const { k, mu, U, V, rowBias, colBias } = model;
   let sse = acc[0];
