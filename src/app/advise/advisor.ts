@@ -347,16 +347,13 @@ async function simulateStep(
     }
     return absErrors(pred, ms, ts);
   };
-  const fitAndScore = async (mask: Uint8Array, ms: number[], ts: number[]): Promise<Float64Array> => {
-    if (ctx.signal?.aborted) throw new CollabperfError('E_ABORTED', 'advice aborted');
-    return score(await predictor.fit(trainView(ds, mask), ctx), ms, ts);
-  };
-
   // "Before": every hidden cell of the pool, with only the known tasks revealed.
   const ms0: number[] = [];
   const ts0: number[] = [];
   pool.forEach((m, i) => hidden[i].forEach((t) => (ms0.push(m), ts0.push(t))));
-  const flat0 = await fitAndScore(mask0, ms0, ts0);
+  if (ctx.signal?.aborted) throw new CollabperfError('E_ABORTED', 'advice aborted');
+  const fitted0 = await predictor.fit(trainView(ds, mask0), ctx);
+  const flat0 = score(fitted0, ms0, ts0);
   const err0: Map<number, number>[] = pool.map(() => new Map());
   let o = 0;
   pool.forEach((_, i) => hidden[i].forEach((t) => err0[i].set(t, flat0[o++])));
@@ -380,67 +377,13 @@ async function simulateStep(
   const isCandidate = new Uint8Array(nT);
   for (const c of candidates) isCandidate[c] = 1;
   const options = hidden.map((ts) => (ts.length >= 2 ? ts.filter((t) => isCandidate[t]) : []));
-  const plans: Array<Map<number, number>> = []; // per fit: pool position → revealed task
-  const possible = candidates.filter((c) => options.some((o2) => o2.includes(c)));
-  if (possible.length <= fitsPerStep) {
-    for (const c of possible) {
-      const plan = new Map<number, number>();
-      options.forEach((opt, i) => opt.includes(c) && plan.set(i, c));
-      plans.push(plan);
-    }
-  } else {
-    const rng = new Rng(ctx.seed, STREAM_PACK);
-    const count = new Int32Array(nT);
-    const used = pool.map(() => new Set<number>());
-    for (let f = 0; f < fitsPerStep; f++) {
-      const order = Int32Array.from(pool, (_, i) => i);
-      rng.shuffle(order);
-      const tie = Float64Array.from({ length: nT }, () => rng.nextDouble());
-      const plan = new Map<number, number>();
-      for (const i of order) {
-        let best = -1;
-        for (const c of options[i]) {
-          if (used[i].has(c)) continue;
-          // The least-measured candidate first, so every candidate gets about the same support.
-          if (best < 0 || count[c] < count[best] || (count[c] === count[best] && tie[c] < tie[best])) best = c;
-        }
-        if (best < 0) continue;
-        plan.set(i, best);
-        used[i].add(best);
-        count[best]++;
-      }
-      if (plan.size === 0) break;
-      plans.push(plan);
-    }
-  }
-
   // Every (reference model, revealed candidate, other hidden task) triple: its error before and after.
-  const pairs: Array<{ i: number; c: number; t: number; x: number; y: number }> = [];
-  const fits = plans.map((plan) => {
-    const mask = Uint8Array.from(mask0);
-    const ms: number[] = [];
-    const ts: number[] = [];
-    for (const [i, c] of plan) {
-      mask[cellOf[pool[i] * nT + c]] = 1;
-      for (const t of hidden[i]) if (t !== c) (ms.push(pool[i]), ts.push(t));
-    }
-    return { mask, ms, ts };
-  });
-  const scored = await runFolds(
-    predictor,
-    fits.length,
-    (f) => ({ train: trainView(ds, fits[f].mask), ctx }),
-    (fitted, f) => score(fitted, fits[f].ms, fits[f].ts),
-    { signal: ctx.signal, what: 'advice' },
-  );
-  for (let f = 0; f < plans.length; f++) {
-    const plan = plans[f];
-    const flat = scored[f];
-    let p = 0;
-    for (const [i, c] of plan) {
-      for (const t of hidden[i]) if (t !== c) pairs.push({ i, c, t, x: err0[i].get(t)!, y: flat[p++] });
-      support[c]++;
-    }
+  const pairs: RevealPair[] = [];
+  const plans: Array<Map<number, number>> = []; // per fit: pool position → revealed task
+  if (fitted0.foldIn) {
+    foldInPairs(tb, fitted0, known, pool, hidden, options, pairs, support);
+  } else {
+    await refitPairs(tb, predictor, ctx, pool, hidden, options, candidates, fitsPerStep, mask0, err0, score, plans, pairs, support);
   }
 
   // The error on t with c known: the mean error on t of the reference models that revealed c, shrunk
@@ -497,6 +440,137 @@ async function simulateStep(
     after[c] = n === 0 ? 0 : s / n;
   }
   return { before, after, support, pool: pool.length, fits: 1 + plans.length };
+}
+
+/** One simulated reveal: reference model at pool position `i` reveals `c`; its error on `t` before (`x`) and after (`y`). */
+interface RevealPair {
+  i: number;
+  c: number;
+  t: number;
+  x: number;
+  y: number;
+}
+
+/**
+ * The reveals of a step without refitting: each reference model is folded into the one fit of the
+ * step (the table with the pool's hidden cells removed) from its known scores, then from its known
+ * scores plus each candidate it has, and scored on its other hidden cells. Every candidate of every
+ * reference model is tried (a refit per reveal would cost a fit each; {@link refitPairs} packs them
+ * into a few fits instead). Before and after both come from fold-in, so the effect of a candidate
+ * is not confounded with the difference between folding in and refitting.
+ */
+function foldInPairs(
+  tb: CellLookup,
+  fitted: FittedPredictor,
+  known: ReadonlySet<number>,
+  pool: number[],
+  hidden: number[][],
+  options: number[][],
+  pairs: RevealPair[],
+  support: Int32Array,
+): void {
+  const { ds, nT, cellOf, to100 } = tb;
+  const valueOf = (m: number, t: number): number => ds.scores.value[cellOf[m * nT + t]];
+  pool.forEach((m, i) => {
+    if (options[i].length === 0) return;
+    const given: Array<{ task: number; value: number }> = [];
+    for (const t of known) if (cellOf[m * nT + t] >= 0) given.push({ task: t, value: valueOf(m, t) });
+    const before = fitted.foldIn!(given);
+    for (const c of options[i]) {
+      const after = fitted.foldIn!([...given, { task: c, value: valueOf(m, c) }]);
+      for (const t of hidden[i]) {
+        if (t === c) continue;
+        const truth = valueOf(m, t);
+        pairs.push({ i, c, t, x: Math.abs(before[t] - truth) * to100[t], y: Math.abs(after[t] - truth) * to100[t] });
+      }
+      support[c]++;
+    }
+  });
+}
+
+/**
+ * The reveals of a step by refitting, for methods without fold-in: candidates are packed into at
+ * most `fitsPerStep` fits (each reference model reveals one candidate per fit, the least-measured
+ * first), each fit scored on the reference models' other hidden cells against `err0`, the errors
+ * of the step's fit with nothing revealed.
+ */
+async function refitPairs(
+  tb: CellLookup,
+  predictor: Predictor,
+  ctx: PredictContext,
+  pool: number[],
+  hidden: number[][],
+  options: number[][],
+  candidates: number[],
+  fitsPerStep: number,
+  mask0: Uint8Array,
+  err0: Map<number, number>[],
+  score: (fitted: FittedPredictor, ms: number[], ts: number[]) => Float64Array,
+  plans: Array<Map<number, number>>,
+  pairs: RevealPair[],
+  support: Int32Array,
+): Promise<void> {
+  const { ds, nT, cellOf } = tb;
+  const possible = candidates.filter((c) => options.some((o2) => o2.includes(c)));
+  if (possible.length <= fitsPerStep) {
+    for (const c of possible) {
+      const plan = new Map<number, number>();
+      options.forEach((opt, i) => opt.includes(c) && plan.set(i, c));
+      plans.push(plan);
+    }
+  } else {
+    const rng = new Rng(ctx.seed, STREAM_PACK);
+    const count = new Int32Array(nT);
+    const used = pool.map(() => new Set<number>());
+    for (let f = 0; f < fitsPerStep; f++) {
+      const order = Int32Array.from(pool, (_, i) => i);
+      rng.shuffle(order);
+      const tie = Float64Array.from({ length: nT }, () => rng.nextDouble());
+      const plan = new Map<number, number>();
+      for (const i of order) {
+        let best = -1;
+        for (const c of options[i]) {
+          if (used[i].has(c)) continue;
+          // The least-measured candidate first, so every candidate gets about the same support.
+          if (best < 0 || count[c] < count[best] || (count[c] === count[best] && tie[c] < tie[best])) best = c;
+        }
+        if (best < 0) continue;
+        plan.set(i, best);
+        used[i].add(best);
+        count[best]++;
+      }
+      if (plan.size === 0) break;
+      plans.push(plan);
+    }
+  }
+
+  const fits = plans.map((plan) => {
+    const mask = Uint8Array.from(mask0);
+    const ms: number[] = [];
+    const ts: number[] = [];
+    for (const [i, c] of plan) {
+      mask[cellOf[pool[i] * nT + c]] = 1;
+      for (const t of hidden[i]) if (t !== c) (ms.push(pool[i]), ts.push(t));
+    }
+    return { mask, ms, ts };
+  });
+  const scored = await runFolds(
+    predictor,
+    fits.length,
+    (f) => ({ train: trainView(ds, fits[f].mask), ctx }),
+    (fitted, f) => score(fitted, fits[f].ms, fits[f].ts),
+    { signal: ctx.signal, what: 'advice' },
+  );
+  for (let f = 0; f < plans.length; f++) {
+    const plan = plans[f];
+    const flat = scored[f];
+    let p = 0;
+    for (const [i, c] of plan) {
+      for (const t of hidden[i]) if (t !== c) pairs.push({ i, c, t, x: err0[i].get(t)!, y: flat[p++] });
+      support[c]++;
+    }
+  }
+
 }
 
 /**

@@ -54,7 +54,22 @@ describe('advise on a planted matrix', () => {
     expect(a.baselineError).toBeGreaterThan(3);
     expect(a.baselineError).toBeLessThan(40);
     expect(a.referenceModels).toBe(20); // a third of 60 models
-    expect(a.fits).toBeGreaterThan(3);
+    // knn folds in: one fit per step, every reveal simulated by fold-in.
+    expect(a.fits).toBe(3);
+  });
+
+  it('refits for a method without fold-in, packing reveals into a few fits per step, and still finds an informative task first', async () => {
+    const ds = plantedAdviceDataset();
+    const noFoldIn = { ...knnPredictor, name: 'knn-refit', canFoldIn: false, fit: async (d: Parameters<typeof knnPredictor.fit>[0], c: Parameters<typeof knnPredictor.fit>[1]) => {
+      const { foldIn: _dropped, ...rest } = await knnPredictor.fit(d, c);
+      return rest;
+    } };
+    const a = await advise(ds, noFoldIn, { budget: 1, ctx: { seed: 1 }, known: [{ task: 'N1', value: 49 }] });
+    expect(a.fits).toBeGreaterThan(1);
+    const b = await advise(ds, knnPredictor, { budget: 1, ctx: { seed: 1 }, known: [{ task: 'N1', value: 49 }] });
+    // The planted table has two informative tasks (info, infoB): either way one of them first.
+    expect(a.steps[0].task).toMatch(/^info/);
+    expect(b.steps[0].task).toMatch(/^info/);
   });
 
   it('is deterministic for a seed', async () => {
