@@ -21,7 +21,10 @@
 //   fitMany(jobs, onProgress?)                -> Promise<FitJobResult[]>  (one worker for the batch;
 //                                                 onProgress(BatchProgress) at most every ~100 ms;
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
-//   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, version, blasConfig, simd }
+//   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, version, blasConfig, simd }
+//
+// A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage, read by alsSweep,
+// trainLoss and 'als' jobs only; sgdEpoch, 'sgd' and 'ials' refuse it with E_INVALID_ARGUMENT).
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
 // type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
@@ -150,6 +153,7 @@ struct Keeper {
   std::vector<Napi::Reference<Napi::Value>> refs;
   std::vector<std::vector<int32_t>> ints;
   std::vector<std::vector<double>> doubles;
+  std::vector<std::vector<float>> floats;
   template <class T>
   T* store(const T* src, size_t n);
 };
@@ -163,12 +167,18 @@ double* Keeper::store<double>(const double* src, size_t n) {
   doubles.emplace_back(src, src + n);
   return doubles.back().data();
 }
+template <>
+float* Keeper::store<float>(const float* src, size_t n) {
+  floats.emplace_back(src, src + n);
+  return floats.back().data();
+}
 
 /** A JS typed array that receives a native array when the work completes. */
 struct Output {
   Napi::Reference<Napi::Value> ref;
-  const double* src = nullptr;
+  const void* src = nullptr;
   size_t n = 0;
+  size_t elementBytes = sizeof(double);  // 4 for a float32 model's arrays
 };
 
 template <class T>
@@ -177,12 +187,16 @@ template <>
 const char* typedArrayName<int32_t>() { return "Int32Array"; }
 template <>
 const char* typedArrayName<double>() { return "Float64Array"; }
+template <>
+const char* typedArrayName<float>() { return "Float32Array"; }
 template <class T>
 napi_typedarray_type typedArrayType();
 template <>
 napi_typedarray_type typedArrayType<int32_t>() { return napi_int32_array; }
 template <>
 napi_typedarray_type typedArrayType<double>() { return napi_float64_array; }
+template <>
+napi_typedarray_type typedArrayType<float>() { return napi_float32_array; }
 
 /**
  * A native copy of o[key], which must be a T typed array of `expected` elements (or null when
@@ -210,7 +224,7 @@ T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_
                                         " = " + std::to_string(expected));
   if (len > 0 && arr.Data() == nullptr) fail(ErrorCode::InvalidArgument, field + " is detached");
   T* copy = keep.store<T>(arr.Data(), static_cast<size_t>(len));
-  if (out != nullptr) out->push_back(Output{Napi::Persistent(v), reinterpret_cast<const double*>(copy), static_cast<size_t>(len)});
+  if (out != nullptr) out->push_back(Output{Napi::Persistent(v), copy, static_cast<size_t>(len), sizeof(T)});
   return copy;
 }
 
@@ -245,6 +259,15 @@ collabperf::ModelView readModel(const Napi::Value& value, const collabperf::Prob
   m.k = static_cast<int32_t>(requireInteger(o, M, "k", 1, 65536));
   m.mu = requireNumber(o, M, "mu");
   const uint64_t k = static_cast<uint64_t>(m.k);
+  // float32 storage when U is a Float32Array; the other three must then be too (typedArray says which).
+  Napi::Value u = o.Get("U");
+  if (u.IsTypedArray() && u.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    m.U32 = typedArray<float>(o, M, "U", static_cast<uint64_t>(p.nRows) * k, "nRows * k", false, keep, out);
+    m.V32 = typedArray<float>(o, M, "V", static_cast<uint64_t>(p.nCols) * k, "nCols * k", false, keep, out);
+    m.rowBias32 = typedArray<float>(o, M, "rowBias", static_cast<uint64_t>(p.nRows), "nRows", false, keep, out);
+    m.colBias32 = typedArray<float>(o, M, "colBias", static_cast<uint64_t>(p.nCols), "nCols", false, keep, out);
+    return m;
+  }
   m.U = typedArray<double>(o, M, "U", static_cast<uint64_t>(p.nRows) * k, "nRows * k", false, keep, out);
   m.V = typedArray<double>(o, M, "V", static_cast<uint64_t>(p.nCols) * k, "nCols * k", false, keep, out);
   m.rowBias = typedArray<double>(o, M, "rowBias", static_cast<uint64_t>(p.nRows), "nRows", false, keep, out);
@@ -321,12 +344,13 @@ bool copyBack(std::vector<Output>& outputs) {
   for (Output& o : outputs) {
     Napi::Value v = o.ref.Value();
     if (!v.IsTypedArray()) return false;
-    Napi::Float64Array a = v.As<Napi::Float64Array>();
-    if (a.ElementLength() != o.n || (o.n > 0 && a.Data() == nullptr)) return false;
+    Napi::TypedArray a = v.As<Napi::TypedArray>();
+    if (a.ElementSize() != o.elementBytes || a.ElementLength() != o.n) return false;
+    if (o.n > 0 && (a.ArrayBuffer().Data() == nullptr)) return false;
   }
   for (Output& o : outputs) {
-    Napi::Float64Array a = o.ref.Value().As<Napi::Float64Array>();
-    if (o.n > 0) std::memcpy(a.Data(), o.src, o.n * sizeof(double));
+    Napi::TypedArray a = o.ref.Value().As<Napi::TypedArray>();
+    if (o.n > 0) std::memcpy(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(), o.src, o.n * o.elementBytes);
   }
   return true;
 }
@@ -639,6 +663,8 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       else if (a == "ials") job.algo = collabperf::Algo::Ials;
       else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als', 'sgd' or 'ials'");
       if (job.algo == collabperf::Algo::Ials) job.options.implicit = readImplicit(jo.Get("options"));
+      if (job.algo != collabperf::Algo::Als && job.model.float32())
+        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for algo 'als' only, not '" + a + "'");
       if (job.algo != collabperf::Algo::Sgd && job.model.k > collabperf::kMaxAlsK)
         fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
       job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));
@@ -682,6 +708,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("maxThreads", Napi::Number::New(env, collabperf::maxThreads()));
     out.Set("parallelSgd", Napi::Boolean::New(env, true));
     out.Set("implicitAls", Napi::Boolean::New(env, true));
+    out.Set("float32Als", Napi::Boolean::New(env, true));
     out.Set("version", Napi::String::New(env, COLLABPERF_VERSION));
     out.Set("blasConfig", Napi::String::New(env, collabperf::blasConfig()));
     out.Set("simd", Napi::String::New(env, collabperf::simdLevel()));

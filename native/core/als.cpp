@@ -67,7 +67,13 @@ typedef Fault (*SolveFn)(const SideJob&, int64_t, int64_t, double*, Profile*);
  * cache lines: the gather then touches k*8/64 lines per entry instead of one more for every row
  * that straddles a line (typed arrays are only 8- or 16-byte aligned). Unused when `aligned` is null.
  */
-bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProfile* profile, double* aligned) {
+/**
+ * float32 models: `otherF32` / `otherB32` are the other side's arrays; the aligned copy (then
+ * required) widens the factors to double and `otherB64` receives the widened biases, so the row
+ * solver reads doubles exactly as for a float64 model.
+ */
+bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProfile* profile, double* aligned,
+             const float* otherF32 = nullptr, const float* otherB32 = nullptr, double* otherB64 = nullptr) {
   if (job.nSelf == 0) return true;
   const double t0 = nowSeconds();
   const int threads = static_cast<int>(std::min<int64_t>(options.threads, std::max<int64_t>(1, job.nSelf / 16)));
@@ -76,15 +82,24 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
     const int64_t kp = paddedK(k);
     const double* src = job.otherF;
     const int64_t n = job.nOther;
+    if (otherB32 != nullptr) {
+      for (int64_t i = 0; i < n; ++i) otherB64[i] = static_cast<double>(otherB32[i]);
+      job.otherB = otherB64;
+    }
     // The team may be smaller than asked (the pool's size): split by what it really has.
     Team copyTeam(threads);
     const int copiers = copyTeam.size();
     copyTeam.run([&](int tid) {
       const int64_t b = n * tid / copiers, e = n * (tid + 1) / copiers;
       for (int64_t i = b; i < e; ++i) {
-        const double* s = src + i * k;
         double* d = aligned + i * kp;
-        for (int f = 0; f < k; ++f) d[f] = s[f];
+        if (otherF32 != nullptr) {
+          const float* s = otherF32 + i * k;
+          for (int f = 0; f < k; ++f) d[f] = static_cast<double>(s[f]);
+        } else {
+          const double* s = src + i * k;
+          for (int f = 0; f < k; ++f) d[f] = s[f];
+        }
         for (int64_t f = k; f < kp; ++f) d[f] = 0.0;
       }
     });
@@ -177,6 +192,7 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
     job.prefetch = tuning->prefetch;
   }
 
+  const bool f32 = model.float32();
   // Row pass: a = [V[c], 1], t = (y - mu) - colBias[c].
   job.nSelf = problem.nRows;
   job.nOther = problem.nCols;
@@ -186,17 +202,23 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   job.wgt = problem.weight;
   job.selfF = model.U;
   job.selfB = model.rowBias;
+  job.selfF32 = model.U32;
+  job.selfB32 = model.rowBias32;
   job.otherF = model.V;
   job.otherStride = model.k;
   job.otherB = model.colBias;
-  // An aligned copy of the other side's factors (see runSide), sized for the larger side.
+  // An aligned copy of the other side's factors (see runSide), sized for the larger side; float32
+  // models always go through it (it is where their factors become doubles).
   double* aligned = nullptr;
-  const bool copy = !(tuning && !tuning->alignedCopy) && problem.nnz > 0;
+  const bool copy = (f32 || !(tuning && !tuning->alignedCopy)) && problem.nnz > 0;
   if (copy) {
     const size_t n = static_cast<size_t>(std::max(problem.nRows, problem.nCols)) * static_cast<size_t>(paddedK(model.k));
     aligned = static_cast<double*>(threadScratch(kScratchAlsAligned, n * sizeof(double)));
   }
-  if (!runSide(job, true, options, fn, profile, aligned)) return Status::Aborted;
+  // float32: the other side's biases widened to double (one value per row or column).
+  std::vector<double> otherB64(f32 && problem.nnz > 0 ? static_cast<size_t>(std::max(problem.nRows, problem.nCols)) : 0);
+  if (!runSide(job, true, options, fn, profile, aligned, model.V32, f32 && problem.nnz > 0 ? model.colBias32 : nullptr, otherB64.data()))
+    return Status::Aborted;
 
   // Column pass with the U / rowBias just computed.
   job.nSelf = problem.nCols;
@@ -207,10 +229,13 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   job.wgt = problem.cscWeight;
   job.selfF = model.V;
   job.selfB = model.colBias;
+  job.selfF32 = model.V32;
+  job.selfB32 = model.colBias32;
   job.otherF = model.U;
   job.otherStride = model.k;
   job.otherB = model.rowBias;
-  if (!runSide(job, false, options, fn, profile, aligned)) return Status::Aborted;
+  if (!runSide(job, false, options, fn, profile, aligned, model.U32, f32 && problem.nnz > 0 ? model.rowBias32 : nullptr, otherB64.data()))
+    return Status::Aborted;
   return Status::Ok;
 }
 

@@ -17,8 +17,12 @@ struct SideJob {
   const int32_t* idx = nullptr;   // nnz, index into the other side
   const double* val = nullptr;    // nnz
   const double* wgt = nullptr;    // nnz or nullptr
-  double* selfF = nullptr;        // nSelf*k
+  double* selfF = nullptr;        // nSelf*k (nullptr when selfF32 is set)
   double* selfB = nullptr;        // nSelf
+  // float32 models: the solutions are stored here instead, each value rounded once (the gather
+  // reads the other side through its aligned double copy and otherB through a double copy too).
+  float* selfF32 = nullptr;
+  float* selfB32 = nullptr;
   const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
   int64_t otherStride = 0;         // doubles between rows of otherF (k, or a 64-byte-aligned copy's kp)
   const double* otherB = nullptr;  // nOther

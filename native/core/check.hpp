@@ -26,9 +26,19 @@ inline void checkShape(const ProblemView& p, const ModelView& m, const Options& 
   require(m.k >= 1, ErrorCode::InvalidArgument, "model.k must be an integer >= 1");
   require(o.threads >= 1, ErrorCode::InvalidArgument, "options.threads must be an integer >= 1");
   require(std::isfinite(m.mu), ErrorCode::NonFinite, "model.mu must be finite");
-  require((m.U != nullptr || p.nRows == 0) && (m.V != nullptr || p.nCols == 0) &&
-              (m.rowBias != nullptr || p.nRows == 0) && (m.colBias != nullptr || p.nCols == 0),
-          ErrorCode::InvalidArgument, "model arrays missing");
+  const bool f32 = m.float32();
+  require(f32 ? ((m.V32 != nullptr || p.nCols == 0) && (m.rowBias32 != nullptr || p.nRows == 0) &&
+                 (m.colBias32 != nullptr || p.nCols == 0) && m.U == nullptr && m.V == nullptr &&
+                 m.rowBias == nullptr && m.colBias == nullptr)
+              : ((m.U != nullptr || p.nRows == 0) && (m.V != nullptr || p.nCols == 0) &&
+                 (m.rowBias != nullptr || p.nRows == 0) && (m.colBias != nullptr || p.nCols == 0) &&
+                 m.V32 == nullptr && m.rowBias32 == nullptr && m.colBias32 == nullptr),
+          ErrorCode::InvalidArgument, "model arrays missing (or float32 and float64 mixed)");
+}
+
+/** SGD and implicit ALS have no float32 kernels. */
+inline void requireFloat64(const ModelView& m, const char* what) {
+  require(!m.float32(), ErrorCode::InvalidArgument, std::string("float32 factors are available for explicit ALS only, not ") + what);
 }
 
 inline std::string str(long long v) { return std::to_string(v); }

@@ -6,6 +6,7 @@
 #include <exception>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "als.hpp"
 #include "check.hpp"
@@ -21,23 +22,56 @@ namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-/** Exactly src/factorization/fit.ts rmseOn: pred = ((mu + rb) + cb) + dot, sse += (w * err) * err. */
-double validationRmse(const ModelView& m, const ValidationView& v) {
+/**
+ * Exactly src/backends/fit-loop.ts validationRmse: pred = ((mu + rb) + cb) + dot, sse += (w * err) * err,
+ * in double whatever the storage T.
+ */
+template <class T>
+double validationRmseOf(const ModelView& m, const T* U, const T* V, const T* rowBias, const T* colBias, const ValidationView& v) {
   double sse = 0.0, ws = 0.0;
   const int k = m.k;
   for (int64_t i = 0; i < v.n; ++i) {
     const int64_t r = v.rows[i], c = v.cols[i];
-    const double* u = m.U + r * k;
-    const double* vv = m.V + c * k;
+    const T* u = U + r * k;
+    const T* vv = V + c * k;
     double dot = 0.0;
-    for (int f = 0; f < k; ++f) dot += u[f] * vv[f];
-    const double err = v.values[i] - (((m.mu + m.rowBias[r]) + m.colBias[c]) + dot);
+    for (int f = 0; f < k; ++f) dot += static_cast<double>(u[f]) * static_cast<double>(vv[f]);
+    const double err = v.values[i] - (((m.mu + static_cast<double>(rowBias[r])) + static_cast<double>(colBias[c])) + dot);
     const double w = v.weights ? v.weights[i] : 1;
     sse += w * err * err;
     ws += w;
   }
   return std::sqrt(sse / ws);
 }
+
+double validationRmse(const ModelView& m, const ValidationView& v) {
+  return m.float32() ? validationRmseOf(m, m.U32, m.V32, m.rowBias32, m.colBias32, v)
+                     : validationRmseOf(m, m.U, m.V, m.rowBias, m.colBias, v);
+}
+
+/** The kept iteration's parameters, in the model's own storage. */
+template <class T>
+struct Snapshot {
+  std::vector<T> U, V, rowBias, colBias;
+  void resize(size_t nU, size_t nV, size_t nR, size_t nC) {
+    U.resize(nU);
+    V.resize(nV);
+    rowBias.resize(nR);
+    colBias.resize(nC);
+  }
+  void save(const T* u, const T* v, const T* rb, const T* cb) {
+    std::copy(u, u + U.size(), U.begin());
+    std::copy(v, v + V.size(), V.begin());
+    std::copy(rb, rb + rowBias.size(), rowBias.begin());
+    std::copy(cb, cb + colBias.size(), colBias.begin());
+  }
+  void restore(T* u, T* v, T* rb, T* cb) const {
+    std::copy(U.begin(), U.end(), u);
+    std::copy(V.begin(), V.end(), v);
+    std::copy(rowBias.begin(), rowBias.end(), rb);
+    std::copy(colBias.begin(), colBias.end(), cb);
+  }
+};
 
 bool isSmall(const FitJob& j) {
   if (j.algo == Algo::Sgd && j.options.sgdMode == SgdMode::Parallel && j.options.threads >= 2) return false;
@@ -53,6 +87,7 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
   const ModelView& m = job.model;
   detail::require(job.iters >= 1, ErrorCode::InvalidArgument, "iters must be an integer >= 1");
   detail::require(job.patience >= 1 || !job.earlyStopping, ErrorCode::InvalidArgument, "patience must be >= 1");
+  if (job.algo != Algo::Als) detail::requireFloat64(m, job.algo == Algo::Sgd ? "SGD" : "implicit ALS");
   if (job.hasValidation) {
     const ValidationView& v = job.validation;
     for (int64_t i = 0; i < v.n; ++i) {
@@ -71,12 +106,12 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
   bool haveBest = false;
   int bestIter = 0;
   double bestRmse = 0.0;
-  std::vector<double> bU, bV, bR, bC;
+  const bool f32 = m.float32();
+  Snapshot<double> best64;
+  Snapshot<float> best32;
   if (track) {
-    bU.resize(nU);
-    bV.resize(nV);
-    bR.resize(static_cast<size_t>(p.nRows));
-    bC.resize(static_cast<size_t>(p.nCols));
+    if (f32) best32.resize(nU, nV, static_cast<size_t>(p.nRows), static_cast<size_t>(p.nCols));
+    else best64.resize(nU, nV, static_cast<size_t>(p.nRows), static_cast<size_t>(p.nCols));
   }
   const bool implicit = job.algo == Algo::Ials;
   Confidences conf;  // the log confidences, once per fit (not per sweep)
@@ -117,10 +152,8 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
         haveBest = true;
         bestIter = it + 1;
         bestRmse = rep.validRmse;
-        std::copy(m.U, m.U + nU, bU.begin());
-        std::copy(m.V, m.V + nV, bV.begin());
-        std::copy(m.rowBias, m.rowBias + p.nRows, bR.begin());
-        std::copy(m.colBias, m.colBias + p.nCols, bC.begin());
+        if (f32) best32.save(m.U32, m.V32, m.rowBias32, m.colBias32);
+        else best64.save(m.U, m.V, m.rowBias, m.colBias);
       } else if (it + 1 - bestIter >= job.patience) {
         res.stoppedEarly = it + 1 < job.iters;
         break;
@@ -129,10 +162,8 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
   }
   const int n = static_cast<int>(res.history.size());
   if (haveBest && bestIter != n) {
-    std::copy(bU.begin(), bU.end(), m.U);
-    std::copy(bV.begin(), bV.end(), m.V);
-    std::copy(bR.begin(), bR.end(), m.rowBias);
-    std::copy(bC.begin(), bC.end(), m.colBias);
+    if (f32) best32.restore(m.U32, m.V32, m.rowBias32, m.colBias32);
+    else best64.restore(m.U, m.V, m.rowBias, m.colBias);
   }
   res.bestIter = haveBest ? bestIter : n;
   return res;

@@ -173,6 +173,7 @@ void checkImplicit(const ImplicitOptions& o) {
 
 void checkProblem(const ProblemView& p, const ModelView& m, const Options& o) {
   detail::checkShape(p, m, o);
+  detail::requireFloat64(m, "implicit ALS");
   detail::checkNonNegative(o.lambda, "options.lambda");
   detail::require(m.k <= kMaxAlsK, ErrorCode::InvalidArgument,
                   "model.k = " + detail::str(m.k) + " is too large for ALS (at most " + detail::str(kMaxAlsK) + ")");

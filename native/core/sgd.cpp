@@ -438,6 +438,7 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
 Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Options& options, int64_t epoch,
                 const SgdTuning* tuning) {
   detail::checkShape(problem, model, options);
+  detail::requireFloat64(model, "SGD");
   detail::checkNonNegative(options.lambda, "options.lambda");
   detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
   detail::require(std::isfinite(options.learningRate), ErrorCode::NonFinite, "options.learningRate must be finite");

@@ -30,6 +30,14 @@ struct ModelView {
   double* V = nullptr;        // nCols*k, row-major
   double* rowBias = nullptr;  // nRows
   double* colBias = nullptr;  // nCols
+  // float32 storage (docs/kernels.md "float32 factors"): set all four instead of the double
+  // pointers above, which stay nullptr. Read and written only by explicit ALS and its loss;
+  // sums and solves stay in double, each stored value is rounded to float32.
+  float* U32 = nullptr;
+  float* V32 = nullptr;
+  float* rowBias32 = nullptr;
+  float* colBias32 = nullptr;
+  bool float32() const { return U32 != nullptr; }
 };
 
 enum class SgdMode { Deterministic, Parallel };

@@ -10,7 +10,7 @@ interface NativeAddon {
   sgdEpoch(p: KernelProblem, m: KernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<LossSums>;
   fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
-  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; version: string };
+  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; version: string };
 }
 
 /**
@@ -67,6 +67,8 @@ export function loadNativeBackend(): KernelBackend {
     parallelSgd: info.parallelSgd,
     // An addon built before implicit ALS says nothing: its fits fall back to TS rather than fail.
     implicitAls: info.implicitAls === true,
+    // Likewise an addon built before float32: its float32 fits run on TS.
+    float32Als: info.float32Als === true,
   };
   return {
     name: 'native',
