@@ -90,7 +90,7 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
   const C = new Float64Array(T * T);
   const V = new Float64Array(T * rank);
   const S = new Float64Array(M * rank);
-  const row = new Float64Array(T);
+  const Zc = new Float64Array(M * T);
   let basis: Float64Array | undefined;
   const shrink = new Float64Array(rank);
   const threshold = softThreshold * (Math.sqrt(M) + Math.sqrt(T));
@@ -100,13 +100,19 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
     mean.fill(0);
     for (let m = 0; m < M; m++) for (let t = 0; t < T; t++) mean[t] += Z[m * T + t];
     for (let t = 0; t < T; t++) mean[t] /= Math.max(1, M);
+    // The centred matrix once per iteration, for the covariance and the scores alike.
+    for (let m = 0; m < M; m++) {
+      const o = m * T;
+      for (let t = 0; t < T; t++) Zc[o + t] = Z[o + t] - mean[t];
+    }
     C.fill(0);
     for (let m = 0; m < M; m++) {
-      for (let t = 0; t < T; t++) row[t] = Z[m * T + t] - mean[t];
+      const o = m * T;
       for (let t = 0; t < T; t++) {
-        const v = row[t];
+        const v = Zc[o + t];
         if (v === 0) continue;
-        for (let u = 0; u <= t; u++) C[t * T + u] += v * row[u];
+        const ct = t * T;
+        for (let u = 0; u <= t; u++) C[ct + u] += v * Zc[o + u];
       }
     }
     for (let t = 0; t < T; t++) for (let u = 0; u < t; u++) C[u * T + t] = C[t * T + u];
@@ -122,9 +128,10 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
       shrink[k] = sv > threshold ? (sv - threshold) / sv : 0;
     }
     for (let m = 0; m < M; m++) {
+      const o = m * T;
       for (let k = 0; k < rank; k++) {
         let s = 0;
-        for (let t = 0; t < T; t++) s += (Z[m * T + t] - mean[t]) * V[t * rank + k];
+        for (let t = 0; t < T; t++) s += Zc[o + t] * V[t * rank + k];
         S[m * rank + k] = s;
       }
     }
