@@ -228,6 +228,21 @@ T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_
   return copy;
 }
 
+/**
+ * problem.value / cscValue: a Float64Array, or a Float32Array (ratings given as one) widened into
+ * the native copy the addon makes of every input anyway, so the kernels read doubles either way.
+ */
+const double* valueArray(const Napi::Object& o, const char* owner, const char* key, uint64_t n, Keeper& keep) {
+  Napi::Value v = o.Get(key);
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    const float* f = typedArray<float>(o, owner, key, n, "nnz", false, keep);
+    keep.doubles.emplace_back(f, f + n);
+    keep.floats.pop_back();
+    return keep.doubles.back().data();
+  }
+  return typedArray<double>(o, owner, key, n, "nnz", false, keep);
+}
+
 collabperf::ProblemView readProblem(const Napi::Value& value, Keeper& keep) {
   Napi::Object o = requireObject(value, "problem");
   const char* P = "problem";
@@ -240,11 +255,11 @@ collabperf::ProblemView readProblem(const Napi::Value& value, Keeper& keep) {
   p.rowPtr = typedArray<int32_t>(o, P, "rowPtr", nR + 1, "nRows + 1", false, keep);
   p.rowIdx = typedArray<int32_t>(o, P, "rowIdx", nnz, "nnz", false, keep);
   p.colIdx = typedArray<int32_t>(o, P, "colIdx", nnz, "nnz", false, keep);
-  p.value = typedArray<double>(o, P, "value", nnz, "nnz", false, keep);
+  p.value = valueArray(o, P, "value", nnz, keep);
   p.weight = typedArray<double>(o, P, "weight", nnz, "nnz", true, keep);
   p.colPtr = typedArray<int32_t>(o, P, "colPtr", nC + 1, "nCols + 1", false, keep);
   p.cscRow = typedArray<int32_t>(o, P, "cscRow", nnz, "nnz", false, keep);
-  p.cscValue = typedArray<double>(o, P, "cscValue", nnz, "nnz", false, keep);
+  p.cscValue = valueArray(o, P, "cscValue", nnz, keep);
   p.cscWeight = typedArray<double>(o, P, "cscWeight", nnz, "nnz", true, keep);
   if ((p.weight == nullptr) != (p.cscWeight == nullptr) && nnz > 0)
     fail(ErrorCode::InvalidArgument, "problem.weight and problem.cscWeight must both be null or both be Float64Arrays");

@@ -14,13 +14,15 @@ export interface KernelProblem {
   rowIdx: Int32Array;
   /** Column of each CSR entry. */
   colIdx: Int32Array;
-  value: Float64Array;
+  /** Float32Array when the ratings came as one: kept in float32, read widened to double. */
+  value: Float64Array | Float32Array;
   /** Per-entry weights in CSR order; null means all 1. */
   weight: Float64Array | null;
   /** nCols+1 offsets into the CSC arrays; entries inside a column sorted by row. */
   colPtr: Int32Array;
   cscRow: Int32Array;
-  cscValue: Float64Array;
+  /** Same type as `value`. */
+  cscValue: Float64Array | Float32Array;
   cscWeight: Float64Array | null;
 }
 

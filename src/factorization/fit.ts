@@ -43,7 +43,7 @@ export function initFactors(U: FactorArray, V: FactorArray, k: number, seed: num
   for (let i = 0; i < V.length; i++) V[i] = (rng.nextDouble() - 0.5) * s;
 }
 
-function weightedMean(values: Float64Array, weights: Float64Array | null): number {
+function weightedMean(values: Float64Array | Float32Array, weights: Float64Array | null): number {
   let s = 0;
   let w = 0;
   for (let i = 0; i < values.length; i++) {
@@ -277,7 +277,7 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
     options: kernelOptions(s.options, cancel),
     algo: s.options.implicit ? 'ials' : s.options.algo,
     iters: s.options.iters,
-    validation: s.validation ? { rows: s.validation.rows, cols: s.validation.cols, values: s.validation.values, weights: s.validation.weights } : null,
+    validation: s.validation ? { rows: s.validation.rows, cols: s.validation.cols, values: Float64Array.from(s.validation.values), weights: s.validation.weights } : null,
     earlyStopping: s.earlyStopping !== false,
     patience: s.options.patience,
     minDelta: s.options.minDelta,

@@ -183,7 +183,8 @@ export interface Entries {
   nCols: number;
   rows: Int32Array;
   cols: Int32Array;
-  values: Float64Array;
+  /** A Float32Array input is kept as is (its values are exact in double; no float64 copy). */
+  values: Float64Array | Float32Array;
   weights: Float64Array | null;
 }
 
@@ -208,7 +209,7 @@ export function toEntries(input: RatingsInput, what = 'ratings', limits: SizeLim
   }
   const rows = toInt32(`${what}.rows`, r);
   const cols = toInt32(`${what}.cols`, c);
-  const values = toFloat64(`${what}.values`, v);
+  const values = v instanceof Float32Array ? v : toFloat64(`${what}.values`, v);
   const weights = input.weights === undefined ? null : toFloat64(`${what}.weights`, input.weights);
   const n = rows.length;
   if (cols.length !== n || values.length !== n || (weights && weights.length !== n)) {
@@ -301,7 +302,9 @@ export function buildProblem(e: Entries): KernelProblem {
   const csrOrder = countingOrder(rows, nRows, byCol, rowPtr);
   const rowIdx = new Int32Array(nnz);
   const colIdx = new Int32Array(nnz);
-  const value = new Float64Array(nnz);
+  // Float32Array ratings stay float32 in CSR and CSC too (half the bytes of the value arrays).
+  const V = values instanceof Float32Array ? Float32Array : Float64Array;
+  const value = new V(nnz);
   const weight = weights ? new Float64Array(nnz) : null;
   for (let p = 0; p < nnz; p++) {
     const i = csrOrder[p];
@@ -324,7 +327,7 @@ export function buildProblem(e: Entries): KernelProblem {
   const colPtr = new Int32Array(nCols + 1);
   const cscOrder = countingOrder(colIdx, nCols, null, colPtr, byCol);
   const cscRow = new Int32Array(nnz);
-  const cscValue = new Float64Array(nnz);
+  const cscValue = new V(nnz);
   const cscWeight = weight ? new Float64Array(nnz) : null;
   for (let p = 0; p < nnz; p++) {
     const i = cscOrder[p];

@@ -6,6 +6,7 @@ import { fit } from '../../src/factorization/fit.js';
 import { loadModel, saveModel } from '../../src/factorization/model-file.js';
 import { FactorModel } from '../../src/factorization/model.js';
 import { resolveFitOptions } from '../../src/factorization/options.js';
+import { buildProblem, toEntries } from '../../src/factorization/ratings.js';
 import { caught } from '../helpers/errors.js';
 import { defaultBackend } from '../helpers/backends.js';
 import { planted, rmse } from '../helpers/planted.js';
@@ -142,5 +143,34 @@ describe('float32 model file', () => {
     const e = caught(() => loadModel(p));
     expect(e.code).toBe('E_PARSE');
     expect(e.field).toBe('training.options.dtype');
+  });
+});
+
+describe('Float32Array ratings', () => {
+  const values32 = Float32Array.from(data.train.values);
+  const input32 = { rows: data.train.rows, cols: data.train.cols, values: values32 };
+  const input64 = { rows: data.train.rows, cols: data.train.cols, values: Float64Array.from(values32) };
+
+  it('are used as is: the entries keep the caller\'s array, CSR and CSC values stay float32', () => {
+    const e = toEntries(input32);
+    expect(e.values).toBe(values32);
+    const p = buildProblem(e);
+    expect(p.value).toBeInstanceOf(Float32Array);
+    expect(p.cscValue).toBeInstanceOf(Float32Array);
+    expect(buildProblem(toEntries(input64)).value).toBeInstanceOf(Float64Array);
+  });
+
+  it.each([
+    ['ALS float64', { ...opts }],
+    ['ALS float32', { ...opts, dtype: 'float32' as const }],
+    ['SGD', { ...opts, algo: 'sgd' as const, iters: 5 }],
+    ['implicit ALS', { rank: 4, iters: 3, implicit: true, backend: opts.backend }],
+  ])('%s fits them bit-identically to the same values as a Float64Array', async (_n, o) => {
+    // Implicit values are strengths >= 0.
+    const pos = (x: Float32Array | Float64Array) => ('implicit' in o ? x.map(Math.abs) : x);
+    const a = await fit({ ...input32, values: pos(input32.values) }, o);
+    const b = await fit({ ...input64, values: pos(input64.values) }, o);
+    expect(a.history.map((h) => h.trainRmse)).toEqual(b.history.map((h) => h.trainRmse));
+    for (const name of ['U', 'V', 'rowBias', 'colBias'] as const) expect(sameBytes(a.model[name], b.model[name])).toBe(true);
   });
 });

@@ -27,7 +27,7 @@ interface AlsPass {
   ptr: Int32Array;
   /** Index on the fixed side of each entry. */
   idx: Int32Array;
-  val: Float64Array;
+  val: Float64Array | Float32Array;
   wt: Float64Array | null;
   /** Fixed factors and biases (V/colBias for the row pass). */
   fixed: FactorArray;

@@ -56,7 +56,7 @@ interface Pass {
   count: number;
   ptr: Int32Array;
   idx: Int32Array;
-  val: Float64Array;
+  val: Float64Array | Float32Array;
   fixed: Float64Array;
   nFixed: number;
   out: Float64Array;
@@ -153,7 +153,7 @@ export function* ialsSweepSteps(problem: KernelProblem, model: KernelModel, opti
 }
 
 /** Entries of a row with r > 0 (the others contribute nothing to its system). */
-function positives(val: Float64Array, start: number, end: number): number {
+function positives(val: Float64Array | Float32Array, start: number, end: number): number {
   let n = 0;
   for (let e = start; e < end; e++) if (val[e] > 0) n++;
   return n;
@@ -211,7 +211,7 @@ function exactRange(pass: Pass, k: number, o: KernelOptions, imp: ImplicitOption
 }
 
 /** `t = A z` for one row (see the module comment for the order). */
-function applyA(G: Float64Array, k: number, fixed: Float64Array, idx: Int32Array, val: Float64Array, start: number, end: number, imp: ImplicitOptions, lam: number, z: Float64Array, t: Float64Array): void {
+function applyA(G: Float64Array, k: number, fixed: Float64Array, idx: Int32Array, val: Float64Array | Float32Array, start: number, end: number, imp: ImplicitOptions, lam: number, z: Float64Array, t: Float64Array): void {
   for (let f = 0; f < k; f++) {
     const go = f * k;
     let s = 0.0;
