@@ -3,7 +3,10 @@ import { initFactors } from '../../src/factorization/fit.js';
 import { buildProblem, toEntries } from '../../src/factorization/ratings.js';
 import { CollabperfError } from '../../src/errors.js';
 import type { FitJob, KernelBackend, KernelModel, KernelOptions, KernelProblem } from '../../src/backends/types.js';
-import { getBackend } from '../../src/backends/registry.js';
+import { getBackend, registerBackend } from '../../src/backends/registry.js';
+import { tsBackend } from '../../src/backends/ts/index.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { planted } from '../helpers/planted.js';
 import { Rng } from '../../src/numeric/rng.js';
 
@@ -20,8 +23,23 @@ try {
 } catch (e) {
   whyNot = e instanceof Error ? e.message : String(e);
 }
-const compared: KernelBackend[] = native ? [native] : [];
-const backends: KernelBackend[] = native ? [native, reference] : [reference];
+/**
+ * Registered backends run the same comparisons. In the tree: the TypeScript kernels registered
+ * without `fitMany`, as a third party that only writes kernels would, so the registry's generic
+ * whole-fit loop is held to the TS engine's results. Outside it, a third party runs this file
+ * against its own backend:
+ *
+ *   COLLABPERF_PARITY_SETUP=./register-gpu.mjs COLLABPERF_PARITY_BACKEND=gpu npx vitest run test/backends/parity.test.ts
+ *
+ * where the setup module calls `registerBackend('gpu', ...)`; a backend that does not load fails.
+ */
+registerBackend('ts-kernels', () => ({ ...tsBackend, name: 'ts-kernels', fitMany: undefined, details: () => ({ ...tsBackend.details(), implicitAls: false }) }), -10);
+if (process.env.COLLABPERF_PARITY_SETUP) await import(pathToFileURL(resolve(process.env.COLLABPERF_PARITY_SETUP)).href);
+const registered = [getBackend('ts-kernels'), ...(process.env.COLLABPERF_PARITY_BACKEND ? [getBackend(process.env.COLLABPERF_PARITY_BACKEND)] : [])];
+const compared: KernelBackend[] = [...(native ? [native] : []), ...registered];
+const backends: KernelBackend[] = [...compared, reference];
+/** Backends that run implicit ALS jobs (the generic loop does not). */
+const comparedImplicit = compared.filter((b) => b.details().implicitAls === true);
 
 if (native === null) {
   describe('native parity with TypeScript', () => {
@@ -86,6 +104,51 @@ async function run(b: KernelBackend, algo: 'als' | 'sgd', fx: ReturnType<typeof 
   }
   return { m, loss: await b.trainLoss(fx.problem, m, o) };
 }
+
+/** A batch of whole fits: ALS and SGD with a validation set and early stopping, and one without. */
+function wholeFitJobs(): FitJob[] {
+  const a = planted(120, 70, 4, 0.35, 0.2, 5);
+  const p = buildProblem(toEntries(a.train));
+  const validation = { rows: Int32Array.from(a.test.rows), cols: Int32Array.from(a.test.cols), values: Float64Array.from(a.test.values), weights: null };
+  const job = (algo: 'als' | 'sgd', k: number, iters: number, withValidation: boolean): FitJob => ({
+    problem: p,
+    model: freshModel(p, k, true),
+    options: options({ useBias: true, weightedLambda: algo === 'als', lambda: 0.05, lambdaBias: 0.02, learningRate: 0.02 }),
+    algo,
+    iters,
+    validation: withValidation ? validation : null,
+    earlyStopping: withValidation,
+    patience: 2,
+    minDelta: 0,
+  });
+  return [job('als', 6, 12, true), job('sgd', 6, 15, true), job('als', 3, 5, false)];
+}
+
+describe.runIf(compared.length > 0)('whole fits through fitMany', () => {
+  it.each(compared.map((b) => [b.name, b] as const))('match the TypeScript engine on %s: SGD bit for bit, ALS within 1e-9, same stopping', async (_n, b) => {
+    const ref = wholeFitJobs();
+    const got = wholeFitJobs();
+    const rr = await reference.fitMany(ref);
+    const rg = await b.fitMany(got);
+    // The fixture exercises the stopping rule: the SGD job overfits and stops before its 15 epochs.
+    expect(rr[1].stoppedEarly).toBe(true);
+    rg.forEach((r, j) => {
+      expect(r.status).toBe('ok');
+      expect(r.history).toHaveLength(rr[j].history.length);
+      expect(r.bestIter).toBe(rr[j].bestIter);
+      expect(r.stoppedEarly).toBe(rr[j].stoppedEarly);
+    });
+    expect(got[1].model.U).toEqual(ref[1].model.U);
+    expect(got[1].model.V).toEqual(ref[1].model.V);
+    for (const j of [0, 2]) {
+      const pr = predictAll(ref[j].model, ref[j].problem);
+      const pg = predictAll(got[j].model, got[j].problem);
+      let worst = 0;
+      for (let i = 0; i < pr.length; i++) worst = Math.max(worst, Math.abs(pr[i] - pg[i]));
+      expect(worst).toBeLessThanOrEqual(1e-9);
+    }
+  });
+});
 
 describe.runIf(compared.length > 0).each(fixtures())('same results on native and TypeScript: $name', (fx) => {
   it.each(compared.map((b) => [b.name, b] as const))('deterministic SGD is bit-identical to TypeScript on %s', async (_n, b) => {
@@ -178,10 +241,10 @@ function implicitJob(p: KernelProblem, k: number, implicit: NonNullable<KernelOp
   return { problem: p, model, options: options({ useBias: false, lambda: 0.1, lambdaBias: 0, implicit, ...extra }), algo: 'ials', iters: 4, validation: null, earlyStopping: false, patience: 1, minDelta: 0 };
 }
 
-describe.runIf(compared.length > 0)('implicit ALS jobs through fitMany on native and TypeScript', () => {
+describe.runIf(comparedImplicit.length > 0)('implicit ALS jobs through fitMany on native and TypeScript', () => {
   const p = implicitFixture();
   const base = { alpha: 6, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 } as const;
-  it.each(compared.map((b) => [b.name, b] as const))('CG with the linear confidence is bit-identical to TypeScript on %s', async (_n, b) => {
+  it.each(comparedImplicit.map((b) => [b.name, b] as const))('CG with the linear confidence is bit-identical to TypeScript on %s', async (_n, b) => {
     const ref = implicitJob(p, 5, base);
     const got = implicitJob(p, 5, base);
     const [rr] = await reference.fitMany([ref]);
@@ -196,7 +259,7 @@ describe.runIf(compared.length > 0)('implicit ALS jobs through fitMany on native
     expect(got.model.V.subarray(70 * 5).every((x) => x === 0)).toBe(true);
     expect(got.model.U.subarray(0, 120 * 5).some((x) => x !== 0)).toBe(true);
   });
-  it.each(compared.map((b) => [b.name, b] as const))('the exact solver with log confidence agrees within 1e-9 on %s', async (_n, b) => {
+  it.each(comparedImplicit.map((b) => [b.name, b] as const))('the exact solver with log confidence agrees within 1e-9 on %s', async (_n, b) => {
     const imp = { ...base, solver: 'cholesky', confidence: 'log', epsilon: 0.3 } as const;
     const ref = implicitJob(p, 5, imp, { weightedLambda: true });
     const got = implicitJob(p, 5, imp, { weightedLambda: true });
