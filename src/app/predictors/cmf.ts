@@ -1,10 +1,11 @@
-import { fit } from '../../factorization/fit.js';
+import type { KernelProblem } from '../../backends/types.js';
 import type { FactorModel } from '../../factorization/model.js';
+import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, type EncodedFactors } from '../features/encode.js';
 import { fitTransform } from '../transforms/index.js';
 import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
-import { chooseOnInnerHoldout, foldInRow } from './mf.js';
+import { chooseOnInnerHoldout, fitProblem, foldInRow, sharedProblem } from './mf.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -73,7 +74,8 @@ function encodeSide(ds: Dataset): Side {
   };
 }
 
-async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictContext): Promise<FactorModel> {
+/** The joint matrix of one set of score cells at one side weight, as the kernels read it. */
+function jointProblem(scores: Cells, side: Side, sideWeight: number): KernelProblem {
   const nM = scores.nModels;
   const nT = scores.nTasks;
   const n = scores.value.length + side.modelSide.value.length + side.taskSide.value.length;
@@ -95,19 +97,21 @@ async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictCon
     rows[e] = side.modelSide.row[i];
     cols[e] = nT + side.modelSide.col[i];
     values[e] = side.modelSide.value[i];
-    weights[e] = s.sideWeight;
+    weights[e] = sideWeight;
   }
   for (let i = 0; i < side.taskSide.value.length; i++, e++) {
     rows[e] = nM + side.taskSide.col[i];
     cols[e] = side.taskSide.row[i];
     values[e] = side.taskSide.value[i];
-    weights[e] = s.sideWeight;
+    weights[e] = sideWeight;
   }
-  const { model } = await fit(
-    ratingsOf(joint, weights),
-    { algo: 'als', iters: 30, rank: s.rank, lambda: s.lambda, weightedLambda: false, useBias: false, seed: ctx.seed, backend: ctx.backend, threads: ctx.threads ?? 1, signal: ctx.signal },
-  );
-  return model;
+  return buildProblem(toEntries(ratingsOf(joint, weights), 'cmf joint matrix', { rank: Math.max(...GRID.map((g) => g.rank)) }));
+}
+
+/** One candidate: the joint matrix at its side weight (built once per cells and weight, see sharedProblem). */
+async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictContext): Promise<FactorModel> {
+  const problem = sharedProblem(scores, s.sideWeight, () => jointProblem(scores, side, s.sideWeight));
+  return fitProblem(problem, { algo: 'als', iters: 30, rank: s.rank, lambda: s.lambda, weightedLambda: false, useBias: false }, ctx);
 }
 
 /** Collective matrix factorization with model and task factors sharing the latent space (ALS core). */

@@ -1,6 +1,9 @@
-import { fit } from '../../factorization/fit.js';
+import { chooseBackend } from '../../backends/registry.js';
+import type { KernelProblem } from '../../backends/types.js';
+import { runFit } from '../../factorization/fit.js';
 import type { FactorModel } from '../../factorization/model.js';
-import type { FitOptions } from '../../factorization/options.js';
+import { resolveFitOptions, type FitOptions } from '../../factorization/options.js';
+import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import type { Dataset } from '../data/dataset.js';
 import { fitTransform, type FittedTransform, type TransformKind } from '../transforms/index.js';
 import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
@@ -32,13 +35,34 @@ function mse(a: Float64Array, b: Float64Array): number {
   return s / a.length;
 }
 
+const problems = new WeakMap<Cells, Map<string | number, KernelProblem>>();
+
+/**
+ * The kernel problem (CSR/CSC) of a set of cells, built once per cells object and variant (e.g. a
+ * side weight) and shared by every candidate of an inner-validation grid: the candidates differ in
+ * rank and penalty, not in the matrix. The cells are the predictor's own (never a caller's), so
+ * nothing can change them under the cache.
+ */
+export function sharedProblem(cells: Cells, variant: string | number, build: () => KernelProblem): KernelProblem {
+  let byVariant = problems.get(cells);
+  if (!byVariant) problems.set(cells, (byVariant = new Map()));
+  let p = byVariant.get(variant);
+  if (!p) byVariant.set(variant, (p = build()));
+  return p;
+}
+
+/** One fit of a built problem, on the backend auto (or `ctx.backend`) picks for its size. */
+export async function fitProblem(problem: KernelProblem, options: FitOptions, ctx: PredictContext): Promise<FactorModel> {
+  const o = resolveFitOptions({ ...options, seed: ctx.seed, threads: ctx.threads ?? 1 });
+  const choice = chooseBackend({ nnz: problem.nnz, rank: o.rank }, ctx.backend);
+  const { model } = await runFit(problem, o, choice.backend, null, { signal: ctx.signal, backendReason: choice.reason });
+  return model;
+}
+
 /** Fits the core on cells already in transformed space. */
 async function fitCells(c: Cells, s: MfSettings, r: MfRecipe, ctx: PredictContext): Promise<FactorModel> {
-  const { model } = await fit(
-    ratingsOf(c),
-    { ...r.fixed, rank: s.rank, lambda: s.lambda, seed: ctx.seed, backend: ctx.backend, threads: ctx.threads ?? 1, signal: ctx.signal },
-  );
-  return model;
+  const problem = sharedProblem(c, 'scores', () => buildProblem(toEntries(ratingsOf(c), 'ratings', { rank: Math.max(...r.grid.map((g) => g.rank)) })));
+  return fitProblem(problem, { ...r.fixed, rank: s.rank, lambda: s.lambda }, ctx);
 }
 
 /**
@@ -64,7 +88,7 @@ export async function chooseOnInnerHoldout<S>(cells: Cells, grid: readonly S[], 
   if (grid.length === 1 || cells.value.length < 20) return grid[0];
   const { fit: inner, hold } = innerHoldout(cells, seed, stream);
   if (hold.value.length === 0) return grid[0];
-  // The candidates are independent fits: started together, they reach the core as one batch.
+  // The candidates are independent fits on one shared problem, started together.
   const errors = await Promise.all(grid.map(async (s) => mse((await fitOn(inner, s)).predictMany(hold.model, hold.task), hold.value)));
   return grid[argmin(errors)];
 }
