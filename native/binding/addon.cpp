@@ -23,8 +23,9 @@
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, version, blasConfig, simd }
 //
-// A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage, read by alsSweep,
-// trainLoss and 'als' jobs only; sgdEpoch, 'sgd' and 'ials' refuse it with E_INVALID_ARGUMENT).
+// A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage: alsSweep, trainLoss,
+// deterministic sgdEpoch, 'als' and deterministic 'sgd' jobs; parallel SGD and 'ials' refuse it with
+// E_INVALID_ARGUMENT).
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
 // type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
@@ -678,8 +679,9 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       else if (a == "ials") job.algo = collabperf::Algo::Ials;
       else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als', 'sgd' or 'ials'");
       if (job.algo == collabperf::Algo::Ials) job.options.implicit = readImplicit(jo.Get("options"));
-      if (job.algo != collabperf::Algo::Als && job.model.float32())
-        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for algo 'als' only, not '" + a + "'");
+      if (job.model.float32() && (job.algo == collabperf::Algo::Ials || (job.algo == collabperf::Algo::Sgd && job.options.sgdMode == collabperf::SgdMode::Parallel)))
+        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for explicit ALS and deterministic SGD only, not " +
+                                             (job.algo == collabperf::Algo::Ials ? "'ials'" : "parallel SGD"));
       if (job.algo != collabperf::Algo::Sgd && job.model.k > collabperf::kMaxAlsK)
         fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
       job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));
@@ -724,6 +726,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("parallelSgd", Napi::Boolean::New(env, true));
     out.Set("implicitAls", Napi::Boolean::New(env, true));
     out.Set("float32Als", Napi::Boolean::New(env, true));
+    out.Set("float32Sgd", Napi::Boolean::New(env, true));
     out.Set("version", Napi::String::New(env, COLLABPERF_VERSION));
     out.Set("blasConfig", Napi::String::New(env, collabperf::blasConfig()));
     out.Set("simd", Napi::String::New(env, collabperf::simdLevel()));

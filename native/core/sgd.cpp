@@ -79,8 +79,21 @@ inline double entryWeight(const WeightedEntry& x) { return x.w; }
  * very same swaps, so position i holds entry perm[i] and the update loop streams through them: the
  * same updates in the same order (bit-identical), without three random reads per entry.
  */
-template <class E>
-Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
+/** Identity for float64 models; for float32 ones the rounding a Float32Array store does. */
+template <bool F32>
+inline double stored(double x) {
+  if constexpr (F32) return static_cast<double>(static_cast<float>(x));
+  else return x;
+}
+
+/**
+ * `F32`: a float32 model (docs/kernels.md "float32 factors"). The work copies of U and V stay double
+ * and every value written to them is rounded to float32 at once, the biases are updated in their
+ * float32 arrays: each update reads exactly the float32 values TypeScript's Float32Arrays hold.
+ */
+template <class E, bool F32, class T>
+Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch,
+                              const T* mU, const T* mV, T* rowBias, T* colBias, T* outU, T* outV) {
   const int64_t nnz = p.nnz;
   // Scratch of the calling thread, reused from epoch to epoch (no mmap per call).
   E* a = static_cast<E*>(threadScratch(kScratchSgdEntries, static_cast<size_t>(nnz) * sizeof(E)));
@@ -113,20 +126,28 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
   const int64_t ks = (k + 7) / 8 * 8;
   double* U = static_cast<double*>(threadScratch(kScratchSgdU, static_cast<size_t>(p.nRows) * static_cast<size_t>(ks) * sizeof(double)));
   double* V = static_cast<double*>(threadScratch(kScratchSgdV, static_cast<size_t>(p.nCols) * static_cast<size_t>(ks) * sizeof(double)));
-  auto copyRows = [k, ks](double* dst, int64_t dstStride, const double* src, int64_t srcStride, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * dstStride, src + i * srcStride, sizeof(double) * k);
+  auto copyIn = [k, ks](double* dst, const T* src, int64_t n) {
+    if constexpr (F32) {
+      for (int64_t i = 0; i < n; ++i)
+        for (int f = 0; f < k; ++f) dst[i * ks + f] = static_cast<double>(src[i * k + f]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * ks, src + i * k, sizeof(double) * k);
+    }
   };
-  copyRows(U, ks, m.U, k, p.nRows);
-  copyRows(V, ks, m.V, k, p.nCols);
+  auto copyOut = [k, ks](T* dst, const double* src, int64_t n) {
+    // float32: exact, every work value is already a float32.
+    for (int64_t i = 0; i < n; ++i)
+      for (int f = 0; f < k; ++f) dst[i * k + f] = static_cast<T>(src[i * ks + f]);
+  };
+  copyIn(U, mU, p.nRows);
+  copyIn(V, mV, p.nCols);
   struct CopyBack {
     std::function<void()> fn;
     ~CopyBack() { fn(); }
   } copyBack{[&] {
-    copyRows(m.U, k, U, ks, p.nRows);
-    copyRows(m.V, k, V, ks, p.nCols);
+    copyOut(outU, U, p.nRows);
+    copyOut(outV, V, p.nCols);
   }};
-  double* rowBias = m.rowBias;
-  double* colBias = m.colBias;
   constexpr int64_t PF = 10;  // prefetch the factor rows of the entry this far ahead
 
   for (int64_t base = 0; base < nnz; base += kCancelEvery) {
@@ -156,20 +177,20 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
       // pred exactly as the doc: ((mu + rowBias[r]) + colBias[c]) + dot, dot from 0.0 in f order.
       double dot = 0.0;
       for (int f = 0; f < k; ++f) dot += u[f] * v[f];
-      const double pred = ((mu + rowBias[r]) + colBias[c]) + dot;
+      const double pred = ((mu + static_cast<double>(rowBias[r])) + static_cast<double>(colBias[c])) + dot;
       const double err = y - pred;
       const double g = w * err;
       if (o.useBias) {
         const double br = rowBias[r];
         const double bc = colBias[c];
-        rowBias[r] = br + lr * (g - lambdaBias * br);
-        colBias[c] = bc + lr * (g - lambdaBias * bc);
+        rowBias[r] = static_cast<T>(br + lr * (g - lambdaBias * br));
+        colBias[c] = static_cast<T>(bc + lr * (g - lambdaBias * bc));
       }
       for (int f = 0; f < k; ++f) {
         const double uf = u[f];
         const double vf = v[f];
-        u[f] = uf + lr * (g * vf - lambda * uf);
-        v[f] = vf + lr * (g * uf - lambda * vf);
+        u[f] = stored<F32>(uf + lr * (g * vf - lambda * uf));
+        v[f] = stored<F32>(vf + lr * (g * uf - lambda * vf));
       }
     }
   }
@@ -177,8 +198,11 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
 }
 
 Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch) {
-  return p.weight ? sgdDeterministicPacked<WeightedEntry>(p, m, o, epoch)
-                  : sgdDeterministicPacked<Entry>(p, m, o, epoch);
+  if (m.float32())
+    return p.weight ? sgdDeterministicPacked<WeightedEntry, true>(p, m, o, epoch, m.U32, m.V32, m.rowBias32, m.colBias32, m.U32, m.V32)
+                    : sgdDeterministicPacked<Entry, true>(p, m, o, epoch, m.U32, m.V32, m.rowBias32, m.colBias32, m.U32, m.V32);
+  return p.weight ? sgdDeterministicPacked<WeightedEntry, false>(p, m, o, epoch, m.U, m.V, m.rowBias, m.colBias, m.U, m.V)
+                  : sgdDeterministicPacked<Entry, false>(p, m, o, epoch, m.U, m.V, m.rowBias, m.colBias, m.U, m.V);
 }
 
 // ---- Parallel mode ---------------------------------------------------------------------------
@@ -438,7 +462,8 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
 Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Options& options, int64_t epoch,
                 const SgdTuning* tuning) {
   detail::checkShape(problem, model, options);
-  detail::requireFloat64(model, "SGD");
+  // The block-scheduled kernels are float64 only (a float32 model runs deterministic SGD).
+  if (options.sgdMode == SgdMode::Parallel) detail::requireFloat64(model, "parallel SGD");
   detail::checkNonNegative(options.lambda, "options.lambda");
   detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
   detail::require(std::isfinite(options.learningRate), ErrorCode::NonFinite, "options.learningRate must be finite");

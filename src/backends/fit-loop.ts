@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../errors.js';
-import type { BatchProgress, FactorArray, FitJob, FitJobIteration, FitJobResult, KernelBackend, KernelModel, KernelValidation, LossSums } from './types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobIteration, FitJobResult, KernelBackend, KernelValidation, LossSums } from './types.js';
 
 /** Time between two progress callbacks of a batch. */
 export const PROGRESS_MS = 100;
@@ -172,8 +172,6 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
       // The one-iteration kernels have no implicit sweep; the caller must route such jobs to a backend whose details say implicitAls.
       throw new CollabperfError('E_INVALID_ARGUMENT', `job ${ials} is implicit ALS, which a backend made of one-iteration kernels cannot run`);
     }
-    const f32Sgd = jobs.findIndex((j) => j.algo === 'sgd' && !(j.model.U instanceof Float64Array));
-    if (f32Sgd >= 0) throw new CollabperfError('E_INVALID_ARGUMENT', `job ${f32Sgd}: float32 factors are available for algo 'als' only, not 'sgd'`);
     for (let j = 0; j < jobs.length; j++) {
       const job = jobs[j];
       const loop = new FitLoop(job);
@@ -183,7 +181,7 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
           break;
         }
         const t = performance.now();
-        const status = job.algo === 'als' ? await kernels.alsSweep(job.problem, job.model, job.options) : await kernels.sgdEpoch(job.problem, job.model as KernelModel, job.options, it);
+        const status = job.algo === 'als' ? await kernels.alsSweep(job.problem, job.model, job.options) : await kernels.sgdEpoch(job.problem, job.model, job.options, it);
         const seconds = (performance.now() - t) / 1000;
         if (status === 'aborted' || loop.cancelled()) {
           loop.abort();

@@ -7,10 +7,10 @@ import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob
 interface NativeAddon {
   setErrorClass(cls: new (code: string, message: string) => Error): void;
   alsSweep(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<KernelStatus>;
-  sgdEpoch(p: KernelProblem, m: KernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
+  sgdEpoch(p: KernelProblem, m: AnyKernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<LossSums>;
   fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
-  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; version: string };
+  info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; float32Sgd?: boolean; version: string };
 }
 
 /**
@@ -69,6 +69,7 @@ export function loadNativeBackend(): KernelBackend {
     implicitAls: info.implicitAls === true,
     // Likewise an addon built before float32: its float32 fits run on TS.
     float32Als: info.float32Als === true,
+    float32Sgd: info.float32Sgd === true,
   };
   return {
     name: 'native',

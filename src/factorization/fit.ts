@@ -137,7 +137,7 @@ function validationFor(input: RatingsInput | StringRatings, p: Prepared, nRows: 
  *
  * Input is `{ rows, cols, values }` of dense indices (with `remapIds: true`, any non-negative
  * integer ids), a dense matrix, or `{ row, col, value }` keyed by string ids; the model then speaks
- * those ids. A fit the chosen backend cannot run (implicit ALS, or `dtype: 'float32'`, on an
+ * those ids. A fit the chosen backend cannot run (implicit ALS or `dtype: 'float32'` on an
  * addon built before it had them, or a third-party backend without them) runs on TypeScript and
  * says so in `backendReport.reason`; the native addon built from this tree runs both.
  *
@@ -259,9 +259,11 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
   const lacks = (b: KernelBackend): string | null =>
     specs.some((s) => s.options.implicit) && b.details().implicitAls !== true
       ? 'implicit ALS'
-      : specs.some((s) => s.options.dtype === 'float32') && b.details().float32Als !== true
+      : specs.some((s) => s.options.dtype === 'float32' && s.options.algo === 'als') && b.details().float32Als !== true
         ? 'float32 ALS'
-        : null;
+        : specs.some((s) => s.options.dtype === 'float32' && s.options.algo === 'sgd') && b.details().float32Sgd !== true
+          ? 'float32 SGD'
+          : null;
   const missing = lacks(chosen);
   if (missing !== null) {
     // A whole batch moves, so that its results still come from one backend call.

@@ -105,8 +105,8 @@ export interface FitOptions {
   maxBytes?: number;
   /**
    * Storage of the factors and biases: 'float64' (default) or 'float32' (half the memory; the
-   * model's arrays are then Float32Arrays). float32 is available for explicit ALS; sums and
-   * solves still run in double, each stored value is rounded to float32.
+   * model's arrays are then Float32Arrays). float32 is available for explicit ALS and
+   * deterministic SGD; the arithmetic stays double, each stored value is rounded to float32.
    */
   dtype?: Dtype;
 }
@@ -236,8 +236,9 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
   if (solver !== 'cg' && solver !== 'cholesky') throw new CollabperfError('E_INVALID_ARGUMENT', `solver must be "cg" or "cholesky", got ${String(solver)}`, { field: 'solver' });
   const dtype = o.dtype === undefined ? 'float64' : o.dtype;
   if (dtype !== 'float64' && dtype !== 'float32') throw new CollabperfError('E_INVALID_ARGUMENT', `dtype must be "float32" or "float64", got ${String(dtype)}`, { field: 'dtype' });
-  if (dtype === 'float32' && (algo !== 'als' || implicit)) {
-    throw new CollabperfError('E_INVALID_ARGUMENT', `dtype "float32" is available for explicit ALS only (not ${implicit ? 'implicit ALS' : 'SGD'} yet)`, { field: 'dtype' });
+  if (dtype === 'float32' && implicit) throw new CollabperfError('E_INVALID_ARGUMENT', 'dtype "float32" is available for explicit ALS and SGD, not implicit ALS (yet)', { field: 'dtype' });
+  if (dtype === 'float32' && algo === 'sgd' && sgdMode === 'parallel') {
+    throw new CollabperfError('E_INVALID_ARGUMENT', 'dtype "float32" runs SGD in the deterministic mode only (the parallel kernels are float64)', { field: 'dtype' });
   }
   if (o.remapIds !== undefined) bool('remapIds', o.remapIds, false);
   if (o.maxBytes !== undefined) num('maxBytes', o.maxBytes, 0, (x) => x > 0, 'a positive number');

@@ -169,12 +169,57 @@ describe.each(problems())('float32 ALS: $name', (fx) => {
   });
 });
 
+/** Bits of every array of a model. */
+function bits(m: KernelModel<FactorArray>): Buffer[] {
+  return [m.U, m.V, m.rowBias, m.colBias].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+}
+
+describe.each(problems())('float32 deterministic SGD: $name', (fx) => {
+  it.each(backends.map((b) => [b.name, b] as const))('%s keeps Float32Arrays and one epoch stays within float32 precision of the float64 epoch', async (_n, b) => {
+    // One epoch from the same float32 start: each update reads float32 values and rounds what it
+    // writes, so after the first rounding the two runs part; the float32 one stays within float32
+    // precision of the float64 one over a single epoch.
+    const m32 = model(fx.problem, fx.k, fx.opts.useBias, Float32Array);
+    const m64 = widen(m32);
+    const o = options({ ...fx.opts, threads: 1 });
+    expect(await b.sgdEpoch(fx.problem, m32, o, 0)).toBe('ok');
+    expect(await b.sgdEpoch(fx.problem, m64, o, 0)).toBe('ok');
+    expect(m32.U).toBeInstanceOf(Float32Array);
+    expect(maxDiff(m32.U, m64.U)).toBeLessThan(1e-5);
+    expect(maxDiff(m32.V, m64.V)).toBeLessThan(1e-5);
+    expect(maxDiff(m32.U, m64.U)).toBeGreaterThan(0);
+  });
+
+  it.runIf(native !== null)('native is bit-identical to TypeScript (factors, biases, history), as in float64', async () => {
+    const jn = { ...job(fx, Float32Array, 2, 'sgd'), validation: fx.validation, iters: 6 };
+    const jt = { ...job(fx, Float32Array, 2, 'sgd'), validation: fx.validation, iters: 6 };
+    const [rn] = await native!.fitMany([jn]);
+    const [rt] = await reference.fitMany([jt]);
+    const bn = bits(jn.model);
+    const bt = bits(jt.model);
+    for (let i = 0; i < 4; i++) expect(bn[i].equals(bt[i])).toBe(true);
+    expect(rn.history.map((h) => [h.trainRmse, h.validRmse])).toEqual(rt.history.map((h) => [h.trainRmse, h.validRmse]));
+    expect(rn.bestIter).toBe(rt.bestIter);
+    // One-epoch kernels too.
+    const mn = model(fx.problem, fx.k, fx.opts.useBias, Float32Array);
+    const mt = model(fx.problem, fx.k, fx.opts.useBias, Float32Array);
+    const o = options({ ...fx.opts, threads: 2 });
+    for (let e = 0; e < 3; e++) {
+      await native!.sgdEpoch(fx.problem, mn, o, e);
+      await reference.sgdEpoch(fx.problem, mt, o, e);
+    }
+    const cn = bits(mn);
+    const ct = bits(mt);
+    for (let i = 0; i < 4; i++) expect(cn[i].equals(ct[i])).toBe(true);
+  });
+});
+
 describe('float32 refusals', () => {
   const fx = problems()[0];
-  it.each(backends.map((b) => [b.name, b] as const))('%s refuses float32 for SGD and implicit ALS jobs', async (_n, b) => {
-    for (const algo of ['sgd', 'ials'] as const) {
+  it.each(backends.map((b) => [b.name, b] as const))('%s refuses float32 for implicit ALS jobs', async (_n, b) => {
+    for (const algo of ['ials'] as const) {
       const j = job(fx, Float32Array, 1, algo);
-      if (algo === 'ials') j.options.implicit = { alpha: 1, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 };
+      j.options.implicit = { alpha: 1, confidence: 'linear', epsilon: 1, solver: 'cg', cgSteps: 3 };
       let err: unknown = null;
       try {
         await b.fitMany([j]);
@@ -200,7 +245,23 @@ describe('float32 refusals', () => {
     expect((err as CollabperfError).message).toMatch(/colBias must be a Float32Array/);
   });
 
-  it('both backends say they run float32 ALS', () => {
-    for (const b of backends) expect(b.details().float32Als).toBe(true);
+  it.runIf(native !== null)('native refuses float32 for parallel SGD (its block kernels are float64)', async () => {
+    const j = job(fx, Float32Array, 2, 'sgd');
+    j.options.sgdMode = 'parallel';
+    let err: unknown = null;
+    try {
+      await native!.fitMany([j]);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as CollabperfError).code).toBe('E_INVALID_ARGUMENT');
+    expect((err as CollabperfError).message).toMatch(/parallel SGD/);
+  });
+
+  it('both backends say they run float32 ALS and SGD', () => {
+    for (const b of backends) {
+      expect(b.details().float32Als).toBe(true);
+      expect(b.details().float32Sgd).toBe(true);
+    }
   });
 });

@@ -36,7 +36,7 @@ describe('Rng reference values (docs/kernels.md)', () => {
 describe('backend object', () => {
   it('describes itself', () => {
     expect(tsBackend.name).toBe('ts');
-    expect(tsBackend.details()).toEqual({ name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true });
+    expect(tsBackend.details()).toEqual({ name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true, float32Sgd: true });
   });
 });
 

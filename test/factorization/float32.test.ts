@@ -40,9 +40,12 @@ describe('dtype option', () => {
     }
   });
 
-  it('refuses float32 for SGD and implicit ALS, which have no float32 kernels', () => {
-    expect(caught(() => resolveFitOptions({ dtype: 'float32', algo: 'sgd' })).message).toMatch(/explicit ALS only.*SGD/);
-    expect(caught(() => resolveFitOptions({ dtype: 'float32', implicit: true })).message).toMatch(/explicit ALS only.*implicit/);
+  it('refuses float32 for implicit ALS and parallel SGD, which have no float32 kernels', () => {
+    expect(resolveFitOptions({ dtype: 'float32', algo: 'sgd' }).dtype).toBe('float32');
+    expect(caught(() => resolveFitOptions({ dtype: 'float32', implicit: true })).message).toMatch(/not implicit ALS/);
+    expect(caught(() => resolveFitOptions({ dtype: 'float32', algo: 'sgd', sgdMode: 'parallel' })).message).toMatch(/deterministic mode only/);
+    // sgdMode means nothing to ALS.
+    expect(resolveFitOptions({ dtype: 'float32', sgdMode: 'parallel' }).dtype).toBe('float32');
   });
 });
 
@@ -58,6 +61,18 @@ describe('float32 explicit ALS through fit()', () => {
     expect(Math.abs(test32 - test64)).toBeLessThan(1e-3);
     // The planted signal is found at all (not two equally bad fits).
     expect(test32).toBeLessThan(0.2);
+  });
+
+  it('SGD in float32 reaches the float64 SGD fit on planted data within 1e-3 RMSE', async () => {
+    const o = { ...opts, algo: 'sgd' as const, iters: 80, learningRate: 0.03, lrDecay: 0.01 };
+    const d64 = await fit(data.train, o);
+    const d32 = await fit(data.train, { ...o, dtype: 'float32' });
+    expect(d32.model.U).toBeInstanceOf(Float32Array);
+    expect(Math.abs(d32.history[d32.history.length - 1].trainRmse - d64.history[d64.history.length - 1].trainRmse)).toBeLessThan(1e-3);
+    const test64 = rmse(d64.model.predictMany(data.test.rows, data.test.cols), data.test.values);
+    const test32 = rmse(d32.model.predictMany(data.test.rows, data.test.cols), data.test.values);
+    expect(Math.abs(test32 - test64)).toBeLessThan(1e-3);
+    expect(test32).toBeLessThan(0.3);
   });
 
   it('keeps float32 storage: Float32Arrays of half the bytes, dtype in the model and its options', async () => {

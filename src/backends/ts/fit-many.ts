@@ -17,7 +17,7 @@ import { Slice, turn, type Steps } from './slice.js';
 /** One job as a generator that yields when the shared slice is due. */
 function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: ProgressThrottle): Steps<FitJobResult> {
   const { problem, model, options } = job;
-  const m64 = job.algo === 'als' ? null : float64Model(job, j);
+  const m64 = job.algo === 'ials' ? float64Model(job, j) : null;
   const loop = new FitLoop(job);
   for (let it = 0; it < job.iters; it++) {
     if (loop.cancelled()) {
@@ -30,7 +30,7 @@ function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: 
         ? yield* alsSweepSteps(problem, model, options, slice)
         : job.algo === 'ials'
           ? yield* ialsSweepSteps(problem, m64!, options, slice)
-          : yield* sgdEpochSteps(problem, m64!, options, it, slice);
+          : yield* sgdEpochSteps(problem, model, options, it, slice);
     const seconds = (performance.now() - t) / 1000;
     if (status === 'aborted' || loop.cancelled()) {
       loop.abort();
@@ -46,11 +46,11 @@ function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: 
   return loop.finish();
 }
 
-/** SGD and implicit ALS have no float32 kernels: such a job must hold Float64Arrays. */
+/** Implicit ALS has no float32 kernels: its jobs must hold Float64Arrays. */
 function float64Model(job: FitJob<FactorArray>, j: number): KernelModel {
   const m = job.model;
   if (m.U instanceof Float64Array && m.V instanceof Float64Array && m.rowBias instanceof Float64Array && m.colBias instanceof Float64Array) return m as KernelModel;
-  throw new CollabperfError('E_INVALID_ARGUMENT', `job ${j}: float32 factors are available for algo 'als' only, not '${job.algo}'`);
+  throw new CollabperfError('E_INVALID_ARGUMENT', `job ${j}: float32 factors are available for explicit ALS and SGD, not implicit ALS`);
 }
 
 /**

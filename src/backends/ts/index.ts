@@ -2,7 +2,7 @@
  * The pure TypeScript backend: the kernels of docs/kernels.md on typed arrays, single-threaded,
  * always available (the fallback when the native addon cannot be loaded).
  */
-import type { BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
+import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { alsSweep } from './als.js';
 import { fitMany } from './fit-many.js';
 import { trainLoss } from './loss.js';
@@ -37,7 +37,7 @@ function warnParallel(o: KernelOptions): void {
 export const tsBackend: KernelBackend = {
   name: 'ts',
   alsSweep,
-  sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus> {
+  sgdEpoch(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus> {
     warnParallel(options);
     return sgdEpoch(problem, model, options, epoch);
   },
@@ -47,6 +47,6 @@ export const tsBackend: KernelBackend = {
     return fitMany(jobs, onProgress);
   },
   details(): BackendDetails {
-    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true };
+    return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true, float32Sgd: true };
   },
 };

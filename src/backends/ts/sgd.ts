@@ -3,7 +3,7 @@
  * floating-point expression keeps the doc's order and parentheses: the C++ core compiles the same
  * expressions without FMA contraction, and the two must agree bit for bit.
  */
-import type { KernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
+import type { AnyKernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { Rng } from '../../numeric/rng.js';
 import { drive, Slice, type Steps } from './slice.js';
 /** Approximate flops between two looks at the clock and the cancel flag (about 0.5 ms once compiled). */
@@ -20,7 +20,7 @@ const CHECK_WORK = 1 << 20;
  *
  * @param epoch - epoch number, from 0; selects the shuffle stream and the decayed learning rate.
  */
-export function sgdEpoch(problem: KernelProblem, model: KernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus> {
+export function sgdEpoch(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus> {
   const slice = new Slice();
   return drive(sgdEpochSteps(problem, model, options, epoch, slice), slice);
 }
@@ -28,7 +28,7 @@ export function sgdEpoch(problem: KernelProblem, model: KernelModel, options: Ke
 /** {@link sgdEpoch} as a generator that yields whenever `slice` is due (see `alsSweepSteps`). */
 export function* sgdEpochSteps(
   problem: KernelProblem,
-  model: KernelModel,
+  model: AnyKernelModel,
   options: KernelOptions,
   epoch: number,
   slice: Slice,
@@ -66,7 +66,7 @@ export function* sgdEpochSteps(
  */
 function sgdRange(
   problem: KernelProblem,
-  model: KernelModel,
+  model: AnyKernelModel,
   options: KernelOptions,
   lr: number,
   perm: Int32Array,
