@@ -7,7 +7,7 @@
  *   npm run bench -- --sizes small      # one size
  *   npm run bench -- --json             # machine-readable
  *   npm run bench -- --write-triplets DIR  # also write train/test triplet files per size
- *   npm run bench -- --dtype float32    # ALS factors stored as float32 (SGD stays float64)
+ *   npm run bench -- --dtype float32    # ALS and deterministic SGD factors stored as float32 (parallel SGD stays float64)
  *
  * Implicit mode (issue 10): implicit ALS on the synthetic implicit generator (tiny, small, or large
  * = 138,493 x 26,744 with ~20M interactions and skewed popularity), at k = 64 on 2 threads:
@@ -86,8 +86,8 @@ function freshModel(p: KernelProblem, dtype: Dtype, seed = 42): FactorModel {
   return new FactorModel(p.nRows, p.nCols, RANK, mu, U, V, new F(p.nRows), new F(p.nCols), { options: o, backend: '', iterations: 0, trainRmse: NaN });
 }
 
-/** SGD has no float32 kernels: its models are always float64. */
-function sgdModel(p: KernelProblem): FactorModel & KernelModel {
+/** Parallel SGD has no float32 kernels: its models are always float64. */
+function parallelSgdModel(p: KernelProblem): FactorModel & KernelModel {
   return freshModel(p, 'float64') as FactorModel & KernelModel;
 }
 
@@ -122,14 +122,14 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
     alsTestRmse = testRmse(m0, test);
     log(`ALS test RMSE after 10 sweeps ${alsTestRmse.toFixed(4)}`);
   }
-  let m = sgdModel(p);
+  let m = freshModel(p, dtype);
   const epochs = native ? 3 : large ? 1 : 2;
   const sgdSec = await timeIters(epochs, (e) => b.sgdEpoch(p, m, als, e));
   log(`SGD deterministic ${sgdSec.toFixed(3)} s/epoch`);
   let sgdParallel: number | undefined;
   let sgdTestRmse: number | undefined;
   if (b.details().parallelSgd) {
-    m = sgdModel(p);
+    m = parallelSgdModel(p);
     const par = { ...als, sgdMode: 'parallel' as const };
     sgdParallel = await timeIters(3, (e) => b.sgdEpoch(p, m, par, e));
     log(`SGD parallel ${sgdParallel.toFixed(3)} s/epoch`);
@@ -188,7 +188,7 @@ async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, 
 function table(all: Figures[]): string {
   const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
   const lines = [
-    `collabperf bench, k = ${RANK}, ${THREADS} threads, ALS factors ${all[0]?.dtype ?? "float64"} (SGD float64), double arithmetic`,
+    `collabperf bench, k = ${RANK}, ${THREADS} threads, factors ${all[0]?.dtype ?? "float64"} (ALS, deterministic SGD; parallel SGD float64), double arithmetic`,
     '',
     '| size | backend | ALS s/sweep | Gram GFLOP/s | ALS test RMSE | SGD s/epoch (det.) | SGD s/epoch (parallel) | SGD test RMSE | peak RSS (MB, whole run) |',
     '|---|---|---|---|---|---|---|---|---|',

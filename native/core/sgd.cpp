@@ -135,9 +135,13 @@ Status sgdDeterministicPacked(const ProblemView& p, const ModelView& m, const Op
     }
   };
   auto copyOut = [k, ks](T* dst, const double* src, int64_t n) {
-    // float32: exact, every work value is already a float32.
-    for (int64_t i = 0; i < n; ++i)
-      for (int f = 0; f < k; ++f) dst[i * k + f] = static_cast<T>(src[i * ks + f]);
+    if constexpr (F32) {
+      // Exact: every work value is already a float32.
+      for (int64_t i = 0; i < n; ++i)
+        for (int f = 0; f < k; ++f) dst[i * k + f] = static_cast<T>(src[i * ks + f]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * k, src + i * ks, sizeof(double) * k);
+    }
   };
   copyIn(U, mU, p.nRows);
   copyIn(V, mV, p.nCols);
