@@ -18,9 +18,9 @@ export {
   type BackendReport,
   type ProblemSize,
 } from '../backends/registry.js';
-export type { BackendDetails, BackendName, ConfidenceKind, ImplicitOptions, ImplicitSolver, KernelBackend, KernelModel, KernelOptions, KernelProblem, LossSums, SgdMode } from '../backends/types.js';
+export type { AnyKernelModel, BackendDetails, BackendName, FactorArray, ConfidenceKind, ImplicitOptions, ImplicitSolver, KernelBackend, KernelModel, KernelOptions, KernelProblem, LossSums, SgdMode } from '../backends/types.js';
 export { fit, runFit, initFactors, type FitBackendReport, type FitResult } from '../factorization/fit.js';
-export { resolveFitOptions, MAX_RANK, type Algorithm, type FitOptions, type IterationReport, type ResolvedFitOptions } from '../factorization/options.js';
+export { resolveFitOptions, MAX_RANK, type Algorithm, type Dtype, type FitOptions, type IterationReport, type ResolvedFitOptions } from '../factorization/options.js';
 export {
   FactorModel,
   type FoldedColumn,

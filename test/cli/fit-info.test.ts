@@ -22,6 +22,19 @@ describe('collabperf fit', () => {
     expect(rows).toHaveLength(3);
     expect(r.stdout).toMatch(/total .* s\/iter\), train RMSE \d\.\d+, test RMSE \d\.\d+, peak RSS \d+ MB/);
   });
+  it('--dtype float32 keeps float32 factors in the saved model; an unknown dtype is one usage line', async () => {
+    const saved = join(dir, 'model32.json');
+    const r = await runCli('fit', '--input', train, '--rank', '4', '--iters', '3', '--dtype', 'float32', '--save', saved);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ALS rank 4, float32 factors on the/m);
+    const m = loadModel(saved);
+    expect(m.U).toBeInstanceOf(Float32Array);
+    expect(m.V).toBeInstanceOf(Float32Array);
+    const bad = await runCli('fit', '--input', train, '--dtype', 'float16');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/dtype/);
+  });
   it('--json gives one document with the iterations and totals; --save keeps the model', async () => {
     const saved = join(dir, 'model.json');
     const r = await runCli('fit', '--input', train, '--test', test, '--algo', 'sgd', '--iters', '4', '--rank', '3', '--json', '--save', saved);

@@ -23,6 +23,7 @@ interface FitCliOptions {
   test?: string;
   backend?: string;
   sgdMode?: string;
+  dtype?: string;
   bias?: boolean;
   save?: string;
   remapIds?: boolean;
@@ -60,6 +61,7 @@ export function registerFit(program: Command, run: CliRunner): void {
     .option('--seed <n>', 'seed (default 42)')
     .option('--threads <n>', 'kernel threads (default: all cores)')
     .option('--sgd-mode <mode>', 'deterministic (default) or parallel (native only)')
+    .option('--dtype <float64|float32>', 'factor storage: float64 (default) or float32 (half the memory; explicit ALS and deterministic SGD)')
     .option('--no-bias', 'no row/column biases')
     .option('--test <file>', 'test triplets: RMSE reported each iteration (not used for stopping); with --implicit, ranking metrics after the fit')
     .option('--implicit', 'implicit feedback (counts, plays, clicks): confidence-weighted implicit ALS, no biases')
@@ -84,6 +86,7 @@ export function registerFit(program: Command, run: CliRunner): void {
           seed: numberFlag('seed', cli.seed),
           threads: numberFlag('threads', cli.threads),
           sgdMode: cli.sgdMode as FitOptions['sgdMode'],
+          dtype: cli.dtype as FitOptions['dtype'],
           // Implicit ALS has no biases: --no-bias is its default, not a conflict.
           useBias: cli.implicit ? undefined : cli.bias !== false,
         };
@@ -132,7 +135,7 @@ export function registerFit(program: Command, run: CliRunner): void {
         if (!cli.json) {
           process.stdout.write(
             `${cli.input}: ${problem.nRows} rows x ${problem.nCols} columns, ${problem.nnz} ratings${names ? ' (rows and columns named: string ids)' : ''} (read in ${loadSeconds.toFixed(2)} s)\n` +
-              `${resolved.implicit ? `implicit ALS (${resolved.solver === 'cg' ? `CG ${resolved.cgSteps} steps` : 'exact'}, alpha ${resolved.alpha})` : resolved.algo.toUpperCase()} rank ${resolved.rank} ` +
+              `${resolved.implicit ? `implicit ALS (${resolved.solver === 'cg' ? `CG ${resolved.cgSteps} steps` : 'exact'}, alpha ${resolved.alpha})` : resolved.algo.toUpperCase()} rank ${resolved.rank}${resolved.dtype === 'float32' ? ', float32 factors' : ''} ` +
               `on the ${runs.name} backend (${details.blas})${runs !== backend ? ` because ${backend.name} cannot run implicit ALS` : ''}, ${threadsUsed} thread(s)${threadsUsed < resolved.threads ? ` (${resolved.threads} requested)` : ''}\n` +
               (resolved.implicit ? 'iter  seconds     objective  weighted RMSE\n' : `iter  seconds  train RMSE${test ? '  test RMSE' : ''}\n`),
           );
