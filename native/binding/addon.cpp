@@ -1,15 +1,15 @@
 // Node-API binding of the native core (node-addon-api, NAPI_VERSION 8, C++ exceptions).
 //
 // The JS objects of src/backends/types.ts (KernelProblem, KernelModel, KernelOptions, FitJob) are
-// checked and COPIED into native memory on the main thread when the function is called; the work runs
-// on those copies in one Napi::AsyncWorker (plus the core's persistent pool), and the model's final
-// arrays are copied back into the JS typed arrays on the main thread when it completes. Nothing on a
-// worker thread ever touches JS memory, so transferring or detaching a buffer mid-fit is safe: an
-// output buffer found detached or shrunk at completion rejects with E_INVALID_ARGUMENT ("buffer was
-// detached during the fit"). The one exception is options.cancel, read live while the work runs: it
-// is kept only when backed by a SharedArrayBuffer (which cannot be detached or transferred); an
-// ordinary Int32Array's value is read once at the call (src/backends/native.ts mirrors it into a
-// shared one).
+// checked on the main thread when the function is called. Arrays on ordinary (detachable)
+// ArrayBuffers are COPIED into native memory there; the work runs on the copies in one
+// Napi::AsyncWorker (plus the core's persistent pool), and the model's final arrays are copied back
+// into the JS typed arrays on the main thread when it completes, so transferring or detaching such a
+// buffer mid-fit is safe: an output buffer found detached or shrunk at completion rejects with
+// E_INVALID_ARGUMENT ("buffer was detached during the fit"). Input arrays on a SharedArrayBuffer
+// (which cannot be detached or transferred) are read in place, held by a reference: the problems
+// buildProblem makes, and options.cancel, read live while the work runs (an ordinary Int32Array's
+// value is read once at the call; src/backends/native.ts mirrors it into a shared one).
 //
 // Exports:
 //   setErrorClass(cls | null)                  errors become `new cls(code, message)`; before (or after
@@ -199,6 +199,13 @@ napi_typedarray_type typedArrayType<double>() { return napi_float64_array; }
 template <>
 napi_typedarray_type typedArrayType<float>() { return napi_float32_array; }
 
+/** Whether a typed array's memory is an ordinary (detachable) ArrayBuffer rather than a SharedArrayBuffer. */
+bool onPlainArrayBuffer(napi_env env, const Napi::TypedArray& arr) {
+  bool plain = true;
+  if (napi_is_arraybuffer(env, arr.ArrayBuffer(), &plain) != napi_ok) plain = true;
+  return plain;
+}
+
 /**
  * A native copy of o[key], which must be a T typed array of `expected` elements (or null when
  * `nullable`, giving nullptr). When `out` is set, the JS array is also remembered to receive the
@@ -224,6 +231,15 @@ T* typedArray(const Napi::Object& o, const char* owner, const char* key, uint64_
     fail(ErrorCode::LengthMismatch, field + " has length " + std::to_string(len) + ", expected " + expectedWhat +
                                         " = " + std::to_string(expected));
   if (len > 0 && arr.Data() == nullptr) fail(ErrorCode::InvalidArgument, field + " is detached");
+  if (out == nullptr && !onPlainArrayBuffer(o.Env(), arr)) {
+    // An input on a SharedArrayBuffer (buildProblem makes every problem so) is read in place: shared
+    // memory cannot be detached or transferred, the reference keeps it alive until the work is done,
+    // and the core checks indices where it uses them, so a write from another thread can change the
+    // results but never what memory is touched. Copying a 20M-rating problem at every call cost more
+    // than the ALS sweep and doubled the peak memory.
+    keep.refs.push_back(Napi::Persistent(v));
+    return arr.Data();
+  }
   T* copy = keep.store<T>(arr.Data(), static_cast<size_t>(len));
   if (out != nullptr) out->push_back(Output{Napi::Persistent(v), copy, static_cast<size_t>(len), sizeof(T)});
   return copy;
@@ -315,10 +331,7 @@ collabperf::Options readOptions(const Napi::Value& value, Keeper& keep) {
     Napi::Int32Array arr = cancel.As<Napi::Int32Array>();
     if (arr.ElementLength() < 1 || arr.Data() == nullptr)
       fail(ErrorCode::LengthMismatch, "options.cancel must have length 1");
-    bool plain = true;  // an ArrayBuffer (detachable) rather than a SharedArrayBuffer
-    napi_value ab = arr.ArrayBuffer();
-    if (napi_is_arraybuffer(o.Env(), ab, &plain) != napi_ok) plain = true;
-    if (plain) {
+    if (onPlainArrayBuffer(o.Env(), arr)) {
       opt.cancel = keep.store<int32_t>(arr.Data(), 1);  // a snapshot: cannot change later
     } else {
       keep.refs.push_back(Napi::Persistent(cancel));  // shared memory stays valid while referenced

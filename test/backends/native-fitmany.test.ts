@@ -279,11 +279,21 @@ function detachingBackend(inner: KernelBackend, which: 'inputs' | 'all', detache
   };
 }
 
-function longFit() {
+/**
+ * The problem's arrays moved to ordinary (detachable) ArrayBuffers: buildProblem puts them on
+ * SharedArrayBuffers, which cannot be detached at all (the addon reads those in place).
+ */
+function onPlainBuffers(p: KernelProblem): KernelProblem {
+  const plain = <T extends Int32Array | Float64Array | Float32Array | null>(a: T): T => (a === null ? a : (a.slice() as T));
+  return { ...p, rowPtr: plain(p.rowPtr), rowIdx: plain(p.rowIdx), colIdx: plain(p.colIdx), value: plain(p.value), weight: plain(p.weight), colPtr: plain(p.colPtr), cscRow: plain(p.cscRow), cscValue: plain(p.cscValue), cscWeight: plain(p.cscWeight) };
+}
+
+function longFit(shared = false) {
   const c = planted(500, 400, 5, 0.4, 0.1, 12);
   const rng = new Rng(5, 5);
   const weights = c.train.rows.map(() => 0.5 + rng.nextDouble());
-  const problem = buildProblem(toEntries({ ...c.train, weights }));
+  const built = buildProblem(toEntries({ ...c.train, weights }));
+  const problem = shared ? built : onPlainBuffers(built);
   const validation: Entries = toEntries({ ...c.test, nRows: 500, nCols: 400 }, 'validation');
   const options = resolveFitOptions({ algo: 'als', rank: 16, iters: 80, threads: 2 });
   return { problem, validation, options };
@@ -328,6 +338,49 @@ describe.runIf(native !== null)('buffers detached while a native fit runs (publi
     await nat.fitMany([a]);
     await ts.fitMany([b]);
     expect(modelBitDifferences(a.model, b.model)).toEqual([-1, -1, -1, -1]);
+  });
+
+  it('a problem built by buildProblem is on shared memory: it cannot be detached, and the fit gives the same result as on copies', async () => {
+    const shared = longFit(true);
+    expect(shared.problem.colIdx.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(() => structuredClone(shared.problem.colIdx.buffer, { transfer: [shared.problem.colIdx.buffer as unknown as ArrayBuffer] })).toThrow();
+    const copied = longFit(false);
+    const a = await runFit(shared.problem, shared.options, nat, shared.validation, { earlyStopping: false });
+    const b = await runFit(copied.problem, copied.options, nat, copied.validation, { earlyStopping: false });
+    expect(modelBitDifferences(a.model, b.model)).toEqual([-1, -1, -1, -1]);
+  });
+
+  it('shared index arrays overwritten with out-of-range values mid-fit: a clean E_INDEX_OUT_OF_RANGE or a finished fit, never a crash', async () => {
+    const { problem, validation, options } = longFit(true);
+    let outcome: unknown = 'ok';
+    const spoiling: KernelBackend = {
+      ...nat,
+      fitMany: (jobs, onProgress) => {
+        let done = false;
+        return nat.fitMany(jobs, (p) => {
+          onProgress?.(p);
+          if (done) return;
+          done = true;
+          problem.colIdx.fill(1 << 30);
+          problem.cscRow.fill(-5);
+        });
+      },
+    };
+    try {
+      await runFit(problem, options, spoiling, validation, { earlyStopping: false });
+    } catch (e) {
+      outcome = e;
+    }
+    if (outcome !== 'ok') {
+      expect(outcome).toBeInstanceOf(CollabperfError);
+      expect((outcome as CollabperfError).code).toBe('E_INDEX_OUT_OF_RANGE');
+    }
+    // The addon still fits correctly afterwards.
+    const small = mixedBatch()[1];
+    const [x, y] = [makeJob(small, 2), makeJob(small, 1)];
+    await nat.fitMany([x]);
+    await ts.fitMany([y]);
+    expect(modelBitDifferences(x.model, y.model)).toEqual([-1, -1, -1, -1]);
   });
 
   it('a detached buffer at the call is refused with E_INVALID_ARGUMENT before anything runs', async () => {
