@@ -57,6 +57,7 @@
 #include "info.hpp"
 #include "loss.hpp"
 #include "sgd.hpp"
+#include "threads.hpp"
 #include "types.hpp"
 
 #ifndef COLLABPERF_VERSION
@@ -420,6 +421,8 @@ class KernelWorker : public Napi::AsyncWorker {
     } catch (...) {
       setFailure("E_NATIVE", "native kernel failed");
     }
+    // This libuv thread may not run the next call: keep only its small scratch.
+    collabperf::trimThreadScratch(collabperf::kScratchKeepBytes);
   }
 
   void OnOK() override {
@@ -563,6 +566,8 @@ class FitManyWorker : public Napi::AsyncProgressWorker<char> {
     } catch (...) {
       setFailure("E_NATIVE", "native kernel failed");
     }
+    // This libuv thread may not run the next call: keep only its small scratch.
+    collabperf::trimThreadScratch(collabperf::kScratchKeepBytes);
   }
 
   void OnProgress(const char*, size_t) override {

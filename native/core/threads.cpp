@@ -141,9 +141,22 @@ struct ScratchSet {
 
 }  // namespace
 
-void* threadScratch(int slot, size_t bytes) {
+static ScratchSet& scratchOfThisThread() {
   thread_local ScratchSet set;
-  ScratchSlot& s = set.slots[slot];
+  return set;
+}
+
+void trimThreadScratch(size_t keepBytes) {
+  for (ScratchSlot& s : scratchOfThisThread().slots) {
+    if (s.bytes <= keepBytes) continue;
+    std::free(s.p);
+    s.p = nullptr;
+    s.bytes = 0;
+  }
+}
+
+void* threadScratch(int slot, size_t bytes) {
+  ScratchSlot& s = scratchOfThisThread().slots[slot];
   bytes = std::max<size_t>(bytes, 64);
   if (s.bytes >= bytes) return s.p;
   std::free(s.p);

@@ -47,6 +47,15 @@ class ThreadPool {
  * (64-byte aligned; 2 MB aligned with transparent huge pages above 8 MB).
  */
 void* threadScratch(int slot, size_t bytes);
+
+/**
+ * Frees the calling thread's scratch slots larger than `keepBytes`. Called when an addon call ends:
+ * the calls run on whichever of libuv's threads is free, so a large problem's buffers (the
+ * deterministic SGD's copy of every entry is 16 bytes x nnz, 0.3 GB at 20M ratings) would otherwise
+ * stay allocated once per libuv thread. Small slots stay, so tiny fits still allocate nothing.
+ */
+void trimThreadScratch(size_t keepBytes);
+constexpr size_t kScratchKeepBytes = size_t{32} << 20;
 constexpr int kScratchAlsWorkspace = 0;
 constexpr int kScratchAlsAligned = 1;
 constexpr int kScratchSgdEntries = 2;
