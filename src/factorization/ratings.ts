@@ -293,33 +293,38 @@ function denseToEntries(input: DenseRatings, what: string, limits: SizeLimits): 
  * E_DUPLICATE_ENTRY naming both input positions.
  */
 /**
- * Typed arrays of a problem live on SharedArrayBuffers: memory that cannot be detached or
- * transferred, which the native backend therefore reads in place instead of copying at every call
- * (a 20M-rating problem is ~0.5 GB).
+ * From this many entries a problem's typed arrays live on SharedArrayBuffers: memory that cannot be
+ * detached or transferred, which the native backend therefore reads in place instead of copying at
+ * every call (a 20M-rating problem is ~0.5 GB, and copying it cost more than an ALS sweep). Below
+ * it the copy is cheaper than allocating shared memory: the thousands of tiny problems that inner
+ * validation makes on a 72 x 29 table took 0.15 s longer on SharedArrayBuffers.
  */
-function sharedInt32(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * n));
-}
-function sharedOf(V: Float64ArrayConstructor, n: number): Float64Array;
-function sharedOf(V: Float32ArrayConstructor | Float64ArrayConstructor, n: number): Float32Array | Float64Array;
-function sharedOf(V: Float32ArrayConstructor | Float64ArrayConstructor, n: number): Float32Array | Float64Array {
-  return V === Float32Array ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float64Array(new SharedArrayBuffer(8 * n));
+export const SHARED_PROBLEM_FROM_ENTRIES = 32768;
+
+function problemArrays(nnz: number) {
+  const shared = nnz >= SHARED_PROBLEM_FROM_ENTRIES;
+  return {
+    int32: (n: number): Int32Array => (shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n)),
+    float64: (n: number): Float64Array => (shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n)),
+    float32: (n: number): Float32Array => (shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n)),
+  };
 }
 
 export function buildProblem(e: Entries): KernelProblem {
   const { nRows, nCols, rows, cols, values, weights } = e;
   const nnz = rows.length;
+  const alloc = problemArrays(nnz);
   // Order by column first (stable), then a stable sort by row gives CSR sorted by column. The two
   // nnz-sized scratch orders are reused for the CSC pass: on 20M ratings each is 80 MB.
   const byCol = countingOrder(cols, nCols, null);
-  const rowPtr = sharedInt32(nRows + 1);
+  const rowPtr = alloc.int32(nRows + 1);
   const csrOrder = countingOrder(rows, nRows, byCol, rowPtr);
-  const rowIdx = sharedInt32(nnz);
-  const colIdx = sharedInt32(nnz);
+  const rowIdx = alloc.int32(nnz);
+  const colIdx = alloc.int32(nnz);
   // Float32Array ratings stay float32 in CSR and CSC too (half the bytes of the value arrays).
   const V = values instanceof Float32Array ? Float32Array : Float64Array;
-  const value = sharedOf(V, nnz);
-  const weight = weights ? sharedOf(Float64Array, nnz) : null;
+  const value = V === Float32Array ? alloc.float32(nnz) : alloc.float64(nnz);
+  const weight = weights ? alloc.float64(nnz) : null;
   for (let p = 0; p < nnz; p++) {
     const i = csrOrder[p];
     rowIdx[p] = rows[i];
@@ -338,11 +343,11 @@ export function buildProblem(e: Entries): KernelProblem {
     }
   }
   // CSC from CSR order (rows ascending), stable by column: rows ascending inside each column.
-  const colPtr = sharedInt32(nCols + 1);
+  const colPtr = alloc.int32(nCols + 1);
   const cscOrder = countingOrder(colIdx, nCols, null, colPtr, byCol);
-  const cscRow = sharedInt32(nnz);
-  const cscValue = sharedOf(V, nnz);
-  const cscWeight = weight ? sharedOf(Float64Array, nnz) : null;
+  const cscRow = alloc.int32(nnz);
+  const cscValue = V === Float32Array ? alloc.float32(nnz) : alloc.float64(nnz);
+  const cscWeight = weight ? alloc.float64(nnz) : null;
   for (let p = 0; p < nnz; p++) {
     const i = cscOrder[p];
     cscRow[p] = rowIdx[i];
