@@ -14,28 +14,11 @@ import { resolveFitOptions } from '../../src/factorization/options.js';
 import { buildProblem, toEntries, type Entries } from '../../src/factorization/ratings.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { planted } from '../helpers/planted.js';
+import { nativeForSuite } from '../helpers/backends.js';
 
-let native: KernelBackend | null = null;
-let whyNot = '';
-try {
-  native = getBackend('native');
-} catch (e) {
-  whyNot = e instanceof Error ? e.message : String(e);
-}
-const required = process.env.COLLABPERF_REQUIRE_NATIVE === '1';
+const native = nativeForSuite('native fitMany');
 const ts = getBackend('ts');
 
-if (native === null) {
-  describe('native fitMany', () => {
-    if (required) {
-      it('the addon loads (COLLABPERF_REQUIRE_NATIVE=1)', () => {
-        throw new Error(`COLLABPERF_REQUIRE_NATIVE=1 but the native backend does not load: ${whyNot}`);
-      });
-    } else {
-      it.skip(`native addon does not load (${whyNot})`, () => {});
-    }
-  });
-}
 
 /** Index of the first element whose bits differ, -1 when the arrays are bit-identical. */
 function firstBitDifference(a: Float64Array, b: Float64Array): number {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fit } from '../../src/factorization/fit.js';
 import { syntheticImplicit } from '../../src/factorization/synthetic.js';
-import { getBackend } from '../../src/backends/registry.js';
 import type { KernelBackend } from '../../src/backends/types.js';
+import { nativeForSuite } from '../helpers/backends.js';
 
 /**
  * Implicit ALS on the native addon against the TypeScript backend, through the public fit(): the
@@ -11,13 +11,7 @@ import type { KernelBackend } from '../../src/backends/types.js';
  * same block order, no FMA) and within 1e-11 with the log one (C++'s log and V8's Math.log may
  * differ in the last bit of a confidence; seen: 1.1e-13 after 5 sweeps). Skipped without the addon, failing under COLLABPERF_REQUIRE_NATIVE=1.
  */
-let native: KernelBackend | null = null;
-let whyNot = '';
-try {
-  native = getBackend('native');
-} catch (e) {
-  whyNot = e instanceof Error ? e.message : String(e);
-}
+const native = nativeForSuite('native implicit ALS parity');
 
 function dataset(nRows: number, nCols: number, nnz: number, seed: number) {
   const d = syntheticImplicit({ nRows, nCols, nnz, rank: 4, seed, candidates: 3 });
@@ -53,17 +47,7 @@ const cases: Case[] = [
   { name: 'CG-3, log, weighted lambda, large job on 2 threads', data: large, rank: LARGE_K, solver: 'cg', confidence: 'log', tol: 1e-11, weightedLambda: true },
 ];
 
-if (native === null) {
-  describe('native implicit ALS parity', () => {
-    if (process.env.COLLABPERF_REQUIRE_NATIVE === '1') {
-      it('the addon loads (COLLABPERF_REQUIRE_NATIVE=1)', () => {
-        throw new Error(`COLLABPERF_REQUIRE_NATIVE=1 but the native backend does not load: ${whyNot}`);
-      });
-    } else {
-      it.skip(`native addon does not load (${whyNot})`, () => {});
-    }
-  });
-} else {
+if (native !== null) {
   describe('native implicit ALS parity with TypeScript', () => {
     it('the native backend says it runs implicit ALS, so implicit fits stay on it', async () => {
       expect(native!.details().implicitAls).toBe(true);

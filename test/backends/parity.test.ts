@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { planted } from '../helpers/planted.js';
 import { Rng } from '../../src/numeric/rng.js';
+import { nativeForSuite } from '../helpers/backends.js';
 
 /**
  * Parity is native against TypeScript whenever the addon loads, whatever COLLABPERF_BACKEND
@@ -16,13 +17,8 @@ import { Rng } from '../../src/numeric/rng.js';
  * are reported skipped, or fail under COLLABPERF_REQUIRE_NATIVE=1.
  */
 const reference = getBackend('ts');
-let native: KernelBackend | null = null;
-let whyNot = '';
-try {
-  native = getBackend('native');
-} catch (e) {
-  whyNot = e instanceof Error ? e.message : String(e);
-}
+const native = nativeForSuite('native parity with TypeScript');
+
 /**
  * Registered backends run the same comparisons. In the tree: the TypeScript kernels registered
  * without `fitMany`, as a third party that only writes kernels would, so the registry's generic
@@ -41,17 +37,6 @@ const backends: KernelBackend[] = [...compared, reference];
 /** Backends that run implicit ALS jobs (the generic loop does not). */
 const comparedImplicit = compared.filter((b) => b.details().implicitAls === true);
 
-if (native === null) {
-  describe('native parity with TypeScript', () => {
-    if (process.env.COLLABPERF_REQUIRE_NATIVE === '1') {
-      it('the addon loads (COLLABPERF_REQUIRE_NATIVE=1)', () => {
-        throw new Error(`COLLABPERF_REQUIRE_NATIVE=1 but the native backend does not load: ${whyNot}`);
-      });
-    } else {
-      it.skip(`native addon does not load (${whyNot})`, () => {});
-    }
-  });
-}
 
 /** The fixtures every backend runs: one problem with weights and empty rows/columns, one plain. */
 function fixtures() {

@@ -1,3 +1,4 @@
+import { describe, it } from 'vitest';
 import { getBackend } from '../../src/backends/registry.js';
 import type { KernelBackend } from '../../src/backends/types.js';
 
@@ -22,4 +23,27 @@ export function backendsUnderTest(): KernelBackend[] {
 /** The backend a plain call uses in this run (native in the native CI run, ts in the ts run). */
 export function defaultBackend(): KernelBackend {
   return getBackend();
+}
+
+/**
+ * The native backend whatever COLLABPERF_BACKEND selects (native-only suites run in the TS-forced
+ * CI run too), or null. Without the addon, a suite named `suite` reports one skipped test saying
+ * why, or one failing test under COLLABPERF_REQUIRE_NATIVE=1.
+ */
+export function nativeForSuite(suite: string): KernelBackend | null {
+  try {
+    return getBackend('native');
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    describe(suite, () => {
+      if (process.env.COLLABPERF_REQUIRE_NATIVE === '1') {
+        it('the addon loads (COLLABPERF_REQUIRE_NATIVE=1)', () => {
+          throw new Error(`COLLABPERF_REQUIRE_NATIVE=1 but the native backend does not load: ${why}`);
+        });
+      } else {
+        it.skip(`native addon does not load (${why})`, () => {});
+      }
+    });
+    return null;
+  }
 }
