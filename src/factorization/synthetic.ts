@@ -24,12 +24,16 @@ export interface SyntheticEntries {
   values: Float64Array;
 }
 
-/** Train and test cells of a planted low-rank matrix, and what was planted. */
-export interface SyntheticRatings {
+/** A generated matrix split into train and test entries. */
+export interface SyntheticSplit {
   nRows: number;
   nCols: number;
   train: SyntheticEntries;
   test: SyntheticEntries;
+}
+
+/** Train and test cells of a planted low-rank matrix, and what was planted. */
+export interface SyntheticRatings extends SyntheticSplit {
   /** Std of the noise: the RMSE floor a perfect model reaches on the test cells. */
   noise: number;
 }
@@ -164,12 +168,7 @@ export interface SyntheticImplicitSpec {
 }
 
 /** Train and held-out interactions (values are counts >= 1) with planted tastes and skewed popularity. */
-export interface SyntheticImplicit {
-  nRows: number;
-  nCols: number;
-  train: SyntheticEntries;
-  test: SyntheticEntries;
-}
+export type SyntheticImplicit = SyntheticSplit;
 
 /** The implicit benchmark size of the README: the shape of MovieLens-20M. */
 export const SYNTHETIC_IMPLICIT_SIZES: Record<'tiny' | 'small' | 'large', SyntheticImplicitSpec> = {
