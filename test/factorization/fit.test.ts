@@ -3,19 +3,11 @@ import { fit } from '../../src/factorization/fit.js';
 import { CollabperfError } from '../../src/errors.js';
 import { planted, rmse } from '../helpers/planted.js';
 import type { IterationReport } from '../../src/factorization/options.js';
+import { codeOf } from '../helpers/errors.js';
 
 const data = planted(80, 50, 3, 0.5, 0.01);
 const testPred = (m: { predictMany(r: ArrayLike<number>, c: ArrayLike<number>): Float64Array }) => rmse(m.predictMany(data.test.rows, data.test.cols), data.test.values);
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return (e as CollabperfError).code;
-  }
-  return undefined;
-}
 
 describe('fit recovers a planted low-rank matrix', () => {
   it('with ALS', async () => {

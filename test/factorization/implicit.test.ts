@@ -6,19 +6,11 @@ import { registerBackend, unregisterBackend } from '../../src/backends/registry.
 import { tsBackend, ialsSweep, implicitLoss, confidenceOf } from '../../src/backends/ts/index.js';
 import type { KernelOptions } from '../../src/backends/types.js';
 import { buildProblem, makeOptions } from '../helpers/ts-kernel-fixtures.js';
+import { codeOf } from '../helpers/errors.js';
 
 const data = syntheticImplicit({ nRows: 150, nCols: 80, nnz: 1500, rank: 4, seed: 5, candidates: 3 });
 const train = { rows: data.train.rows, cols: data.train.cols, values: data.train.values, nRows: data.nRows, nCols: data.nCols };
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(CollabperfError);
-    return (e as CollabperfError).code;
-  }
-  return undefined;
-}
 
 describe('implicit ALS (TypeScript)', () => {
   it.each(['cholesky', 'cg'] as const)('lowers the objective at every sweep (%s)', async (solver) => {

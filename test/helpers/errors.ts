@@ -11,3 +11,14 @@ export function caught(f: () => unknown): CollabperfError {
   }
   throw new Error('expected a CollabperfError');
 }
+
+/** The code of the CollabperfError a promise rejects with, or undefined when it resolves. */
+export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(CollabperfError);
+    return (e as CollabperfError).code;
+  }
+  return undefined;
+}
