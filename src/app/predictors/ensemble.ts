@@ -13,8 +13,13 @@ export function ensemblePredictor(name: string, members: readonly Predictor[]): 
     usesFactors: members.some((m) => m.usesFactors),
     canFoldIn: members.every((m) => m.canFoldIn === true),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
-      const fitted: FittedPredictor[] = [];
-      for (const m of members) fitted.push(await m.fit(train, ctx));
+      // Started last-first: the default's last member (mf-sgd) hands its fits to the native core and
+      // awaits them, so the JS-only members (knn, pca) compute while the core's threads run it. The
+      // members are independent (each draws from its own seeded streams), so the order changes nothing
+      // but the time.
+      const started: Promise<FittedPredictor>[] = new Array(members.length);
+      for (let i = members.length - 1; i >= 0; i--) started[i] = members[i].fit(train, ctx);
+      const fitted = await Promise.all(started);
       const chosen: Record<string, number | string | boolean> = {};
       members.forEach((m, i) => {
         for (const [k, v] of Object.entries(fitted[i].chosen)) chosen[`${m.name}.${k}`] = v;
