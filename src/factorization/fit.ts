@@ -234,6 +234,29 @@ function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: K
 }
 
 /**
+ * Cancel flags of the batches running under each signal. One 'abort' listener per signal however
+ * many fits share it: an ensemble's candidates and a fold runner's folds run a dozen fits at once
+ * under one signal, and Node warns of a leak past ten listeners.
+ */
+const cancelFlags = new WeakMap<AbortSignal, Set<Int32Array>>();
+
+/** Raises `cancel` when `signal` aborts; returns the function that stops watching. */
+function watchAbort(signal: AbortSignal, cancel: Int32Array): () => void {
+  let flags = cancelFlags.get(signal);
+  if (!flags) {
+    const set = new Set<Int32Array>();
+    flags = set;
+    cancelFlags.set(signal, set);
+    signal.addEventListener('abort', () => set.forEach((c) => (c[0] = 1)), { once: true });
+  }
+  const mine = flags;
+  mine.add(cancel);
+  return () => {
+    mine.delete(cancel);
+  };
+}
+
+/**
  * Runs independent fits in one backend call (`fitMany`): the way to submit many small fits, e.g.
  * cross-validation folds or a hyperparameter grid, without paying a backend call per iteration.
  * Results are in spec order and identical to fitting each spec alone with {@link runFit}.
@@ -284,15 +307,12 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
     patience: s.options.patience,
     minDelta: s.options.minDelta,
   }));
-  const onAbort = (): void => {
-    cancel[0] = 1;
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const unwatch = signal ? watchAbort(signal, cancel) : () => {};
   let results: FitJobResult[];
   try {
     results = await backend.fitMany(jobs, hooks.onProgress);
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    unwatch();
   }
   if (signal?.aborted || results.some((r) => r.status === 'aborted')) throw aborted();
   return results.map((r, i) => toResult(specs[i], models[i], r, backend, report, specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `));

@@ -233,6 +233,18 @@ function fewSplits(ds: Dataset, k: number, seed: number): Split[] {
   return splits;
 }
 
+/**
+ * Starts `f` on every item, last first, and resolves to the results in the items' order. Candidates
+ * that hand their fits to the native core (the MF methods, late in the library) then run on its
+ * threads while the JS-only ones compute; the fits are independent, so only the time changes.
+ */
+function startLastFirst<T, R>(items: readonly T[], f: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: Promise<R>[] = new Array(items.length);
+  for (let i = items.length - 1; i >= 0; i--) out[i] = f(items[i], i);
+  // All at once, so a failure of one is handled even while an earlier one is still running.
+  return Promise.all(out);
+}
+
 /** Out-of-fold residuals (scaled per task) of every column over the splits; n × J row-major. */
 async function oofResiduals(ds: Dataset, splits: Split[], library: readonly StackCandidate[], J: number, ctx: PredictContext): Promise<{ E: Float64Array; n: number }> {
   const sd = taskStats(cellsOf(ds)).sd;
@@ -243,10 +255,10 @@ async function oofResiduals(ds: Dataset, splits: Split[], library: readonly Stac
     const train = withCells(ds, sp.train);
     const models = Int32Array.from(sp.test, (e) => ds.scores.model[e]);
     const tasks = Int32Array.from(sp.test, (e) => ds.scores.task[e]);
+    throwIfAborted(ctx.signal, 'the stack fit');
+    const fits = await startLastFirst(library, (cand) => cand.fit(train, ctx));
     let col = 0;
-    for (const cand of library) {
-      throwIfAborted(ctx.signal, 'the stack fit');
-      const fitted = await cand.fit(train, ctx);
+    for (const fitted of fits) {
       for (const p of fitted.predict(models, tasks)) {
         for (let i = 0; i < p.length; i++) E[(row + i) * J + col] = (p[i] - ds.scores.value[sp.test[i]]) / sd[tasks[i]];
         col++;
@@ -304,13 +316,15 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
       }
 
       // Refit only the candidates that carry weight somewhere.
-      const fitted: Array<{ col: number; fit: FittedCandidate } | undefined> = [];
+      const cols: number[] = [];
       let col = 0;
       for (const cand of lib) {
-        const used = cand.columns.some((_, i) => wMany[col + i] > 0 || wFew[col + i] > 0);
-        fitted.push(used ? { col, fit: await cand.fit(train, ctx) } : undefined);
+        cols.push(col);
         col += cand.columns.length;
       }
+      const used = lib.map((cand, c) => cand.columns.some((_, i) => wMany[cols[c] + i] > 0 || wFew[cols[c] + i] > 0));
+      const refits = await startLastFirst(lib, (cand, c) => (used[c] ? cand.fit(train, ctx) : Promise.resolve(undefined)));
+      const fitted = refits.map((fit, c) => (fit ? { col: cols[c], fit } : undefined));
       const canFoldIn = fitted.every((f) => f === undefined || f.fit.foldIn !== undefined);
       const chosen: Record<string, number | string | boolean> = { fewThreshold: few, fewK: kFew, weightModels: learnOn.models.length };
       columns.forEach((c, j) => {
