@@ -5,7 +5,7 @@ import type { Dataset } from '../data/dataset.js';
 import { encodeFactors, type EncodedFactors } from '../features/encode.js';
 import { fitTransform } from '../transforms/index.js';
 import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
-import { chooseOnInnerHoldout, fitProblem, foldInRow, sharedProblem } from './mf.js';
+import { chooseOnInnerHoldout, fitProblems, foldInRow, sharedProblem, type ProblemJob } from './mf.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -109,9 +109,9 @@ function jointProblem(scores: Cells, side: Side, sideWeight: number): KernelProb
 }
 
 /** One candidate: the joint matrix at its side weight (built once per cells and weight, see sharedProblem). */
-async function fitCmf(scores: Cells, side: Side, s: CmfSettings, ctx: PredictContext): Promise<FactorModel> {
+function cmfJob(scores: Cells, side: Side, s: CmfSettings): ProblemJob {
   const problem = sharedProblem(scores, s.sideWeight, () => jointProblem(scores, side, s.sideWeight));
-  return fitProblem(problem, { algo: 'als', iters: 30, rank: s.rank, lambda: s.lambda, weightedLambda: false, useBias: false }, ctx);
+  return { problem, options: { algo: 'als', iters: 30, rank: s.rank, lambda: s.lambda, weightedLambda: false, useBias: false } };
 }
 
 /** Collective matrix factorization with model and task factors sharing the latent space (ALS core). */
@@ -125,8 +125,8 @@ export const cmfPredictor: Predictor = {
     const raw = cellsOf(train);
     const cells: Cells = { ...raw, value: tf.forwardCells(raw.task, raw.value) };
     const side = encodeSide(train);
-    const best = await chooseOnInnerHoldout(cells, GRID, ctx.seed, CMF_STREAM, (c, s) => fitCmf(c, side, s, ctx));
-    const model = await fitCmf(cells, side, best, ctx);
+    const best = await chooseOnInnerHoldout(cells, GRID, ctx, CMF_STREAM, (c, s) => cmfJob(c, side, s));
+    const [model] = await fitProblems([cmfJob(cells, side, best)], ctx);
     return {
       chosen: { rank: best.rank, lambda: best.lambda, sideWeight: best.sideWeight, transform: 'zscore' },
       predict: (models, tasks) => tf.inverseCells(tasks, model.predictMany(models, tasks)),
