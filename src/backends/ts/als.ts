@@ -5,17 +5,7 @@
 import { CollabperfError } from '../../errors.js';
 import type { AnyKernelModel, FactorArray, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
-import { drive, Slice, type Steps } from './slice.js';
-/**
- * Largest budget, in approximate multiply-adds, between two looks at the clock and the cancel flag
- * (about 0.5 ms once compiled). Counted in work rather than rows because a row's cost grows with
- * its entries and with d^2.
- */
-const CHECK_WORK = 1 << 20;
-/** Smallest budget (a row is never split, so one call is at least one row). */
-const MIN_WORK = 1 << 12;
-/** Time one call should stay under. */
-const CHECK_MS = 2;
+import { drive, Slice, solveRows, WorkBudget, type Steps } from './slice.js';
 
 /** Entries gathered at a time for the Gram matrix (d * BLOCK doubles of scratch, twice). */
 export const BLOCK = 64;
@@ -111,25 +101,10 @@ export function* alsSweepSteps(problem: KernelProblem, model: AnyKernelModel, op
     ...common,
   };
 
-  // The budget adapts to the measured speed: until the optimising compiler has run (the first
-  // tens of ms of a process), the same work is tens of times slower, and a fixed budget would then
-  // hold the event loop far beyond the slice.
-  let budget = MIN_WORK;
+  const budget = new WorkBudget();
   for (const pass of [rowPass, colPass]) {
-    let i = 0;
-    while (i < pass.count) {
-      const t0 = performance.now();
-      i = solveRange(pass, i, budget, A, b, X, WX);
-      const now = performance.now();
-      if (now - t0 > CHECK_MS) budget = Math.max(MIN_WORK, budget >> 1);
-      else if (budget < CHECK_WORK) budget *= 2;
-      if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      if (slice.due()) {
-        yield;
-        // A cancel that arrived while we were away must win even if no work is left.
-        if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      }
-    }
+    const status = yield* solveRows(pass.count, (from, work) => solveRange(pass, from, work, A, b, X, WX), budget, cancel, slice);
+    if (status === 'aborted') return status;
   }
   return 'ok';
 }

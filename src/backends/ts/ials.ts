@@ -29,12 +29,8 @@ import { CollabperfError } from '../../errors.js';
 import type { ImplicitOptions, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 import { BLOCK, gramBlock } from './als.js';
-import { drive, Slice, type Steps } from './slice.js';
+import { CHECK_WORK, drive, Slice, solveRows, WorkBudget, type Steps } from './slice.js';
 
-/** Budget (approximate multiply-adds) between two looks at the clock and the cancel flag. */
-const CHECK_WORK = 1 << 20;
-const MIN_WORK = 1 << 12;
-const CHECK_MS = 2;
 /** Below this squared residual norm CG stops (the row is solved to rounding). */
 const CG_TINY = 1e-20;
 
@@ -131,23 +127,13 @@ export function* ialsSweepSteps(problem: KernelProblem, model: KernelModel, opti
     { what: 'row', count: problem.nRows, ptr: problem.rowPtr, idx: problem.colIdx, val: problem.value, fixed: model.V, nFixed: problem.nCols, out: model.U },
     { what: 'column', count: problem.nCols, ptr: problem.colPtr, idx: problem.cscRow, val: problem.cscValue, fixed: model.U, nFixed: problem.nRows, out: model.V },
   ];
-  let budget = MIN_WORK;
+  const budget = new WorkBudget();
   for (const pass of passes) {
     yield* gramSteps(pass.fixed, pass.nFixed, k, sc.G, sc.X, slice);
     if (cancel !== null && cancel[0] !== 0) return 'aborted';
-    let i = 0;
-    while (i < pass.count) {
-      const t0 = performance.now();
-      i = imp.solver === 'cg' ? cgRange(pass, k, options, imp, i, budget, sc) : exactRange(pass, k, options, imp, i, budget, sc);
-      const now = performance.now();
-      if (now - t0 > CHECK_MS) budget = Math.max(MIN_WORK, budget >> 1);
-      else if (budget < CHECK_WORK) budget *= 2;
-      if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      if (slice.due()) {
-        yield;
-        if (cancel !== null && cancel[0] !== 0) return 'aborted';
-      }
-    }
+    const solve = imp.solver === 'cg' ? cgRange : exactRange;
+    const status = yield* solveRows(pass.count, (from, work) => solve(pass, k, options, imp, from, work, sc), budget, cancel, slice);
+    if (status === 'aborted') return status;
   }
   return 'ok';
 }

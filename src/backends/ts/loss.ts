@@ -2,9 +2,7 @@
  * Training loss of the TypeScript backend (docs/kernels.md, "Prediction" and `trainLoss`).
  */
 import type { AnyKernelModel, KernelOptions, KernelProblem, LossSums } from '../types.js';
-import { drive, Slice, type Steps } from './slice.js';
-/** Approximate flops between two looks at the clock (about 0.2 ms once compiled). */
-const CHECK_WORK = 1 << 20;
+import { CHECK_WORK, drive, Slice, type Steps } from './slice.js';
 
 /**
  * Sums `w * (y - pred)^2` (evaluated as `w * (err * err)`) and `w` over all entries, in CSR order,

@@ -5,9 +5,7 @@
  */
 import type { AnyKernelModel, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { Rng } from '../../numeric/rng.js';
-import { drive, Slice, type Steps } from './slice.js';
-/** Approximate flops between two looks at the clock and the cancel flag (about 0.5 ms once compiled). */
-const CHECK_WORK = 1 << 20;
+import { CHECK_WORK, drive, Slice, type Steps } from './slice.js';
 
 /**
  * One SGD epoch over all entries in a shuffled order (`Rng(seed, 1 + epoch).shuffle` of

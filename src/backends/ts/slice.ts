@@ -43,3 +43,48 @@ export async function drive<T>(steps: Steps<T>, slice: Slice): Promise<T> {
     slice.reset();
   }
 }
+
+/**
+ * Largest budget, in approximate multiply-adds, between two looks at the clock and the cancel flag
+ * (about 0.5 ms once compiled). Counted in work rather than rows because a row's cost grows with
+ * its entries and with d^2.
+ */
+export const CHECK_WORK = 1 << 20;
+/** Smallest budget (a row is never split, so one call is at least one row). */
+const MIN_WORK = 1 << 12;
+/** Time one call should stay under. */
+const CHECK_MS = 2;
+
+/**
+ * The budget of the solve loops, adapted to the measured speed: until the optimising compiler has
+ * run (the first tens of ms of a process), the same work is tens of times slower, and a fixed
+ * budget would then hold the event loop far beyond the slice. One per kernel call, shared by its
+ * passes.
+ */
+export class WorkBudget {
+  value = MIN_WORK;
+}
+
+/**
+ * Runs `solve(from, budget)` (which solves rows from `from` until about `budget` multiply-adds and
+ * returns the next row) over rows 0..count-1, adapting the budget, checking the cancel flag after
+ * each call and yielding when the slice is due. The rows are solved in order whatever the budget,
+ * so the results do not depend on the timing.
+ */
+export function* solveRows(count: number, solve: (from: number, budget: number) => number, budget: WorkBudget, cancel: Int32Array | null, slice: Slice): Steps<'ok' | 'aborted'> {
+  let i = 0;
+  while (i < count) {
+    const t0 = performance.now();
+    i = solve(i, budget.value);
+    const now = performance.now();
+    if (now - t0 > CHECK_MS) budget.value = Math.max(MIN_WORK, budget.value >> 1);
+    else if (budget.value < CHECK_WORK) budget.value *= 2;
+    if (cancel !== null && cancel[0] !== 0) return 'aborted';
+    if (slice.due()) {
+      yield;
+      // A cancel that arrived while we were away must win even if no work is left.
+      if (cancel !== null && cancel[0] !== 0) return 'aborted';
+    }
+  }
+  return 'ok';
+}
