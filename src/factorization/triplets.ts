@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { CollabperfError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { IdIndex, mapStrings, sortedDistinct } from './ids.js';
+import { IdIndex, mapStrings, sortedDistinct, type IdList } from './ids.js';
 import { remapIds, type IdMap, type SparseRatings } from './ratings.js';
 
 /**
@@ -23,6 +23,8 @@ export interface TripletFile extends SparseRatings {
   idMap?: IdMap;
   /** With string ids: the name of each dense row and column (`stringIds.rows[r]`). */
   stringIds?: { rows: readonly string[]; cols: readonly string[] };
+  /** With `lineNumbers`: the file line of each entry (1-based). */
+  lines?: Int32Array;
 }
 
 /** Options of {@link readTriplets}. */
@@ -41,6 +43,8 @@ export interface ReadTripletsOptions {
   stringIds?: boolean | 'auto';
   /** Map names through these (a training file's `stringIds`); a name not among them is E_NOT_FOUND. Implies `stringIds`. */
   stringIdsFrom?: { rows: readonly string[]; cols: readonly string[] };
+  /** Also return each entry's file line (`lines`; 4 bytes per entry, so off by default). */
+  lineNumbers?: boolean;
   /** Longest line accepted, in bytes (default {@link DEFAULT_MAX_LINE_BYTES}); longer is `E_TOO_LARGE`. */
   maxLineBytes?: number;
 }
@@ -101,6 +105,7 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
   let named: boolean | undefined = options.stringIdsFrom ? true : options.stringIds === 'auto' ? undefined : options.stringIds === true;
   const rowNames: string[] = [];
   const colNames: string[] = [];
+  const lines = options.lineNumbers ? new Growable((n) => new Int32Array(n)) : null;
   const isIndex = (t: string): boolean => {
     const x = Number(t);
     return Number.isInteger(x) && x >= 0 && x <= 2147483646;
@@ -144,6 +149,7 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
       }
       (f === 0 ? rows : f === 1 ? cols : f === 2 ? values : weights).push(x);
     }
+    lines?.push(lineNo);
   };
 
   const tooLong = (): never => {
@@ -185,8 +191,13 @@ export function readTriplets(path: string, options: ReadTripletsOptions = {}): T
     closeSync(fd);
   }
   if (values.length === 0) throw new CollabperfError('E_EMPTY', 'no data lines', { file: path });
-  if (named) return withStringIds(path, rowNames, colNames, values.trimmed(), fieldsPerLine === 4 ? weights.trimmed() : undefined, options.stringIdsFrom);
+  if (named) {
+    const t = withStringIds(path, rowNames, colNames, values.trimmed(), fieldsPerLine === 4 ? weights.trimmed() : undefined, options.stringIdsFrom);
+    if (lines) t.lines = lines.trimmed();
+    return t;
+  }
   const out: TripletFile = { rows: rows.trimmed(), cols: cols.trimmed(), values: values.trimmed(), count: rows.length };
+  if (lines) out.lines = lines.trimmed();
   if (fieldsPerLine === 4) out.weights = weights.trimmed();
   if (options.remapIds || options.idMap) {
     const m = remapIds(out.rows, out.cols, options.idMap, path);
@@ -211,6 +222,29 @@ function withStringIds(path: string, rowNames: string[], colNames: string[], val
   };
   if (weights) out.weights = weights;
   return out;
+}
+
+/**
+ * The first cell a triplet file gives twice, as an E_DUPLICATE_ENTRY naming both lines and the row
+ * and column as the file writes them, or null when there is none. Re-reads the file with line
+ * numbers: meant for the error path, after a build found a duplicate by entry position.
+ */
+export function locateDuplicate(path: string, options: ReadTripletsOptions = {}): CollabperfError | null {
+  const t = readTriplets(path, { ...options, lineNumbers: true });
+  const name = (ids: IdList | readonly string[] | undefined, i: number): string => (ids ? JSON.stringify(String(ids[i])) : String(i));
+  const seen = new Map<string, number>();
+  for (let e = 0; e < t.rows.length; e++) {
+    const key = `${t.rows[e]},${t.cols[e]}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, e);
+      continue;
+    }
+    const row = name(t.stringIds?.rows ?? t.idMap?.rowIds, t.rows[e]);
+    const col = name(t.stringIds?.cols ?? t.idMap?.colIds, t.cols[e]);
+    return new CollabperfError('E_DUPLICATE_ENTRY', `row ${row}, column ${col} is given twice, on lines ${t.lines![first]} and ${t.lines![e]}`, { file: path, line: t.lines![e] });
+  }
+  return null;
 }
 
 /**

@@ -142,6 +142,18 @@ describe('collabperf recommend', () => {
     expect(missing.stderr).toMatch(/row id "user-x" is not in the model \[E_NOT_FOUND\]/);
   });
 
+  it('a cell given twice names both file lines and the ids as the file writes them', async () => {
+    const named = join(dir, 'dup-named.txt');
+    writeFileSync(named, 'user item plays\nu1 i1 3\n# a comment\nu2 i2 1\nu1 i1 4\n');
+    const a = await runCli('fit', '--input', named, '--implicit');
+    expect(a.code).toBe(2);
+    expect(a.stderr.trim()).toBe(`collabperf: ${named}, line 5: row "u1", column "i1" is given twice, on lines 2 and 5 [E_DUPLICATE_ENTRY]`);
+    const plain = join(dir, 'dup-plain.txt');
+    writeFileSync(plain, '1 2 3\n0 5 1\n1 2 4\n');
+    const b = await runCli('fit', '--input', plain);
+    expect(b.stderr).toMatch(/line 3: row 1, column 2 is given twice, on lines 1 and 3 \[E_DUPLICATE_ENTRY\]/);
+  });
+
   it('a file of indices still reads as indices; names map through a training file\'s names', () => {
     expect(readTriplets(train, { stringIds: 'auto' }).stringIds).toBeUndefined();
     const named = readTriplets(namedTrain, { stringIds: 'auto' });

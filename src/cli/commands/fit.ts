@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
-import { CollabperfError } from '../../errors.js';
+import { CollabperfError, isCollabperfError } from '../../errors.js';
 import { getBackend } from '../../backends/registry.js';
 import { runFit } from '../../factorization/fit.js';
 import { saveModel } from '../../factorization/model-file.js';
 import { resolveFitOptions, type FitOptions } from '../../factorization/options.js';
-import { buildProblem, toEntries } from '../../factorization/ratings.js';
-import { readTriplets } from '../../factorization/triplets.js';
+import type { KernelProblem } from '../../backends/types.js';
+import { buildProblem, toEntries, type Entries } from '../../factorization/ratings.js';
+import { locateDuplicate, readTriplets, type ReadTripletsOptions } from '../../factorization/triplets.js';
 import { evaluateRanking, popularityRanking, type RankingReport } from '../../factorization/ranking.js';
 import { peakRssMb, printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
@@ -112,10 +113,11 @@ export function registerFit(program: Command, run: CliRunner): void {
         const runs = resolved.implicit && backend.details().implicitAls !== true ? getBackend('ts') : backend;
         const t0 = performance.now();
         // Rows and columns named in the file (user42 item7 3) are read as string ids; the model speaks them.
-        const train = readTriplets(cli.input, { remapIds: Boolean(cli.remapIds), stringIds: 'auto' });
+        const readOptions = { remapIds: Boolean(cli.remapIds), stringIds: 'auto' } as const;
+        const train = readTriplets(cli.input, readOptions);
         const names = train.stringIds;
         const entries = toEntries(train, cli.input, { rank: resolved.rank });
-        const problem = buildProblem(entries);
+        const problem = buildOrLocate(entries, cli.input, readOptions);
         let test = null;
         let heldOut: { rows: ArrayLike<number | string>; cols: ArrayLike<number | string>; values: Float64Array } | null = null;
         if (cli.test && resolved.implicit) {
@@ -209,4 +211,14 @@ export function registerFit(program: Command, run: CliRunner): void {
         );
       }),
     );
+}
+
+/** The problem of a triplet file's entries; a cell given twice is reported by its two file lines. */
+function buildOrLocate(entries: Entries, path: string, options: ReadTripletsOptions): KernelProblem {
+  try {
+    return buildProblem(entries);
+  } catch (e) {
+    if (isCollabperfError(e) && e.code === 'E_DUPLICATE_ENTRY') throw locateDuplicate(path, options) ?? e;
+    throw e;
+  }
 }
