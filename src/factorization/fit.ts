@@ -3,6 +3,7 @@ import { chooseBackend, getBackend } from '../backends/registry.js';
 import { Rng } from '../numeric/rng.js';
 import type { BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelOptions, KernelProblem } from '../backends/types.js';
 import { denseFromStrings, IdIndex, isStringRatings, type IdList, type StringRatings } from './ids.js';
+import { buildImplicitProblem } from './duplicates.js';
 import { FactorModel } from './model.js';
 import { resolveFitOptions, type FitOptions, type IterationReport, type ResolvedFitOptions } from './options.js';
 import { buildProblem, checkMemoryBudget, remapIds, toEntries, type Entries, type IdMap, type RatingsInput, type SparseRatings } from './ratings.js';
@@ -29,6 +30,11 @@ export interface FitResult<Id extends number | string = number> {
   stoppedEarly: boolean;
   /** The iteration whose model was kept (the best on validation, else the last). */
   bestIter: number;
+  /**
+   * Implicit fits: how many input entries named a cell already given and were added into it (an
+   * interaction log's repeated plays). Always 0 for explicit fits, where a repeated cell is an error.
+   */
+  summedDuplicates: number;
 }
 
 /**
@@ -152,7 +158,7 @@ export async function fit(input: RatingsInput, options?: FitOptions): Promise<Fi
 export async function fit(input: RatingsInput | StringRatings, options: FitOptions = {}): Promise<FitResult<number | string>> {
   const o = resolveFitOptions(options);
   const prepared = prepare(input, options, o.rank);
-  const problem = buildProblem(prepared.entries);
+  const { problem, merged } = o.implicit ? buildImplicitProblem(prepared.entries) : { problem: buildProblem(prepared.entries), merged: 0 };
   const validation = options.validation ? validationFor(options.validation, prepared, problem.nRows, problem.nCols) : null;
   const choice = chooseBackend({ nnz: problem.nnz, rank: o.rank }, options.backend);
   const [r] = await runFits(
@@ -161,7 +167,7 @@ export async function fit(input: RatingsInput | StringRatings, options: FitOptio
     { signal: options.signal, onProgress: options.onBatchProgress, backendReason: choice.reason },
   );
   if (options.onProgress) for (const rep of r.history) options.onProgress(rep);
-  return r as FitResult<number | string>;
+  return { ...r, summedDuplicates: merged } as FitResult<number | string>;
 }
 
 /** One fit of a batch given to {@link runFits}. */
@@ -230,7 +236,7 @@ function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: K
   model.training.iterations = history.length;
   model.training.trainRmse = kept.trainRmse;
   if (kept.validRmse !== undefined) model.training.validRmse = kept.validRmse;
-  return { model, history, backend: backend.name, backendReport: report, stoppedEarly: r.stoppedEarly, bestIter: r.bestIter };
+  return { model, history, backend: backend.name, backendReport: report, stoppedEarly: r.stoppedEarly, bestIter: r.bestIter, summedDuplicates: 0 };
 }
 
 /**

@@ -142,16 +142,35 @@ describe('collabperf recommend', () => {
     expect(missing.stderr).toMatch(/row id "user-x" is not in the model \[E_NOT_FOUND\]/);
   });
 
-  it('a cell given twice names both file lines and the ids as the file writes them', async () => {
+  it('a rating given twice names both file lines and the ids as the file writes them', async () => {
     const named = join(dir, 'dup-named.txt');
-    writeFileSync(named, 'user item plays\nu1 i1 3\n# a comment\nu2 i2 1\nu1 i1 4\n');
-    const a = await runCli('fit', '--input', named, '--implicit');
+    writeFileSync(named, 'user item rating\nu1 i1 3\n# a comment\nu2 i2 1\nu1 i1 4\n');
+    const a = await runCli('fit', '--input', named);
     expect(a.code).toBe(2);
     expect(a.stderr.trim()).toBe(`collabperf: ${named}, line 5: row "u1", column "i1" is given twice, on lines 2 and 5 [E_DUPLICATE_ENTRY]`);
     const plain = join(dir, 'dup-plain.txt');
     writeFileSync(plain, '1 2 3\n0 5 1\n1 2 4\n');
     const b = await runCli('fit', '--input', plain);
     expect(b.stderr).toMatch(/line 3: row 1, column 2 is given twice, on lines 1 and 3 \[E_DUPLICATE_ENTRY\]/);
+  });
+
+  it('--implicit sums repeated interactions into their cell, says so, and fits what the summed file fits', async () => {
+    const log = join(dir, 'plays-log.txt');
+    const summed = join(dir, 'plays-summed.txt');
+    writeFileSync(log, 'user item plays\nu1 i1 3\nu2 i2 1\nu1 i1 4\nu3 i1 2\nu2 i2 1\nu3 i2 5\n');
+    writeFileSync(summed, 'user item plays\nu1 i1 7\nu2 i2 2\nu3 i1 2\nu3 i2 5\n');
+    const args = ['--implicit', '--rank', '2', '--iters', '3', '--lambda', '0.1'];
+    const text = await runCli('fit', '--input', log, ...args);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toContain(`${log}: 2 interaction(s) repeat a row and column already given; their values are summed into that cell`);
+    const a = await runCli('fit', '--input', log, ...args, '--json');
+    const b = await runCli('fit', '--input', summed, ...args, '--json');
+    const ja = JSON.parse(a.stdout);
+    const jb = JSON.parse(b.stdout);
+    expect(ja.summedDuplicates).toBe(2);
+    expect(jb.summedDuplicates).toBe(0);
+    expect(ja.shape).toEqual({ rows: 3, cols: 2, ratings: 4 });
+    expect(ja.iterations.map((r: { objective: number }) => r.objective)).toEqual(jb.iterations.map((r: { objective: number }) => r.objective));
   });
 
   it('a file of indices still reads as indices; names map through a training file\'s names', () => {

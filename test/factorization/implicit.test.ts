@@ -156,3 +156,24 @@ describe('implicit jobs on backends made of one-iteration kernels', () => {
     expect(r.history[0].objective).toBeGreaterThan(0);
   });
 });
+
+describe('implicit ALS: repeated interactions', () => {
+  it('sums a cell given several times (in input order) and fits exactly what the summed input fits', async () => {
+    const rows = Int32Array.from([0, 2, 0, 1, 2, 0]);
+    const cols = Int32Array.from([1, 0, 1, 2, 0, 1]);
+    const values = Float64Array.from([0.1, 2, 0.2, 1, 3, 0.3]);
+    const opts = { implicit: true, rank: 2, iters: 3, lambda: 0.1, backend: 'ts', seed: 3 } as const;
+    const logged = await fit({ rows, cols, values, nRows: 3, nCols: 3 }, opts);
+    // (0.1 + 0.2) + 0.3 is not 0.1 + (0.2 + 0.3): the sum follows the input's order.
+    const once = await fit({ rows: Int32Array.from([0, 1, 2]), cols: Int32Array.from([1, 2, 0]), values: Float64Array.from([0.1 + 0.2 + 0.3, 1, 5]), nRows: 3, nCols: 3 }, opts);
+    expect(logged.summedDuplicates).toBe(3);
+    expect(once.summedDuplicates).toBe(0);
+    expect(Array.from(logged.model.U)).toEqual(Array.from(once.model.U));
+    expect(Array.from(logged.model.V)).toEqual(Array.from(once.model.V));
+  });
+
+  it('leaves explicit ratings given twice an error', async () => {
+    const twice = fit({ rows: Int32Array.from([0, 0]), cols: Int32Array.from([1, 1]), values: Float64Array.from([1, 2]), nRows: 1, nCols: 2 }, { iters: 1, backend: 'ts' });
+    expect(await codeOf(twice)).toBe('E_DUPLICATE_ENTRY');
+  });
+});

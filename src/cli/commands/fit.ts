@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { CollabperfError, isCollabperfError } from '../../errors.js';
 import { getBackend } from '../../backends/registry.js';
+import { buildImplicitProblem } from '../../factorization/duplicates.js';
 import { runFit } from '../../factorization/fit.js';
 import { saveModel } from '../../factorization/model-file.js';
 import { resolveFitOptions, type FitOptions } from '../../factorization/options.js';
@@ -117,7 +118,9 @@ export function registerFit(program: Command, run: CliRunner): void {
         const train = readTriplets(cli.input, readOptions);
         const names = train.stringIds;
         const entries = toEntries(train, cli.input, { rank: resolved.rank });
-        const problem = buildOrLocate(entries, cli.input, readOptions);
+        // Implicit data is an interaction log: a cell given twice is two interactions, summed (and said).
+        const { problem, merged } = resolved.implicit ? buildImplicitProblem(entries) : { problem: buildOrLocate(entries, cli.input, readOptions), merged: 0 };
+        if (merged > 0 && !cli.json) process.stderr.write(`collabperf: ${cli.input}: ${merged} interaction(s) repeat a row and column already given; their values are summed into that cell\n`);
         let test = null;
         let heldOut: { rows: ArrayLike<number | string>; cols: ArrayLike<number | string>; values: Float64Array } | null = null;
         if (cli.test && resolved.implicit) {
@@ -172,6 +175,7 @@ export function registerFit(program: Command, run: CliRunner): void {
           input: cli.input,
           test: cli.test ?? null,
           shape: { rows: problem.nRows, cols: problem.nCols, ratings: problem.nnz },
+          summedDuplicates: merged,
           backend: result.backend,
           backendReport: result.backendReport,
           threadsUsed,
