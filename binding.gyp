@@ -13,6 +13,7 @@
         "native/core/threads.cpp",
         "native/core/fit_job.cpp",
         "native/core/ials.cpp",
+        "native/core/recommend.cpp",
         "native/core/cpu.cpp",
         "native/core/kernels_generic.cpp",
         "native/core/kernels_avx2.cpp",

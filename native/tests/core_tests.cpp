@@ -1,4 +1,5 @@
 // C++ tests of the native core, run by ctest (`core_tests <name>`, or all without an argument).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "info.hpp"
 #include "init.hpp"
 #include "loss.hpp"
+#include "recommend.hpp"
 #include "rng.hpp"
 #include "sgd.hpp"
 #include "synth.hpp"
@@ -1167,6 +1169,113 @@ static void test_ials_errors() {
   }
 }
 
+// ---- recommendMany (issue 10) ----
+
+/** The reference: every column scored one by one as model.ts does, then sorted best first, ties by lower column. */
+template <class T>
+static std::vector<std::pair<int32_t, double>> recommendReference(int k, double mu, const std::vector<T>& U,
+                                                                  const std::vector<T>& V, const std::vector<T>& rb,
+                                                                  const std::vector<T>& cb, int32_t r, int32_t nCols,
+                                                                  int32_t n, const std::vector<uint8_t>& skip) {
+  std::vector<std::pair<int32_t, double>> all;
+  for (int32_t c = 0; c < nCols; ++c) {
+    if (skip[c]) continue;
+    double dot = 0.0;
+    for (int f = 0; f < k; ++f) dot += static_cast<double>(U[r * k + f]) * static_cast<double>(V[c * k + f]);
+    all.push_back({c, ((mu + static_cast<double>(rb[r])) + static_cast<double>(cb[c])) + dot});
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (static_cast<int32_t>(all.size()) > n) all.resize(static_cast<size_t>(n));
+  return all;
+}
+
+template <class T>
+static void recommendCase(bool f32) {
+  const int32_t nRows = 37, nCols = 53;
+  const int k = 5;
+  uint64_t s = 12345;
+  // Factors on a coarse grid so that many scores tie exactly.
+  auto next = [&]() -> T {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<T>(static_cast<int>((s >> 33) % 5) - 2) * static_cast<T>(0.5);
+  };
+  std::vector<T> U(nRows * k), V(nCols * k), rb(nRows), cb(nCols);
+  for (auto& x : U) x = next();
+  for (auto& x : V) x = next();
+  for (auto& x : rb) x = next();
+  for (auto& x : cb) x = next();
+  ModelView m;
+  m.k = k;
+  m.mu = 0.25;
+  if (f32) {
+    m.U32 = reinterpret_cast<float*>(U.data()); m.V32 = reinterpret_cast<float*>(V.data());
+    m.rowBias32 = reinterpret_cast<float*>(rb.data()); m.colBias32 = reinterpret_cast<float*>(cb.data());
+  } else {
+    m.U = reinterpret_cast<double*>(U.data()); m.V = reinterpret_cast<double*>(V.data());
+    m.rowBias = reinterpret_cast<double*>(rb.data()); m.colBias = reinterpret_cast<double*>(cb.data());
+  }
+  // Row r excludes the columns c with (r + c) % 4 == 0, plus a shared list.
+  std::vector<int32_t> ptr{0}, idx;
+  for (int32_t r = 0; r < nRows; ++r) {
+    for (int32_t c = 0; c < nCols; ++c) if ((r + c) % 4 == 0) idx.push_back(c);
+    ptr.push_back(static_cast<int32_t>(idx.size()));
+  }
+  const std::vector<int32_t> shared{3, 7, 50};
+  std::vector<int32_t> rows;
+  for (int i = 0; i < 71; ++i) rows.push_back((i * 11) % nRows);
+  for (int32_t n : {1, 6, 60}) {  // 60: more than the columns left
+    for (int mode = 0; mode < 3; ++mode) {  // per-row, shared, none
+      std::vector<std::vector<int32_t>> outIdx;
+      std::vector<std::vector<double>> outScore;
+      for (int threads : {1, 2, 3}) {
+        RecommendJob j;
+        j.nRows = nRows; j.nCols = nCols; j.rows = rows.data(); j.nQuery = static_cast<int64_t>(rows.size()); j.n = n;
+        if (mode == 0) { j.excludePtr = ptr.data(); j.excludeIdx = idx.data(); j.nExcludeIdx = static_cast<int64_t>(idx.size()); }
+        if (mode == 1) { j.sharedExclude = shared.data(); j.nShared = 3; }
+        j.threads = threads;
+        std::vector<int32_t> oi(rows.size() * n, -1), cnt(rows.size(), -1);
+        std::vector<double> os(rows.size() * n, 0.0);
+        j.outIdx = oi.data(); j.outScore = os.data(); j.outCount = cnt.data();
+        recommendMany(m, j);
+        for (size_t q = 0; q < rows.size(); ++q) {
+          std::vector<uint8_t> skip(nCols, 0);
+          if (mode == 0) for (int32_t e = ptr[rows[q]]; e < ptr[rows[q] + 1]; ++e) skip[idx[e]] = 1;
+          if (mode == 1) for (int32_t c : shared) skip[c] = 1;
+          const auto want = recommendReference(k, m.mu, U, V, rb, cb, rows[q], nCols, n, skip);
+          CHECK_MSG(cnt[q] == static_cast<int32_t>(want.size()), "n %d mode %d row %zu: %d vs %zu", n, mode, q, cnt[q], want.size());
+          for (size_t i = 0; i < want.size() && i < static_cast<size_t>(cnt[q]); ++i) {
+            CHECK_MSG(oi[q * n + i] == want[i].first && os[q * n + i] == want[i].second,
+                      "n %d mode %d row %zu slot %zu: (%d, %.17g) vs (%d, %.17g)", n, mode, q, i, oi[q * n + i],
+                      os[q * n + i], want[i].first, want[i].second);
+          }
+        }
+        outIdx.push_back(oi);
+        outScore.push_back(os);
+      }
+      CHECK(outIdx[0] == outIdx[1] && outIdx[0] == outIdx[2]);
+      CHECK(std::memcmp(outScore[0].data(), outScore[1].data(), outScore[0].size() * sizeof(double)) == 0);
+      CHECK(std::memcmp(outScore[0].data(), outScore[2].data(), outScore[0].size() * sizeof(double)) == 0);
+    }
+  }
+  // Bad indices are coded errors, not out-of-bounds reads.
+  std::vector<int32_t> badRow{nRows}, oi(4), cnt(1);
+  std::vector<double> os(4);
+  RecommendJob j;
+  j.nRows = nRows; j.nCols = nCols; j.rows = badRow.data(); j.nQuery = 1; j.n = 4;
+  j.outIdx = oi.data(); j.outScore = os.data(); j.outCount = cnt.data();
+  expectError("recommend bad row", ErrorCode::IndexOutOfRange, "rows[0]", [&] { recommendMany(m, j); });
+  std::vector<int32_t> okRow{0}, badCol{nCols};
+  j.rows = okRow.data(); j.sharedExclude = badCol.data(); j.nShared = 1;
+  expectError("recommend bad exclude", ErrorCode::IndexOutOfRange, "exclude[0]", [&] { recommendMany(m, j); });
+  j.nShared = 0; j.n = 0;
+  expectError("recommend n = 0", ErrorCode::InvalidArgument, "n must be", [&] { recommendMany(m, j); });
+}
+
+static void test_recommend_many() {
+  recommendCase<double>(false);
+  recommendCase<float>(true);
+}
+
 int main(int argc, char** argv) {
   const std::pair<const char*, void (*)()> tests[] = {
       {"rng", test_rng},
@@ -1190,6 +1299,7 @@ int main(int argc, char** argv) {
       {"ials_threads", test_ials_threads},
       {"ials_cg_isa_bits", test_ials_cg_isa_bits},
       {"ials_errors", test_ials_errors},
+      {"recommend_many", test_recommend_many},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;
