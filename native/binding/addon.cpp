@@ -56,6 +56,7 @@
 #include "fit_job.hpp"
 #include "info.hpp"
 #include "loss.hpp"
+#include "recommend.hpp"
 #include "sgd.hpp"
 #include "threads.hpp"
 #include "types.hpp"
@@ -734,6 +735,100 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- recommendMany (issue 10) ----
+//   recommendMany(model, rows, n, options) -> { idx: Int32Array, score: Float64Array, count: Int32Array }
+// model: { nRows, nCols, k, mu, U, V, rowBias, colBias } (all Float64Array or all Float32Array);
+// rows: Int32Array of dense rows; options: { threads, excludePtr?, excludeIdx?, exclude? } (Int32Arrays:
+// per-model-row CSR exclusions and one list for every row). Synchronous, as FactorModel.recommendMany
+// is: the JS thread waits while the pool works, so the arrays are read in place (nothing can detach
+// them meanwhile; a SharedArrayBuffer written by a worker can change scores, and the core checks
+// every index it follows). Row q's best columns are idx[q*n .. q*n + count[q]).
+
+/** o[key] as a T typed array of `expected` elements, read in place (or nullptr when absent and `optional`). */
+template <class T>
+const T* inPlaceArray(const Napi::Object& o, const char* owner, const char* key, int64_t expected, bool optional,
+                      int64_t* length = nullptr) {
+  Napi::Value v = o.Get(key);
+  const std::string field = std::string(owner) + "." + key;
+  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != typedArrayType<T>())
+    fail(ErrorCode::InvalidArgument, field + " must be " + (optional ? "absent or " : "") + "a" +
+                                         (typedArrayName<T>()[0] == 'I' ? "n " : " ") + typedArrayName<T>());
+  Napi::TypedArrayOf<T> arr = v.As<Napi::TypedArrayOf<T>>();
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(o.Env(), arr.ArrayBuffer(), &detached) == napi_ok && detached)
+    fail(ErrorCode::InvalidArgument, field + " is detached");
+  const int64_t len = static_cast<int64_t>(arr.ElementLength());
+  if (expected >= 0 && len != expected)
+    fail(ErrorCode::LengthMismatch, field + " has length " + std::to_string(len) + ", expected " + std::to_string(expected));
+  if (length != nullptr) *length = len;
+  return arr.Data();
+}
+
+Napi::Value RecommendMany(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4) fail(ErrorCode::InvalidArgument, "expected 4 arguments, got " + std::to_string(info.Length()));
+    const char* M = "model";
+    Napi::Object mo = requireObject(info[0], M);
+    collabperf::RecommendJob job;
+    job.nRows = static_cast<int32_t>(requireInteger(mo, M, "nRows", 0, 2147483646.0));
+    job.nCols = static_cast<int32_t>(requireInteger(mo, M, "nCols", 0, 2147483646.0));
+    collabperf::ModelView m;
+    m.k = static_cast<int32_t>(requireInteger(mo, M, "k", 1, 65536));
+    m.mu = requireNumber(mo, M, "mu");
+    const int64_t nRk = static_cast<int64_t>(job.nRows) * m.k, nCk = static_cast<int64_t>(job.nCols) * m.k;
+    Napi::Value u = mo.Get("U");
+    // The core only reads the model; the const_casts fit ModelView, which kernels also write through.
+    if (u.IsTypedArray() && u.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+      m.U32 = const_cast<float*>(inPlaceArray<float>(mo, M, "U", nRk, false));
+      m.V32 = const_cast<float*>(inPlaceArray<float>(mo, M, "V", nCk, false));
+      m.rowBias32 = const_cast<float*>(inPlaceArray<float>(mo, M, "rowBias", job.nRows, false));
+      m.colBias32 = const_cast<float*>(inPlaceArray<float>(mo, M, "colBias", job.nCols, false));
+    } else {
+      m.U = const_cast<double*>(inPlaceArray<double>(mo, M, "U", nRk, false));
+      m.V = const_cast<double*>(inPlaceArray<double>(mo, M, "V", nCk, false));
+      m.rowBias = const_cast<double*>(inPlaceArray<double>(mo, M, "rowBias", job.nRows, false));
+      m.colBias = const_cast<double*>(inPlaceArray<double>(mo, M, "colBias", job.nCols, false));
+    }
+    Napi::Object wrap = Napi::Object::New(env);
+    wrap.Set("rows", info[1]);
+    job.rows = inPlaceArray<int32_t>(wrap, "recommendMany", "rows", -1, false, &job.nQuery);
+    job.n = static_cast<int32_t>(integerValue(info[2], "n", 1, 2147483647.0));
+    const char* O = "options";
+    Napi::Object oo = requireObject(info[3], O);
+    job.threads = static_cast<int>(requireInteger(oo, O, "threads", 1, kMaxThreads));
+    job.excludePtr = inPlaceArray<int32_t>(oo, O, "excludePtr", static_cast<int64_t>(job.nRows) + 1, true);
+    job.excludeIdx = inPlaceArray<int32_t>(oo, O, "excludeIdx", -1, job.excludePtr == nullptr, &job.nExcludeIdx);
+    if (job.excludePtr == nullptr) {
+      job.excludeIdx = nullptr;
+      job.nExcludeIdx = 0;
+    }
+    job.sharedExclude = inPlaceArray<int32_t>(oo, O, "exclude", -1, true, &job.nShared);
+    if (job.sharedExclude == nullptr) job.nShared = 0;
+    // The result slots: n per row, at most nCols of them used.
+    const int64_t slots = std::min<int64_t>(job.n, job.nCols);
+    const double total = static_cast<double>(slots) * static_cast<double>(job.nQuery);
+    if (total > 2147483647.0) fail(ErrorCode::InvalidArgument, "recommendMany: rows * min(n, nCols) is too large");
+    const int32_t width = static_cast<int32_t>(slots);
+    Napi::Int32Array idx = Napi::Int32Array::New(env, static_cast<size_t>(total));
+    Napi::Float64Array score = Napi::Float64Array::New(env, static_cast<size_t>(total));
+    Napi::Int32Array count = Napi::Int32Array::New(env, static_cast<size_t>(job.nQuery));
+    job.outIdx = idx.Data();
+    job.outScore = score.Data();
+    job.outCount = count.Data();
+    job.n = width;
+    if (width > 0) collabperf::recommendMany(m, job);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("idx", idx);
+    out.Set("score", score);
+    out.Set("count", count);
+    out.Set("width", Napi::Number::New(env, width));
+    return out;
+  });
+}
+// ---- end recommendMany ----
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -760,6 +855,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trainLoss", Napi::Function::New(env, TrainLoss, "trainLoss"));
   exports.Set("fitMany", Napi::Function::New(env, FitMany, "fitMany"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("recommendMany", Napi::Function::New(env, RecommendMany, "recommendMany"));
   return exports;
 }
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CollabperfError } from '../errors.js';
-import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from './types.js';
+import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums, RecommendBatch, RecommendBatchOptions, RecommendModel } from './types.js';
 
 /** The shape the addon exports (native/binding/addon.cpp). */
 interface NativeAddon {
@@ -10,6 +10,8 @@ interface NativeAddon {
   sgdEpoch(p: KernelProblem, m: AnyKernelModel, o: KernelOptions, epoch: number): Promise<KernelStatus>;
   trainLoss(p: KernelProblem, m: AnyKernelModel, o: KernelOptions): Promise<LossSums>;
   fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
+  /** Absent in an addon built before issue 10. */
+  recommendMany?(m: RecommendModel, rows: Int32Array, n: number, o: RecommendBatchOptions): RecommendBatch;
   info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; float32Sgd?: boolean; version: string };
 }
 
@@ -78,5 +80,6 @@ export function loadNativeBackend(): KernelBackend {
     trainLoss: (p, m, o) => addon.trainLoss(p, m, o),
     fitMany: (jobs, onProgress) => fitManyWithCancel(addon, jobs, onProgress),
     details: () => details,
+    ...(addon.recommendMany ? { recommendMany: addon.recommendMany.bind(addon) } : {}),
   };
 }

@@ -187,6 +187,34 @@ export interface BatchProgress {
   itersDone: Int32Array;
 }
 
+/** The model a backend's {@link KernelBackend.recommendMany} scores: a KernelModel plus its shape. */
+export interface RecommendModel extends KernelModel<FactorArray> {
+  nRows: number;
+  nCols: number;
+}
+
+/** Options of {@link KernelBackend.recommendMany}. */
+export interface RecommendBatchOptions {
+  /** Threads, 1..1024 (clamped to the backend's pool). */
+  threads: number;
+  /** Per-model-row excluded columns, CSR (nRows+1 offsets into excludeIdx): the known columns. */
+  excludePtr?: Int32Array;
+  excludeIdx?: Int32Array;
+  /** Columns excluded for every row. */
+  exclude?: Int32Array;
+}
+
+/**
+ * Top columns of a batch: row q's are `idx[q*width .. q*width + count[q])`, best first, with their
+ * scores in `score` at the same positions; `width` is min(n, nCols).
+ */
+export interface RecommendBatch {
+  idx: Int32Array;
+  score: Float64Array;
+  count: Int32Array;
+  width: number;
+}
+
 /** One backend: the kernels with the same signature in every implementation. */
 export interface KernelBackend {
   readonly name: BackendName;
@@ -203,4 +231,10 @@ export interface KernelBackend {
    */
   fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   details(): BackendDetails;
+  /**
+   * Optional: the top n columns of many rows at once (dense rows), with FactorModel.recommend's
+   * scores and tie order bit for bit, whatever the thread count. Synchronous. Backends without it
+   * leave FactorModel.recommendMany on its TypeScript loop.
+   */
+  recommendMany?(model: RecommendModel, rows: Int32Array, n: number, options: RecommendBatchOptions): RecommendBatch;
 }

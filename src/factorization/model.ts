@@ -1,6 +1,7 @@
 import { CollabperfError } from '../errors.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../numeric/cholesky.js';
-import type { FactorArray, KernelModel } from '../backends/types.js';
+import { getBackend } from '../backends/registry.js';
+import type { FactorArray, KernelBackend, KernelModel, RecommendBatchOptions } from '../backends/types.js';
 import { confidenceOf } from '../backends/ts/ials.js';
 import { IdIndex, type Id, type IdList } from './ids.js';
 import type { ResolvedFitOptions } from './options.js';
@@ -82,6 +83,12 @@ export interface FoldedColumn<Id = number> {
   /** Predictions for every row, by dense row index. */
   predictAll(): Float64Array;
 }
+
+/**
+ * Below this much work (rows x columns x rank) a native model's recommendMany stays on the
+ * TypeScript loop, where the addon call's setup would cost more than it saves.
+ */
+export const RECOMMEND_NATIVE_MIN_WORK = 1_000_000;
 
 /** Keeps the best n of a stream of (index, score), best first, ties by lower index. */
 class TopN {
@@ -284,14 +291,53 @@ export class FactorModel<Id extends number | string = number> implements KernelM
     return this.topColumns(n, (c) => this.unchecked(r, c), skip);
   }
 
-  /** {@link recommend} for several rows (one list per row, in order); `opts.exclude`, when given, applies to every row. */
+  /**
+   * {@link recommend} for several rows (one list per row, in order); `opts.exclude`, when given, applies
+   * to every row. A model fitted on the native backend scores a large batch natively across its
+   * fitted thread count (same ids and scores bit for bit, see {@link RECOMMEND_NATIVE_MIN_WORK}).
+   */
   recommendMany(rows: ArrayLike<Id>, n: number, opts?: RecommendOptions<Id>): ScoredColumn<Id>[][] {
     checkOptionsObject(opts, 'recommendMany');
     checkN(n);
     const dense = Array.from({ length: rows.length }, (_, i) => this.rowIndex(rows[i]));
     // A given exclusion is the same for every row: resolve it once.
     const shared = opts?.exclude !== undefined ? this.skipSet(null, opts) : undefined;
+    const native = this.nativeRecommender(dense.length);
+    if (native) return this.recommendNative(native, dense, n, shared);
     return dense.map((r) => this.topColumns(n, (c) => this.unchecked(r, c), shared === undefined ? this.skipSet(r, undefined) : shared));
+  }
+
+  /** The backend that scores this batch natively, or null for the TypeScript loop. */
+  private nativeRecommender(rows: number): KernelBackend | null {
+    if (this.training.backend !== 'native' || rows * this.nCols * this.k < RECOMMEND_NATIVE_MIN_WORK) return null;
+    let b: KernelBackend;
+    try {
+      b = getBackend('native');
+    } catch {
+      return null; // a model saved by a native fit, loaded where the addon is not built
+    }
+    return typeof b.recommendMany === 'function' ? b : null;
+  }
+
+  private recommendNative(b: KernelBackend, dense: number[], n: number, shared: Uint8Array | null | undefined): ScoredColumn<Id>[][] {
+    const t = this.training.options.threads;
+    const options: RecommendBatchOptions = { threads: Number.isInteger(t) && t >= 1 && t <= 1024 ? t : 1 };
+    if (shared === undefined) {
+      if (this.known) {
+        options.excludePtr = this.known.ptr;
+        options.excludeIdx = this.known.cols;
+      }
+    } else if (shared !== null) {
+      const list: number[] = [];
+      for (let c = 0; c < this.nCols; c++) if (shared[c] !== 0) list.push(c);
+      options.exclude = Int32Array.from(list);
+    }
+    const res = b.recommendMany!(this, Int32Array.from(dense), n, options);
+    return dense.map((_, q) => {
+      const out: ScoredColumn<Id>[] = [];
+      for (let i = q * res.width, end = i + res.count[q]; i < end; i++) out.push({ col: this.colId(res.idx[i]), score: res.score[i] });
+      return out;
+    });
   }
 
   /** The n columns most similar to a column by cosine of their factors, best first, the column itself left out. */
