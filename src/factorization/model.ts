@@ -85,10 +85,13 @@ export interface FoldedColumn<Id = number> {
 }
 
 /**
- * Below this much work (rows x columns x rank) a native model's recommendMany stays on the
- * TypeScript loop, where the addon call's setup would cost more than it saves.
+ * From this many rows a native model's recommendMany runs on the addon. The native call's fixed
+ * cost (repacking V, O(nCols x k)) is about one TypeScript row, so only a single row stays in TS.
+ * Measured 2026-12-02, 2 threads, n = 10, ms native / ts (npm run bench:recommend -- --crossover):
+ * 138,493 x 26,744 x 64: 1 row 14.0 / 11.7, 2 rows 9.7 / 14.9, 16 rows 22 / 123; 2,000 x 3,000 x 32:
+ * 1 row 0.51 / 1.89, 16 rows 1.07 / 7.18; 2,000 x 400 x 8: 1 row 0.06 / 0.34.
  */
-export const RECOMMEND_NATIVE_MIN_WORK = 1_000_000;
+export const RECOMMEND_NATIVE_MIN_ROWS = 2;
 
 /** Keeps the best n of a stream of (index, score), best first, ties by lower index. */
 class TopN {
@@ -294,7 +297,7 @@ export class FactorModel<Id extends number | string = number> implements KernelM
   /**
    * {@link recommend} for several rows (one list per row, in order); `opts.exclude`, when given, applies
    * to every row. A model fitted on the native backend scores a large batch natively across its
-   * fitted thread count (same ids and scores bit for bit, see {@link RECOMMEND_NATIVE_MIN_WORK}).
+   * fitted thread count (same ids and scores bit for bit, see {@link RECOMMEND_NATIVE_MIN_ROWS}).
    */
   recommendMany(rows: ArrayLike<Id>, n: number, opts?: RecommendOptions<Id>): ScoredColumn<Id>[][] {
     checkOptionsObject(opts, 'recommendMany');
@@ -309,7 +312,7 @@ export class FactorModel<Id extends number | string = number> implements KernelM
 
   /** The backend that scores this batch natively, or null for the TypeScript loop. */
   private nativeRecommender(rows: number): KernelBackend | null {
-    if (this.training.backend !== 'native' || rows * this.nCols * this.k < RECOMMEND_NATIVE_MIN_WORK) return null;
+    if (this.training.backend !== 'native' || rows < RECOMMEND_NATIVE_MIN_ROWS) return null;
     let b: KernelBackend;
     try {
       b = getBackend('native');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FactorModel, RECOMMEND_NATIVE_MIN_WORK } from '../../src/factorization/model.js';
+import { FactorModel, RECOMMEND_NATIVE_MIN_ROWS } from '../../src/factorization/model.js';
 import { resolveFitOptions } from '../../src/factorization/options.js';
 import { nativeForSuite } from '../helpers/backends.js';
 
@@ -50,12 +50,10 @@ describe.skipIf(native === null)('native recommendMany', () => {
   const nRows = 120;
   const nCols = 401;
   const k = 7;
-  // 700 rows (repeats included) x 401 x 7 is above the native threshold.
-  const rows = Array.from({ length: 700 }, (_, i) => `u${(i * 37) % nRows}`);
+  const rows = Array.from({ length: 300 }, (_, i) => `u${(i * 37) % nRows}`);
 
   for (const f32 of [false, true]) {
     it(`matches the TypeScript loop bit for bit (${f32 ? 'float32' : 'float64'})`, () => {
-      expect(rows.length * nCols * k).toBeGreaterThanOrEqual(RECOMMEND_NATIVE_MIN_WORK);
       const { nat, ts } = models(f32, nRows, nCols, k, f32 ? 7 : 3);
       const spy = vi.spyOn(native!, 'recommendMany');
       const cases: [number, { exclude: string[] } | undefined][] = [
@@ -83,7 +81,7 @@ describe.skipIf(native === null)('native recommendMany', () => {
       }
       expect(spy).toHaveBeenCalledTimes(cases.length);
       expect(ties).toBeGreaterThan(100);
-      const u3 = nat.recommendMany(rows.slice(0, 400).map(() => 'u3'), 10);
+      const u3 = nat.recommendMany(rows.slice(0, 40).map(() => 'u3'), 10);
       expect(u3[0].map((s) => s.col)).toEqual(ts.recommend('u3', 10).map((s) => s.col));
       expect(u3[0]).toHaveLength(2);
     });
@@ -102,11 +100,15 @@ describe.skipIf(native === null)('native recommendMany', () => {
     }
   });
 
-  it('keeps a small batch on the TypeScript loop', () => {
+  it('keeps a batch below RECOMMEND_NATIVE_MIN_ROWS on the TypeScript loop', () => {
     const { nat, ts } = models(false, nRows, nCols, k, 5);
     const spy = vi.spyOn(native!, 'recommendMany');
-    expect(nat.recommendMany(['u1', 'u2'], 5)).toEqual(ts.recommendMany(['u1', 'u2'], 5));
+    const one = Array.from({ length: RECOMMEND_NATIVE_MIN_ROWS - 1 }, (_, i) => `u${i}`);
+    expect(nat.recommendMany(one, 5)).toEqual(ts.recommendMany(one, 5));
     expect(spy).not.toHaveBeenCalled();
+    const two = Array.from({ length: RECOMMEND_NATIVE_MIN_ROWS }, (_, i) => `u${i + 1}`);
+    expect(nat.recommendMany(two, 5)).toEqual(ts.recommendMany(two, 5));
+    expect(spy).toHaveBeenCalledTimes(1);
   });
 
   it('reports bad arguments with coded errors', () => {
