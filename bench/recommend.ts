@@ -3,7 +3,8 @@
 // the default exclusion skips), timed on the same rows both ways after checking they agree.
 //
 //   npm run bench:recommend -- [--rows 10000] [--n 10] [--threads 2] [--k 64] [--nRows 138493] [--nCols 26744]
-//                              [--crossover]   (batches of 1..64 rows, to place RECOMMEND_NATIVE_MIN_WORK)
+//                              [--crossover]   (batches of 1..64 rows, to place RECOMMEND_NATIVE_MIN_ROWS)
+//                              [--native-only] (skip the TS run; compare COLLABPERF_ISA=generic|avx2|avx512)
 import { performance } from 'node:perf_hooks';
 import { getBackend } from '../src/backends/registry.js';
 import { FactorModel } from '../src/factorization/model.js';
@@ -21,6 +22,7 @@ const rows = arg('rows', 10_000);
 const n = arg('n', 10);
 const threads = arg('threads', 2);
 const crossover = process.argv.includes('--crossover');
+const nativeOnly = process.argv.includes('--native-only');
 
 let s = 12345;
 const rnd = (): number => {
@@ -75,6 +77,10 @@ if (crossover) {
   let a: ReturnType<typeof nat.recommendMany> = [];
   let b: typeof a = [];
   const tNat = time(() => (a = nat.recommendMany(batch, n)));
+  if (nativeOnly) {
+    console.log(`recommendMany ${rows} rows: native ${(tNat / 1000).toFixed(2)} s`);
+    process.exit(0);
+  }
   const tTs = time(() => (b = ts.recommendMany(batch, n)));
   let bad = 0;
   for (let q = 0; q < a.length; q++) for (let i = 0; i < n; i++) if (a[q][i].col !== b[q][i].col || !Object.is(a[q][i].score, b[q][i].score)) bad++;

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "check.hpp"
-#include "cpu.hpp"
 #include "errors.hpp"
 #include "threads.hpp"
 
@@ -42,58 +41,6 @@ struct TopN {
   }
 };
 
-/**
- * Dot products of kRowBlock rows u (k each) with every panel column, into scores (row b's column c
- * at b * nPanels * kPanel + c). Each lane is its own sum in f order from 0.0, mul then add.
- */
-__attribute__((always_inline)) inline void scoreBody(const double* panels, int64_t nPanels, int k, const double* u,
-                                                     double* scores) {
-  for (int64_t p = 0; p < nPanels; ++p) {
-    const double* vp = panels + p * k * kPanel;
-    double d[kRowBlock][kPanel] = {};
-    for (int f = 0; f < k; ++f) {
-      const double* vf = vp + f * kPanel;
-      for (int b = 0; b < kRowBlock; ++b) {
-        const double uf = u[b * k + f];
-        for (int j = 0; j < kPanel; ++j) d[b][j] += uf * vf[j];
-      }
-    }
-    for (int b = 0; b < kRowBlock; ++b)
-      for (int j = 0; j < kPanel; ++j) scores[(b * nPanels + p) * kPanel + j] = d[b][j];
-  }
-}
-
-using ScoreFn = void (*)(const double*, int64_t, int, const double*, double*);
-
-void scoreGeneric(const double* panels, int64_t nPanels, int k, const double* u, double* scores) {
-  scoreBody(panels, nPanels, k, u, scores);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// The same loop compiled for wider vectors, chosen at run time like the other kernels (cpu.hpp).
-// "fma" is deliberately not enabled: with it unavailable (and -ffp-contract=off besides) every lane
-// is an IEEE multiply then add, so the scores keep the generic path's, and the TypeScript path's, bits.
-__attribute__((target("avx2"))) void scoreAvx2(const double* panels, int64_t nPanels, int k, const double* u,
-                                               double* scores) {
-  scoreBody(panels, nPanels, k, u, scores);
-}
-__attribute__((target("avx512f"))) void scoreAvx512(const double* panels, int64_t nPanels, int k, const double* u,
-                                                    double* scores) {
-  scoreBody(panels, nPanels, k, u, scores);
-}
-#endif
-
-ScoreFn scoreKernel() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  switch (activeIsa()) {
-    case Isa::Avx512: return scoreAvx512;
-    case Isa::Avx2: return scoreAvx2;
-    default: break;
-  }
-#endif
-  return scoreGeneric;
-}
-
 template <class T>
 void run(const ModelView& m, const T* U, const T* V, const T* rowBias, const T* colBias, const RecommendJob& job) {
   const int k = m.k;
@@ -105,7 +52,6 @@ void run(const ModelView& m, const T* U, const T* V, const T* rowBias, const T* 
     const T* v = V + c * k;
     for (int f = 0; f < k; ++f) dst[f * kPanel] = static_cast<double>(v[f]);
   }
-  const ScoreFn score = scoreKernel();
   const int64_t nChunks = (job.nQuery + kRowsPerChunk - 1) / kRowsPerChunk;
   WorkQueue queue(nChunks, 1);
   Team team(static_cast<int>(std::min<int64_t>(job.threads, std::max<int64_t>(1, nChunks))));
@@ -126,7 +72,19 @@ void run(const ModelView& m, const T* U, const T* V, const T* rowBias, const T* 
                                                         " is outside [0, nRows = " + detail::str(job.nRows) + ")");
           for (int f = 0; f < k; ++f) u[b * k + f] = static_cast<double>(U[static_cast<int64_t>(r[b]) * k + f]);
         }
-        score(panels.data(), nPanels, k, u.data(), scores.data());
+        for (int64_t p = 0; p < nPanels; ++p) {
+          const double* vp = panels.data() + p * k * kPanel;
+          double d[kRowBlock][kPanel] = {};
+          for (int f = 0; f < k; ++f) {
+            const double* vf = vp + f * kPanel;
+            for (int b = 0; b < kRowBlock; ++b) {
+              const double uf = u[b * k + f];
+              for (int j = 0; j < kPanel; ++j) d[b][j] += uf * vf[j];
+            }
+          }
+          for (int b = 0; b < kRowBlock; ++b)
+            for (int j = 0; j < kPanel; ++j) scores[(b * nPanels + p) * kPanel + j] = d[b][j];
+        }
         for (int b = 0; b < nb; ++b) {
           const int64_t q = q0 + b;
           auto mark = [&](const int32_t* idx, int64_t lo, int64_t hi, const char* what, uint8_t val) {
