@@ -24,7 +24,7 @@
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, version, blasConfig, simd }
 //
 // A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage: alsSweep, trainLoss,
-// deterministic sgdEpoch, 'als' and deterministic 'sgd' jobs; parallel SGD and 'ials' refuse it with
+// deterministic sgdEpoch, 'als', 'ials' and deterministic 'sgd' jobs; parallel SGD refuses it with
 // E_INVALID_ARGUMENT).
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
@@ -698,9 +698,8 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       else if (a == "ials") job.algo = collabperf::Algo::Ials;
       else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als', 'sgd' or 'ials'");
       if (job.algo == collabperf::Algo::Ials) job.options.implicit = readImplicit(jo.Get("options"));
-      if (job.model.float32() && (job.algo == collabperf::Algo::Ials || (job.algo == collabperf::Algo::Sgd && job.options.sgdMode == collabperf::SgdMode::Parallel)))
-        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for explicit ALS and deterministic SGD only, not " +
-                                             (job.algo == collabperf::Algo::Ials ? "'ials'" : "parallel SGD"));
+      if (job.model.float32() && job.algo == collabperf::Algo::Sgd && job.options.sgdMode == collabperf::SgdMode::Parallel)
+        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for ALS, implicit ALS and deterministic SGD only, not parallel SGD");
       if (job.algo != collabperf::Algo::Sgd && job.model.k > collabperf::kMaxAlsK)
         fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
       job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));

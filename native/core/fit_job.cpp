@@ -87,7 +87,6 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
   const ModelView& m = job.model;
   detail::require(job.iters >= 1, ErrorCode::InvalidArgument, "iters must be an integer >= 1");
   detail::require(job.patience >= 1 || !job.earlyStopping, ErrorCode::InvalidArgument, "patience must be >= 1");
-  if (job.algo == Algo::Ials) detail::requireFloat64(m, "implicit ALS");
   if (job.hasValidation) {
     const ValidationView& v = job.validation;
     for (int64_t i = 0; i < v.n; ++i) {

@@ -173,7 +173,6 @@ void checkImplicit(const ImplicitOptions& o) {
 
 void checkProblem(const ProblemView& p, const ModelView& m, const Options& o) {
   detail::checkShape(p, m, o);
-  detail::requireFloat64(m, "implicit ALS");
   detail::checkNonNegative(o.lambda, "options.lambda");
   detail::require(m.k <= kMaxAlsK, ErrorCode::InvalidArgument,
                   "model.k = " + detail::str(m.k) + " is too large for ALS (at most " + detail::str(kMaxAlsK) + ")");
@@ -199,9 +198,28 @@ void implicitConfidences(const ProblemView& p, const ImplicitOptions& o, Confide
   fill(p.cscValue, out.csc);
 }
 
-Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf) {
-  checkProblem(p, m, o);
-  if (cancelRequested(o.cancel)) return Status::Aborted;
+namespace {
+
+/** Widens n float32 values into `out` (exact). */
+void widen(const float* src, size_t n, std::vector<double>& out) {
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<double>(src[i]);
+}
+
+/** Rounds `d` to float32 into `dst` and writes the rounded value back, so later reads see what is stored. */
+void roundStore(std::vector<double>& d, float* dst) {
+  for (size_t i = 0; i < d.size(); ++i) {
+    dst[i] = static_cast<float>(d[i]);
+    d[i] = static_cast<double>(dst[i]);
+  }
+}
+
+/**
+ * The double sweep; with `roundU` (float32 models) the row pass's U is rounded to float32 before
+ * the column pass builds its Gram matrix from it, as ials.ts does when U is a Float32Array.
+ */
+Status sweep64(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf,
+               std::vector<double>* roundU, float* U32) {
   std::vector<double> G;
   IalsSide s;
   s.k = m.k;
@@ -220,6 +238,7 @@ Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, con
   s.selfF = m.U;
   s.otherF = m.V;
   if (!runSide(s, true, o, G)) return Status::Aborted;
+  if (roundU != nullptr) roundStore(*roundU, U32);
 
   s.nSelf = p.nCols;
   s.nOther = p.nRows;
@@ -233,8 +252,7 @@ Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, con
   return Status::Ok;
 }
 
-void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf, LossSums& out) {
-  checkProblem(p, m, o);
+void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums& out, const Confidences& conf) {
   const int k = m.k;
   const int kp = paddedK(k);
   std::vector<double> G;
@@ -337,6 +355,47 @@ void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, co
   out.sse = std::max(0.0, all + ob);
   out.wsum = static_cast<double>(p.nRows) * static_cast<double>(p.nCols) + ex;
   out.objective = out.sse + o.lambda * (l2(m.U, p.nRows, p.rowPtr) + l2(m.V, p.nCols, p.colPtr));
+}
+
+}  // namespace
+
+// float32 models (docs/kernels.md "float32 factors"): the factors are widened to double, the
+// sweep runs the float64 solvers unchanged, and every stored value is rounded to float32; the
+// TypeScript backend does the same with Float32Array factors, so both give the same bits.
+Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf) {
+  checkProblem(p, m, o);
+  if (cancelRequested(o.cancel)) return Status::Aborted;
+  if (!m.float32()) return sweep64(p, m, o, conf, nullptr, nullptr);
+  const size_t k = static_cast<size_t>(m.k);
+  std::vector<double> U, V;
+  widen(m.U32, static_cast<size_t>(p.nRows) * k, U);
+  widen(m.V32, static_cast<size_t>(p.nCols) * k, V);
+  ModelView md;
+  md.k = m.k;
+  md.U = U.data();
+  md.V = V.data();
+  const Status st = sweep64(p, md, o, conf, &U, m.U32);
+  // Cancelled: U may be half-solved, V untouched; store what was computed, as the float64 path leaves it.
+  if (st != Status::Ok) {
+    roundStore(U, m.U32);
+    return st;
+  }
+  roundStore(V, m.V32);
+  return st;
+}
+
+void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf, LossSums& out) {
+  checkProblem(p, m, o);
+  if (!m.float32()) return loss64(p, m, o, out, conf);
+  const size_t k = static_cast<size_t>(m.k);
+  std::vector<double> U, V;
+  widen(m.U32, static_cast<size_t>(p.nRows) * k, U);
+  widen(m.V32, static_cast<size_t>(p.nCols) * k, V);
+  ModelView md;
+  md.k = m.k;
+  md.U = U.data();
+  md.V = V.data();
+  loss64(p, md, o, out, conf);
 }
 
 }  // namespace collabperf

@@ -31,7 +31,7 @@ struct ModelView {
   double* rowBias = nullptr;  // nRows
   double* colBias = nullptr;  // nCols
   // float32 storage (docs/kernels.md "float32 factors"): set all four instead of the double
-  // pointers above, which stay nullptr. Read and written only by explicit ALS and its loss;
+  // pointers above, which stay nullptr. Read and written by explicit and implicit ALS and their losses;
   // sums and solves stay in double, each stored value is rounded to float32.
   float* U32 = nullptr;
   float* V32 = nullptr;

@@ -236,7 +236,6 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
   if (solver !== 'cg' && solver !== 'cholesky') throw new CollabperfError('E_INVALID_ARGUMENT', `solver must be "cg" or "cholesky", got ${String(solver)}`, { field: 'solver' });
   const dtype = o.dtype === undefined ? 'float64' : o.dtype;
   if (dtype !== 'float64' && dtype !== 'float32') throw new CollabperfError('E_INVALID_ARGUMENT', `dtype must be "float32" or "float64", got ${String(dtype)}`, { field: 'dtype' });
-  if (dtype === 'float32' && implicit) throw new CollabperfError('E_INVALID_ARGUMENT', 'dtype "float32" is available for explicit ALS and SGD, not implicit ALS (yet)', { field: 'dtype' });
   if (dtype === 'float32' && algo === 'sgd' && sgdMode === 'parallel') {
     throw new CollabperfError('E_INVALID_ARGUMENT', 'dtype "float32" runs SGD in the deterministic mode only (the parallel kernels are float64)', { field: 'dtype' });
   }

@@ -40,9 +40,9 @@ describe('dtype option', () => {
     }
   });
 
-  it('refuses float32 for implicit ALS and parallel SGD, which have no float32 kernels', () => {
+  it('refuses float32 for parallel SGD only, which has no float32 kernels', () => {
     expect(resolveFitOptions({ dtype: 'float32', algo: 'sgd' }).dtype).toBe('float32');
-    expect(caught(() => resolveFitOptions({ dtype: 'float32', implicit: true })).message).toMatch(/not implicit ALS/);
+    expect(resolveFitOptions({ dtype: 'float32', implicit: true }).dtype).toBe('float32');
     expect(caught(() => resolveFitOptions({ dtype: 'float32', algo: 'sgd', sgdMode: 'parallel' })).message).toMatch(/deterministic mode only/);
     // sgdMode means nothing to ALS.
     expect(resolveFitOptions({ dtype: 'float32', sgdMode: 'parallel' }).dtype).toBe('float32');

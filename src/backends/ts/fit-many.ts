@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { FitLoop, ProgressThrottle } from '../fit-loop.js';
 import { CollabperfError } from '../../errors.js';
-import type { BatchProgress, FactorArray, FitJob, FitJobResult, KernelModel } from '../types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobResult } from '../types.js';
 import { alsSweepSteps } from './als.js';
 import { ialsSweepSteps, implicitLossSteps } from './ials.js';
 import { trainLossSteps } from './loss.js';
@@ -17,7 +17,6 @@ import { Slice, turn, type Steps } from './slice.js';
 /** One job as a generator that yields when the shared slice is due. */
 function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: ProgressThrottle): Steps<FitJobResult> {
   const { problem, model, options } = job;
-  const m64 = job.algo === 'ials' ? float64Model(job, j) : null;
   const loop = new FitLoop(job);
   for (let it = 0; it < job.iters; it++) {
     if (loop.cancelled()) {
@@ -29,14 +28,14 @@ function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: 
       job.algo === 'als'
         ? yield* alsSweepSteps(problem, model, options, slice)
         : job.algo === 'ials'
-          ? yield* ialsSweepSteps(problem, m64!, options, slice)
+          ? yield* ialsSweepSteps(problem, model, options, slice)
           : yield* sgdEpochSteps(problem, model, options, it, slice);
     const seconds = (performance.now() - t) / 1000;
     if (status === 'aborted' || loop.cancelled()) {
       loop.abort();
       break;
     }
-    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, m64!, options, slice) : yield* trainLossSteps(problem, model, slice);
+    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, model, options, slice) : yield* trainLossSteps(problem, model, slice);
     const go = loop.afterIteration(it, loss, seconds);
     progress.iteration(j, it + 1);
     if (!go) break;
@@ -44,13 +43,6 @@ function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: 
     if (slice.due()) yield;
   }
   return loop.finish();
-}
-
-/** Implicit ALS has no float32 kernels: its jobs must hold Float64Arrays. */
-function float64Model(job: FitJob<FactorArray>, j: number): KernelModel {
-  const m = job.model;
-  if (m.U instanceof Float64Array && m.V instanceof Float64Array && m.rowBias instanceof Float64Array && m.colBias instanceof Float64Array) return m as KernelModel;
-  throw new CollabperfError('E_INVALID_ARGUMENT', `job ${j}: float32 factors are available for explicit ALS and SGD, not implicit ALS`);
 }
 
 /**

@@ -24,9 +24,13 @@
  * each block's own sum from 0.0 in row order. Rows and columns without entries (or whose entries
  * all have r = 0) get zero factors, the exact minimiser, with either solver. The 'log' confidence
  * goes through the platform's `log`, which need not agree to the last bit between JavaScript and C++.
+ *
+ * float32 models (Float32Array U and V): every sum and solve stays in double; each stored factor is
+ * rounded to float32 by the store itself, so the column pass's Gram matrix is built from the rounded
+ * U. The native float32 sweep does the same (widen, solve in double, round on store): same bits.
  */
 import { CollabperfError } from '../../errors.js';
-import type { ImplicitOptions, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums } from '../types.js';
+import type { AnyKernelModel, FactorArray, ImplicitOptions, KernelOptions, KernelProblem, KernelStatus, LossSums } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 import { BLOCK, gramBlock } from './als.js';
 import { CHECK_WORK, drive, Slice, solveRows, WorkBudget, type Steps } from './slice.js';
@@ -53,9 +57,9 @@ interface Pass {
   ptr: Int32Array;
   idx: Int32Array;
   val: Float64Array | Float32Array;
-  fixed: Float64Array;
+  fixed: FactorArray;
   nFixed: number;
-  out: Float64Array;
+  out: FactorArray;
 }
 
 /** Scratch of one sweep, shared by every row and column. */
@@ -73,7 +77,7 @@ interface Scratch {
 /**
  * Adds `sum_j fixed_j fixed_j^T` over fixed rows `from..to` to the upper triangle of `G` (k x k).
  */
-function gramRange(fixed: Float64Array, k: number, from: number, to: number, G: Float64Array, X: Float64Array): void {
+function gramRange(fixed: FactorArray, k: number, from: number, to: number, G: Float64Array, X: Float64Array): void {
   for (let s0 = from; s0 < to; s0 += BLOCK) {
     const m = to - s0 < BLOCK ? to - s0 : BLOCK;
     for (let q = 0; q < m; q++) {
@@ -85,7 +89,7 @@ function gramRange(fixed: Float64Array, k: number, from: number, to: number, G: 
 }
 
 /** `G = fixed^T fixed` (full, symmetric), in slices. */
-function* gramSteps(fixed: Float64Array, nFixed: number, k: number, G: Float64Array, X: Float64Array, slice: Slice): Steps<void> {
+function* gramSteps(fixed: FactorArray, nFixed: number, k: number, G: Float64Array, X: Float64Array, slice: Slice): Steps<void> {
   G.fill(0);
   const chunk = Math.max(BLOCK, Math.floor(CHECK_WORK / (k * k)) * BLOCK);
   for (let from = 0; from < nFixed; from += chunk) {
@@ -102,13 +106,13 @@ function* gramSteps(fixed: Float64Array, nFixed: number, k: number, G: Float64Ar
  * @throws CollabperfError `E_NUMERIC` when an exact solve meets a non-positive pivot (possible only
  *   with lambda = 0); `E_INVALID_ARGUMENT` without `options.implicit`.
  */
-export function ialsSweep(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<KernelStatus> {
+export function ialsSweep(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<KernelStatus> {
   const slice = new Slice();
   return drive(ialsSweepSteps(problem, model, options, slice), slice);
 }
 
 /** {@link ialsSweep} as a generator that yields whenever `slice` is due (see `alsSweepSteps`). */
-export function* ialsSweepSteps(problem: KernelProblem, model: KernelModel, options: KernelOptions, slice: Slice): Steps<KernelStatus> {
+export function* ialsSweepSteps(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, slice: Slice): Steps<KernelStatus> {
   const imp = implicitOf(options);
   const cancel = options.cancel;
   if (cancel !== null && cancel[0] !== 0) return 'aborted';
@@ -197,7 +201,7 @@ function exactRange(pass: Pass, k: number, o: KernelOptions, imp: ImplicitOption
 }
 
 /** `t = A z` for one row (see the module comment for the order). */
-function applyA(G: Float64Array, k: number, fixed: Float64Array, idx: Int32Array, val: Float64Array | Float32Array, start: number, end: number, imp: ImplicitOptions, lam: number, z: Float64Array, t: Float64Array): void {
+function applyA(G: Float64Array, k: number, fixed: FactorArray, idx: Int32Array, val: Float64Array | Float32Array, start: number, end: number, imp: ImplicitOptions, lam: number, z: Float64Array, t: Float64Array): void {
   for (let f = 0; f < k; f++) {
     const go = f * k;
     let s = 0.0;
@@ -289,13 +293,13 @@ function numericError(pass: Pass, index: number, n: number, lambda: number): Col
  * the L2 terms. The unobserved cells are summed through the Gram trick
  * (`sum_u x_u^T (Y^T Y) x_u` minus the observed cells' own squares), so it costs O(nnz k + n k^2).
  */
-export function implicitLoss(problem: KernelProblem, model: KernelModel, options: KernelOptions): Promise<LossSums> {
+export function implicitLoss(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<LossSums> {
   const slice = new Slice();
   return drive(implicitLossSteps(problem, model, options, slice), slice);
 }
 
 /** {@link implicitLoss} as a generator that yields whenever `slice` is due. */
-export function* implicitLossSteps(problem: KernelProblem, model: KernelModel, options: KernelOptions, slice: Slice): Steps<LossSums> {
+export function* implicitLossSteps(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, slice: Slice): Steps<LossSums> {
   const imp = implicitOf(options);
   const { k, U, V } = model;
   const { nRows, nCols, rowPtr, colPtr, colIdx, value } = problem;
@@ -338,7 +342,7 @@ export function* implicitLossSteps(problem: KernelProblem, model: KernelModel, o
   return { sse, wsum: nRows * nCols + extraW, objective: sse + reg };
 }
 
-function quadRange(U: Float64Array, G: Float64Array, k: number, from: number, to: number): number {
+function quadRange(U: FactorArray, G: Float64Array, k: number, from: number, to: number): number {
   let s = 0.0;
   for (let r = from; r < to; r++) {
     const ro = r * k;
@@ -355,7 +359,7 @@ function quadRange(U: Float64Array, G: Float64Array, k: number, from: number, to
 }
 
 /** `sum_r s_r |F_r|^2` (s_r = entry count with weightedLambda, else 1). */
-function l2(F: Float64Array, k: number, n: number, ptr: Int32Array, weighted: boolean): number {
+function l2(F: FactorArray, k: number, n: number, ptr: Int32Array, weighted: boolean): number {
   let s = 0.0;
   for (let r = 0; r < n; r++) {
     const ro = r * k;
