@@ -226,6 +226,8 @@ interface ImplicitFigures {
   requested: string;
   backend: string;
   cgSecondsPerIter: number;
+  /** CG-3 on float32 factors (dtype 'float32'), the same iterations as the float64 CG. */
+  cg32SecondsPerIter: number;
   exactSecondsPerIter: number;
   exactItersTimed: number;
   iters: number;
@@ -258,11 +260,13 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
     b = getBackend('ts');
   }
   const o = resolveFitOptions({ implicit: true, rank, threads: THREADS });
-  const run = async (solver: ImplicitSolver, n: number): Promise<{ model: FactorModel; seconds: number[] }> => {
-    const U = new Float64Array(p.nRows * rank);
-    const V = new Float64Array(p.nCols * rank);
-    initFactors(U, V, rank, 42, 0.1);
-    const model = new FactorModel(p.nRows, p.nCols, rank, 0, U, V, new Float64Array(p.nRows), new Float64Array(p.nCols), { options: { ...o, solver }, backend: b.name, iterations: n, trainRmse: NaN }, { known: { ptr: p.rowPtr, cols: p.colIdx } });
+  const run = async (solver: ImplicitSolver, n: number, F: typeof Float64Array | typeof Float32Array = Float64Array): Promise<{ model: FactorModel; seconds: number[] }> => {
+    const U64 = new Float64Array(p.nRows * rank);
+    const V64 = new Float64Array(p.nCols * rank);
+    initFactors(U64, V64, rank, 42, 0.1);
+    const U = F === Float64Array ? U64 : Float32Array.from(U64);
+    const V = F === Float64Array ? V64 : Float32Array.from(V64);
+    const model = new FactorModel(p.nRows, p.nCols, rank, 0, U, V, new F(p.nRows), new F(p.nCols), { options: { ...o, solver }, backend: b.name, iterations: n, trainRmse: NaN }, { known: { ptr: p.rowPtr, cols: p.colIdx } });
     const options: KernelOptions = {
       useBias: false, lambda: o.lambda, lambdaBias: o.lambda, weightedLambda: false, threads: THREADS, learningRate: 0, lrDecay: 0, seed: 42, sgdMode: 'deterministic', cancel: null,
       implicit: { alpha: o.alpha, confidence: o.confidence, epsilon: o.epsilon, solver, cgSteps: 3 },
@@ -280,6 +284,9 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
   };
   const cgSec = mean(cg.seconds);
   log(`CG-3 ${cgSec.toFixed(3)} s/iteration over ${iters} iterations`);
+  const cg32Sec = mean((await run('cg', iters, Float32Array)).seconds);
+  (globalThis as { gc?: () => void }).gc?.();
+  log(`CG-3 float32 ${cg32Sec.toFixed(3)} s/iteration over ${iters} iterations`);
   const exactIters = size === 'large' ? 2 : 3;
   const exact = await run('cholesky', exactIters);
   const exactSec = mean(exact.seconds);
@@ -290,7 +297,7 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
   log(`NDCG@10 ${m.ndcg.toFixed(4)} (popularity ${pop.ndcg.toFixed(4)}), recall@10 ${m.recall.toFixed(4)} (popularity ${pop.recall.toFixed(4)}) over ${m.rows} rows`);
   return {
     size, rows: p.nRows, cols: p.nCols, interactions: p.nnz, heldOut: data.test.rows.length, rank, requested, backend: b.name,
-    cgSecondsPerIter: cgSec, exactSecondsPerIter: exactSec, exactItersTimed: exactIters, iters, evalRows: m.rows,
+    cgSecondsPerIter: cgSec, cg32SecondsPerIter: cg32Sec, exactSecondsPerIter: exactSec, exactItersTimed: exactIters, iters, evalRows: m.rows,
     ndcg: m.ndcg, recall: m.recall, popularityNdcg: pop.ndcg, popularityRecall: pop.recall, generateSeconds, buildSeconds,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
@@ -298,22 +305,22 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
 
 function implicitTable(all: ImplicitFigures[]): string {
   const lines = [
-    `collabperf bench --implicit, ${THREADS} threads, double precision, CG 3 steps`,
+    `collabperf bench --implicit, ${THREADS} threads, CG 3 steps; double precision except the float32 CG column (float32 factors)`,
     '',
-    '| size | backend | k | CG-3 s/iter | exact s/iter | NDCG@10 | popularity NDCG@10 | recall@10 | popularity recall@10 | peak RSS (MB) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| size | backend | k | CG-3 s/iter | float32 CG-3 s/iter | exact s/iter | NDCG@10 | popularity NDCG@10 | recall@10 | popularity recall@10 | peak RSS (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const f of all) {
     const ran = f.backend === f.requested ? f.backend : `${f.backend} (${f.requested} cannot run implicit ALS)`;
     lines.push(
-      `| ${f.size} (${f.rows}x${f.cols}, ${f.interactions} interactions) | ${ran} | ${f.rank} | ${f.cgSecondsPerIter.toFixed(3)} | ${f.exactSecondsPerIter.toFixed(3)} | ` +
+      `| ${f.size} (${f.rows}x${f.cols}, ${f.interactions} interactions) | ${ran} | ${f.rank} | ${f.cgSecondsPerIter.toFixed(3)} | ${f.cg32SecondsPerIter.toFixed(3)} | ${f.exactSecondsPerIter.toFixed(3)} | ` +
         `${f.ndcg.toFixed(4)} | ${f.popularityNdcg.toFixed(4)} | ${f.recall.toFixed(4)} | ${f.popularityRecall.toFixed(4)} | ${f.peakRssMb.toFixed(0)} |`,
     );
   }
   lines.push('', 'Against the targets (CG <= 1.0 s/iter at large, peak RSS <= 1200 MB, NDCG@10 >= 2x popularity):');
   for (const f of all) {
     lines.push(
-      `- ${f.size}, ${f.backend}: CG ${f.cgSecondsPerIter.toFixed(3)} s/iter = ${(f.cgSecondsPerIter / 1.0).toFixed(2)} x 1.0 s; peak RSS ${(f.peakRssMb / 1200).toFixed(2)} x 1.2 GB; ` +
+      `- ${f.size}, ${f.backend}: CG ${f.cgSecondsPerIter.toFixed(3)} s/iter = ${(f.cgSecondsPerIter / 1.0).toFixed(2)} x 1.0 s, float32 CG ${f.cg32SecondsPerIter.toFixed(3)} s/iter = ${(f.cg32SecondsPerIter / 1.0).toFixed(2)} x 1.0 s; peak RSS ${(f.peakRssMb / 1200).toFixed(2)} x 1.2 GB; ` +
         `NDCG@10 ${(f.ndcg / f.popularityNdcg).toFixed(2)} x popularity (${f.evalRows} rows evaluated, ${f.iters} CG iterations); generate ${f.generateSeconds.toFixed(1)} s, build ${f.buildSeconds.toFixed(2)} s`,
     );
   }
