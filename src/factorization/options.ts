@@ -105,8 +105,8 @@ export interface FitOptions {
   maxBytes?: number;
   /**
    * Storage of the factors and biases: 'float64' (default) or 'float32' (half the memory; the
-   * model's arrays are then Float32Arrays). float32 is available for explicit ALS and
-   * deterministic SGD; the arithmetic stays double, each stored value is rounded to float32.
+   * model's arrays are then Float32Arrays). float32 is available for explicit and implicit ALS
+   * and deterministic SGD; the arithmetic stays double, each stored value is rounded to float32.
    */
   dtype?: Dtype;
 }
