@@ -1,6 +1,6 @@
 import { isCollabperfError } from '../errors.js';
 import type { KernelProblem } from '../backends/types.js';
-import { buildProblem, type Entries } from './ratings.js';
+import { buildProblem, countingOrder, type Entries } from './ratings.js';
 
 /** Entries with every cell given more than once replaced by one entry holding the sum. */
 export interface SummedEntries {
@@ -63,19 +63,5 @@ function sameCell(e: Entries, a: number, b: number): boolean {
 
 /** Entry positions sorted by (row, column), input order kept within a cell: two stable counting sorts. */
 function rowMajorOrder(e: Entries): Int32Array {
-  const byCol = countingSort(e.cols, e.nCols, null);
-  return countingSort(e.rows, e.nRows, byCol);
-}
-
-function countingSort(keys: Int32Array, nKeys: number, within: Int32Array | null): Int32Array {
-  const n = keys.length;
-  const next = new Int32Array(nKeys + 1);
-  for (let i = 0; i < n; i++) next[keys[i] + 1]++;
-  for (let k = 0; k < nKeys; k++) next[k + 1] += next[k];
-  const out = new Int32Array(n);
-  for (let p = 0; p < n; p++) {
-    const i = within ? within[p] : p;
-    out[next[keys[i]]++] = i;
-  }
-  return out;
+  return countingOrder(e.rows, e.nRows, countingOrder(e.cols, e.nCols, null));
 }

@@ -362,7 +362,7 @@ export function buildProblem(e: Entries): KernelProblem {
  * Fills `ptr` (length nKeys+1) with the bucket offsets when given; writes into `reuse` (which must
  * not be `within`) instead of allocating.
  */
-function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null, ptr?: Int32Array, reuse?: Int32Array): Int32Array {
+export function countingOrder(keys: Int32Array, nKeys: number, within: Int32Array | null, ptr?: Int32Array, reuse?: Int32Array): Int32Array {
   const n = keys.length;
   const start = ptr ?? new Int32Array(nKeys + 1);
   start.fill(0);
