@@ -357,6 +357,18 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
   out.objective = out.sse + o.lambda * (l2(m.U, p.nRows, p.rowPtr) + l2(m.V, p.nCols, p.colPtr));
 }
 
+/** A float64 view of a float32 model: its factors widened into U and V. */
+ModelView widened(const ProblemView& p, const ModelView& m, std::vector<double>& U, std::vector<double>& V) {
+  const size_t k = static_cast<size_t>(m.k);
+  widen(m.U32, static_cast<size_t>(p.nRows) * k, U);
+  widen(m.V32, static_cast<size_t>(p.nCols) * k, V);
+  ModelView md;
+  md.k = m.k;
+  md.U = U.data();
+  md.V = V.data();
+  return md;
+}
+
 }  // namespace
 
 // float32 models (docs/kernels.md "float32 factors"): the factors are widened to double, the
@@ -366,14 +378,8 @@ Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, con
   checkProblem(p, m, o);
   if (cancelRequested(o.cancel)) return Status::Aborted;
   if (!m.float32()) return sweep64(p, m, o, conf, nullptr, nullptr);
-  const size_t k = static_cast<size_t>(m.k);
   std::vector<double> U, V;
-  widen(m.U32, static_cast<size_t>(p.nRows) * k, U);
-  widen(m.V32, static_cast<size_t>(p.nCols) * k, V);
-  ModelView md;
-  md.k = m.k;
-  md.U = U.data();
-  md.V = V.data();
+  const ModelView md = widened(p, m, U, V);
   const Status st = sweep64(p, md, o, conf, &U, m.U32);
   // Cancelled: U may be half-solved, V untouched; store what was computed, as the float64 path leaves it.
   if (st != Status::Ok) {
@@ -387,14 +393,8 @@ Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, con
 void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf, LossSums& out) {
   checkProblem(p, m, o);
   if (!m.float32()) return loss64(p, m, o, out, conf);
-  const size_t k = static_cast<size_t>(m.k);
   std::vector<double> U, V;
-  widen(m.U32, static_cast<size_t>(p.nRows) * k, U);
-  widen(m.V32, static_cast<size_t>(p.nCols) * k, V);
-  ModelView md;
-  md.k = m.k;
-  md.U = U.data();
-  md.V = V.data();
+  const ModelView md = widened(p, m, U, V);
   loss64(p, md, o, out, conf);
 }
 
