@@ -74,10 +74,12 @@ inline size_t workspaceDoubles(int k) {
 double nowSeconds();
 
 /**
- * One side of an implicit ALS sweep for the exact solver (see native/core/ials.cpp): every self row
- * solves (G + sum_e (c_e - 1) y_e y_e^T + lam I) x = sum_e c_e y_e over its entries with r > 0.
+ * One side of an implicit ALS sweep (see native/core/ials.cpp): every self row solves
+ * (G + sum_e (c_e - 1) y_e y_e^T + lam I) x = sum_e c_e y_e over its entries with r > 0. `T` is the
+ * factors' type: double for every solver, float for the float-arithmetic CG of float32 models.
  */
-struct IalsSide {
+template <typename T>
+struct IalsSideT {
   int32_t nSelf = 0;
   int32_t nOther = 0;
   int64_t nnz = 0;
@@ -86,15 +88,17 @@ struct IalsSide {
   const double* val = nullptr;
   const double* conf = nullptr;  // nnz confidences (log variant), or nullptr: 1 + alpha * val[e]
   double alpha = 1.0;
-  double* selfF = nullptr;
-  const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
+  T* selfF = nullptr;
+  const T* otherF = nullptr;  // nOther rows of k values, row stride otherStride
   int64_t otherStride = 0;
-  const double* G = nullptr;  // k x k Gram of the other side, row stride paddedK(k), padding 0
+  const T* G = nullptr;  // k x k Gram of the other side, row stride paddedK(k), padding 0
   int k = 1;
   double lambda = 0.0;
   bool weightedLambda = false;
   int prefetch = 32;
 };
+using IalsSide = IalsSideT<double>;
+using IalsSide32 = IalsSideT<float>;
 
 /** CG: entries gathered (transposed) at a time; a row with at most this many r > 0 is gathered once. */
 constexpr int64_t kCgCap = 1024;
@@ -110,6 +114,16 @@ inline size_t cgWorkspaceDoubles(int k) {
 Fault ialsCgAvx512(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
 Fault ialsCgAvx2(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
 Fault ialsCgGeneric(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
+
+/**
+ * The same CG in float arithmetic on float32 factors (ws as for the double CG, which is larger
+ * than it needs). Twice the SIMD width and half the bytes per gathered row of the double path; the
+ * bits differ from it (and from the TypeScript backend's widened float32 CG) by float rounding.
+ * Every ISA gives the same bits, as for the double CG.
+ */
+Fault ialsCg32Avx512(const IalsSide32& job, int steps, int64_t begin, int64_t end, double* ws);
+Fault ialsCg32Avx2(const IalsSide32& job, int steps, int64_t begin, int64_t end, double* ws);
+Fault ialsCg32Generic(const IalsSide32& job, int steps, int64_t begin, int64_t end, double* ws);
 
 /** Exact implicit solves of self rows [begin, end) (workspace as for the explicit solver). */
 Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ namespace collabperf {
 
 using als_detail::Fault;
 using als_detail::IalsSide;
+using als_detail::IalsSide32;
+using als_detail::IalsSideT;
 using als_detail::kFaultIndex;
 using als_detail::kFaultNone;
 using als_detail::kFaultNumeric;
@@ -39,9 +42,11 @@ constexpr int64_t kGramBlock = 64;
  * G = F^T F (k x k, row stride kp, padding 0) with ials.ts's order: G[i][j] is the sum over blocks
  * of 64 consecutive rows of F, in order, of each block's own sum from 0.0 in row order; the upper
  * triangle is computed and mirrored. Threads split the rows i of G (each walks F once, block by
- * block); every element's arithmetic is the same whichever thread computes it.
+ * block); every element's arithmetic is the same whichever thread computes it. Float factors are
+ * summed in double, exactly as their widened copy would be.
  */
-void gram(const double* F, int64_t n, int k, int threads, std::vector<double>& G) {
+template <typename T>
+void gram(const T* F, int64_t n, int k, int threads, std::vector<double>& G) {
   const int kp = paddedK(k);
   G.assign(static_cast<size_t>(k) * kp, 0.0);
   const double work = static_cast<double>(n) * k * k;
@@ -53,14 +58,14 @@ void gram(const double* F, int64_t n, int k, int threads, std::vector<double>& G
     double* __restrict sp = s.data();
     for (int64_t b0 = 0; b0 < n; b0 += kGramBlock) {
       const int64_t m = std::min<int64_t>(kGramBlock, n - b0);
-      const double* blk = F + b0 * k;
+      const T* blk = F + b0 * k;
       // Rows i paired from both ends (i and k-1-i cost k-i and i+1) for an even split.
       for (int i = 0; i < k; ++i) {
         const int lane = i % (2 * nt);
         if (lane != tid && lane != 2 * nt - 1 - tid) continue;
         for (int j = i; j < k; ++j) sp[j] = 0.0;
         for (int64_t q = 0; q < m; ++q) {
-          const double* __restrict row = blk + q * k;
+          const T* __restrict row = blk + q * k;
           const double xi = row[i];
           for (int j = i; j < k; ++j) sp[j] += xi * row[j];
         }
@@ -73,13 +78,15 @@ void gram(const double* F, int64_t n, int k, int threads, std::vector<double>& G
     for (int j = i + 1; j < k; ++j) G[static_cast<size_t>(j) * kp + i] = G[static_cast<size_t>(i) * kp + j];
 }
 
-inline double dot(const double* __restrict a, const double* __restrict b, int k) {
+/** a . b summed in double (float values widened exactly, as their double copy would give). */
+template <typename T>
+inline double dot(const T* __restrict a, const T* __restrict b, int k) {
   double s = 0.0;
-  for (int f = 0; f < k; ++f) s += a[f] * b[f];
+  for (int f = 0; f < k; ++f) s += static_cast<double>(a[f]) * b[f];
   return s;
 }
 
-[[noreturn]] void raise(const Fault& f, const IalsSide& s, bool rows) {
+[[noreturn]] void raise(const Fault& f, const int32_t* ptr, int64_t nnz, bool rows, int64_t nOther) {
   using detail::str;
   const char* self = rows ? "row" : "column";
   switch (f.kind) {
@@ -88,17 +95,17 @@ inline double dot(const double* __restrict a, const double* __restrict b, int k)
                                           " are not positive definite (non-positive pivot at position " +
                                           str(f.value) + "); use lambda > 0");
     case kFaultPtr: {
-      const long long a = s.ptr[f.where], b = s.ptr[f.where + 1];
-      const bool order = a >= 0 && b <= s.nnz && b < a;
+      const long long a = ptr[f.where], b = ptr[f.where + 1];
+      const bool order = a >= 0 && b <= nnz && b < a;
       throw Error(order ? ErrorCode::InvalidArgument : ErrorCode::IndexOutOfRange,
                   std::string(rows ? "problem.rowPtr" : "problem.colPtr") + "[" + str(f.where) + "], [" +
                       str(f.where + 1) + "] = " + str(a) + ", " + str(b) +
-                      (order ? " decrease" : " is outside [0, nnz = " + str(s.nnz) + "]"));
+                      (order ? " decrease" : " is outside [0, nnz = " + str(nnz) + "]"));
     }
     case kFaultIndex:
       throw Error(ErrorCode::IndexOutOfRange, std::string(rows ? "problem.colIdx" : "problem.cscRow") + "[" +
                                                   str(f.where) + "] = " + str(f.value) + " is outside [0, " +
-                                                  (rows ? "nCols" : "nRows") + " = " + str(s.nOther) + ")");
+                                                  (rows ? "nCols" : "nRows") + " = " + str(nOther) + ")");
     default:
       throw Error(ErrorCode::Native, "implicit ALS: unknown fault");
   }
@@ -106,14 +113,10 @@ inline double dot(const double* __restrict a, const double* __restrict b, int k)
 
 typedef Fault (*ExactFn)(const IalsSide&, int64_t, int64_t, double*);
 typedef Fault (*CgFn)(const IalsSide&, int, int64_t, int64_t, double*);
+typedef Fault (*Cg32Fn)(const IalsSide32&, int, int64_t, int64_t, double*);
 
-/** One side: G of the fixed factors, then the rows in small chunks on a team; false when cancelled. */
-bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
-  if (s.nSelf == 0) return true;
-  gram(s.otherF, s.nOther, s.k, o.threads, G);
-  s.G = G.data();
-  if (cancelRequested(o.cancel)) return false;
-  // Every ISA's CG gives the same bits (no FMA, the same sums); the exact solver's may differ in rounding.
+/** The active ISA's double solver (CG or exact); every ISA's CG gives the same bits (no FMA, the same sums). */
+std::function<Fault(const IalsSide&, int64_t, int64_t, double*)> solverFor(const Options& o) {
   ExactFn exact = als_detail::ialsExactGeneric;
   CgFn cg = als_detail::ialsCgGeneric;
   switch (activeIsa()) {
@@ -129,6 +132,39 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
       if (!o.implicit.cg) initBlas();  // the generic exact solver's Gram step is dgemm
       break;
   }
+  const int steps = o.implicit.cgSteps;
+  if (o.implicit.cg) return [cg, steps](const IalsSide& s, int64_t b, int64_t e, double* ws) { return cg(s, steps, b, e, ws); };
+  return exact;
+}
+
+/** The active ISA's float-arithmetic CG. */
+std::function<Fault(const IalsSide32&, int64_t, int64_t, double*)> solverFor32(const Options& o) {
+  Cg32Fn cg = als_detail::ialsCg32Generic;
+  if (activeIsa() == Isa::Avx512) cg = als_detail::ialsCg32Avx512;
+  if (activeIsa() == Isa::Avx2) cg = als_detail::ialsCg32Avx2;
+  const int steps = o.implicit.cgSteps;
+  return [cg, steps](const IalsSide32& s, int64_t b, int64_t e, double* ws) { return cg(s, steps, b, e, ws); };
+}
+
+/** G of the fixed side in the solver's type (a float solver gets the double sums rounded once). */
+void gramFor(const double* F, const IalsSide& s, int threads, std::vector<double>& G64, std::vector<double>& G) {
+  (void)G64;
+  gram(F, s.nOther, s.k, threads, G);
+}
+void gramFor(const float* F, const IalsSide32& s, int threads, std::vector<double>& G64, std::vector<float>& G) {
+  gram(F, s.nOther, s.k, threads, G64);
+  G.assign(G64.begin(), G64.end());
+}
+
+/** One side: G of the fixed factors, then the rows in small chunks on a team; false when cancelled. */
+template <typename T, class Solve>
+bool runSide(IalsSideT<T> s, bool rows, const Options& o, const Solve& solve) {
+  if (s.nSelf == 0) return true;
+  std::vector<double> G64;
+  std::vector<T> G;
+  gramFor(s.otherF, s, o.threads, G64, G);
+  s.G = G.data();
+  if (cancelRequested(o.cancel)) return false;
   const int threads = static_cast<int>(std::min<int64_t>(o.threads, std::max<int64_t>(1, s.nSelf / 16)));
   const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, s.nSelf / (threads * 512)));
   WorkQueue queue(s.nSelf, grain);
@@ -147,7 +183,7 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
         team.requestStop();
         break;
       }
-      const Fault f = o.implicit.cg ? cg(s, o.implicit.cgSteps, b, e, ws) : exact(s, b, e, ws);
+      const Fault f = solve(s, b, e, ws);
       if (f.kind != kFaultNone) {
         faults[static_cast<size_t>(tid)] = f;
         team.requestStop();
@@ -158,7 +194,7 @@ bool runSide(IalsSide s, bool rows, const Options& o, std::vector<double>& G) {
   const Fault* first = nullptr;
   for (const Fault& f : faults)
     if (f.kind != kFaultNone && (first == nullptr || f.where < first->where)) first = &f;
-  if (first != nullptr) raise(*first, s, rows);
+  if (first != nullptr) raise(*first, s.ptr, s.nnz, rows, s.nOther);
   return !aborted.load();
 }
 
@@ -214,49 +250,57 @@ void roundStore(std::vector<double>& d, float* dst) {
   }
 }
 
+/** The row side (rows solved against fixed V) or the column side of a sweep over U and V. */
+template <typename T>
+IalsSideT<T> sideOf(const ProblemView& p, int k, const Options& o, const Confidences& conf, bool rows, T* U, T* V) {
+  IalsSideT<T> s;
+  s.k = k;
+  s.nnz = p.nnz;
+  s.alpha = o.implicit.alpha;
+  s.lambda = o.lambda;
+  s.weightedLambda = o.weightedLambda;
+  s.otherStride = k;
+  s.nSelf = rows ? p.nRows : p.nCols;
+  s.nOther = rows ? p.nCols : p.nRows;
+  s.ptr = rows ? p.rowPtr : p.colPtr;
+  s.idx = rows ? p.colIdx : p.cscRow;
+  s.val = rows ? p.value : p.cscValue;
+  s.conf = rows ? conf.rows() : conf.cols();
+  s.selfF = rows ? U : V;
+  s.otherF = rows ? V : U;
+  return s;
+}
+
 /**
  * The double sweep; with `roundU` (float32 models) the row pass's U is rounded to float32 before
  * the column pass builds its Gram matrix from it, as ials.ts does when U is a Float32Array.
  */
 Status sweep64(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf,
                std::vector<double>* roundU, float* U32) {
-  std::vector<double> G;
-  IalsSide s;
-  s.k = m.k;
-  s.nnz = p.nnz;
-  s.alpha = o.implicit.alpha;
-  s.lambda = o.lambda;
-  s.weightedLambda = o.weightedLambda;
-  s.otherStride = m.k;
-
-  s.nSelf = p.nRows;
-  s.nOther = p.nCols;
-  s.ptr = p.rowPtr;
-  s.idx = p.colIdx;
-  s.val = p.value;
-  s.conf = conf.rows();
-  s.selfF = m.U;
-  s.otherF = m.V;
-  if (!runSide(s, true, o, G)) return Status::Aborted;
+  const auto solve = solverFor(o);
+  if (!runSide(sideOf(p, m.k, o, conf, true, m.U, m.V), true, o, solve)) return Status::Aborted;
   if (roundU != nullptr) roundStore(*roundU, U32);
-
-  s.nSelf = p.nCols;
-  s.nOther = p.nRows;
-  s.ptr = p.colPtr;
-  s.idx = p.cscRow;
-  s.val = p.cscValue;
-  s.conf = conf.cols();
-  s.selfF = m.V;
-  s.otherF = m.U;
-  if (!runSide(s, false, o, G)) return Status::Aborted;
+  if (!runSide(sideOf(p, m.k, o, conf, false, m.U, m.V), false, o, solve)) return Status::Aborted;
   return Status::Ok;
 }
 
-void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums& out, const Confidences& conf) {
-  const int k = m.k;
+/** The float-arithmetic CG sweep of a float32 model, on its own factors. */
+Status sweep32(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf) {
+  const auto solve = solverFor32(o);
+  if (!runSide(sideOf(p, m.k, o, conf, true, m.U32, m.V32), true, o, solve)) return Status::Aborted;
+  if (!runSide(sideOf(p, m.k, o, conf, false, m.U32, m.V32), false, o, solve)) return Status::Aborted;
+  return Status::Ok;
+}
+
+/**
+ * The objective of factors U, V of type T, summed in double: float factors give the bits of their
+ * widened copy without making one.
+ */
+template <typename T>
+void lossOf(const ProblemView& p, int k, const T* U, const T* V, const Options& o, LossSums& out, const Confidences& conf) {
   const int kp = paddedK(k);
   std::vector<double> G;
-  gram(m.V, p.nCols, k, o.threads, G);
+  gram(V, p.nCols, k, o.threads, G);
   const int64_t nR = p.nRows;
   // Per row: x^T G x (quad), the observed cells' correction (obs) and extra confidence (extra).
   std::vector<double> quad(static_cast<size_t>(nR)), obs(static_cast<size_t>(nR)), extra(static_cast<size_t>(nR));
@@ -271,7 +315,7 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
       for (int64_t r = b; r < e; ++r) {
-        const double* __restrict u = m.U + r * k;
+        const T* __restrict u = U + r * k;
         // t_i = sum_j G[i][j] u_j, j ascending, as G[j][i] u_j across i (the same products: G is
         // mirrored), so the loop over i vectorises without reordering any sum.
         for (int i = 0; i < k; ++i) t[i] = 0.0;
@@ -307,10 +351,10 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
         // Four entries' dot products side by side (each over f ascending, as one alone would be).
         int64_t en = lo;
         for (; en + 4 <= hi; en += 4) {
-          const double* v0 = m.V + column(en) * k;
-          const double* v1 = m.V + column(en + 1) * k;
-          const double* v2 = m.V + column(en + 2) * k;
-          const double* v3 = m.V + column(en + 3) * k;
+          const T* v0 = V + column(en) * k;
+          const T* v1 = V + column(en + 1) * k;
+          const T* v2 = V + column(en + 2) * k;
+          const T* v3 = V + column(en + 3) * k;
           double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
           for (int f = 0; f < k; ++f) {
             const double uf = u[f];
@@ -324,7 +368,7 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
           add(en + 2, d2);
           add(en + 3, d3);
         }
-        for (; en < hi; ++en) add(en, dot(u, m.V + column(en) * k, k));
+        for (; en < hi; ++en) add(en, dot(u, V + column(en) * k, k));
         obs[static_cast<size_t>(r)] = ob;
         extra[static_cast<size_t>(r)] = ex;
       }
@@ -342,11 +386,14 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
     ob += obs[static_cast<size_t>(r)];
     ex += extra[static_cast<size_t>(r)];
   }
-  auto l2 = [&](const double* F, int64_t n, const int32_t* ptr) {
+  auto l2 = [&](const T* F, int64_t n, const int32_t* ptr) {
     double s = 0.0;
     for (int64_t r = 0; r < n; ++r) {
       double t = 0.0;
-      for (int f = 0; f < k; ++f) t += F[r * k + f] * F[r * k + f];
+      for (int f = 0; f < k; ++f) {
+        const double x = F[r * k + f];
+        t += x * x;
+      }
       s += o.weightedLambda ? static_cast<double>(ptr[r + 1] - ptr[r]) * t : t;
     }
     return s;
@@ -354,7 +401,7 @@ void loss64(const ProblemView& p, const ModelView& m, const Options& o, LossSums
   // Mathematically >= 0; the Gram-trick subtraction can round a near-perfect fit below it.
   out.sse = std::max(0.0, all + ob);
   out.wsum = static_cast<double>(p.nRows) * static_cast<double>(p.nCols) + ex;
-  out.objective = out.sse + o.lambda * (l2(m.U, p.nRows, p.rowPtr) + l2(m.V, p.nCols, p.colPtr));
+  out.objective = out.sse + o.lambda * (l2(U, p.nRows, p.rowPtr) + l2(V, p.nCols, p.colPtr));
 }
 
 /** A float64 view of a float32 model: its factors widened into U and V. */
@@ -371,13 +418,16 @@ ModelView widened(const ProblemView& p, const ModelView& m, std::vector<double>&
 
 }  // namespace
 
-// float32 models (docs/kernels.md "float32 factors"): the factors are widened to double, the
-// sweep runs the float64 solvers unchanged, and every stored value is rounded to float32; the
-// TypeScript backend does the same with Float32Array factors, so both give the same bits.
+// float32 models (docs/kernels.md "float32 factors"): the CG solver runs in float arithmetic on
+// the float factors (half the bytes per gathered row, twice the lanes). The exact solver widens the
+// factors to double, runs the float64 solver unchanged and rounds every stored value to float32;
+// the TypeScript backend does that for both solvers, so the exact path gives its bits and the CG
+// path agrees with it to float rounding (a stated tolerance, test/backends/ials-float32.test.ts).
 Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf) {
   checkProblem(p, m, o);
   if (cancelRequested(o.cancel)) return Status::Aborted;
   if (!m.float32()) return sweep64(p, m, o, conf, nullptr, nullptr);
+  if (o.implicit.cg) return sweep32(p, m, o, conf);
   std::vector<double> U, V;
   const ModelView md = widened(p, m, U, V);
   const Status st = sweep64(p, md, o, conf, &U, m.U32);
@@ -392,10 +442,8 @@ Status ialsSweep(const ProblemView& p, const ModelView& m, const Options& o, con
 
 void implicitLoss(const ProblemView& p, const ModelView& m, const Options& o, const Confidences& conf, LossSums& out) {
   checkProblem(p, m, o);
-  if (!m.float32()) return loss64(p, m, o, out, conf);
-  std::vector<double> U, V;
-  const ModelView md = widened(p, m, U, V);
-  loss64(p, md, o, out, conf);
+  if (m.float32()) return lossOf(p, m.k, m.U32, m.V32, o, out, conf);
+  lossOf(p, m.k, m.U, m.V, o, out, conf);
 }
 
 }  // namespace collabperf

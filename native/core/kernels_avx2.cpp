@@ -23,6 +23,36 @@
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VFNMA(a, b, c) _mm256_fnmadd_pd((a), (b), (c))
+#define CP_WF 8
+#define VF __m256
+#define VFLOAD(p) _mm256_loadu_ps(p)
+#define VFSTORE(p, v) _mm256_storeu_ps((p), (v))
+#define VFSET1(x) _mm256_set1_ps(x)
+#define VFZERO() _mm256_setzero_ps()
+#define VFADD(a, b) _mm256_add_ps((a), (b))
+#define VFSUB(a, b) _mm256_sub_ps((a), (b))
+#define VFMUL(a, b) _mm256_mul_ps((a), (b))
+#define VFDOT(y, z, k) cp_avx2_fdot((y), (z), (k))
+static inline __m256i cp_avx2_tailmask(int n) {  // lanes i < n set
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline float cp_avx2_fdot(const float* y, const float* z, int k) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();  // lanes 0-7 and 8-15
+  int f = 0;
+  for (; f + 16 <= k; f += 16) {
+    lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(y + f), _mm256_loadu_ps(z + f)));
+    hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(y + f + 8), _mm256_loadu_ps(z + f + 8)));
+  }
+  if (f < k) {
+    const __m256i ml = cp_avx2_tailmask(k - f), mh = cp_avx2_tailmask(k - f - 8);
+    lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_maskload_ps(y + f, ml), _mm256_maskload_ps(z + f, ml)));
+    hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_maskload_ps(y + f + 8, mh), _mm256_maskload_ps(z + f + 8, mh)));
+  }
+  const __m256 h = _mm256_add_ps(lo, hi);
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
 #define CP_TILES 1
 #define CP_MR 4
 #define CP_NV 3
@@ -30,6 +60,7 @@
 #define CP_FUNC solveRangeAvx2
 #define CP_IALS_FUNC ialsExactAvx2
 #define CP_IALS_CG_FUNC ialsCgAvx2
+#define CP_IALS_CG32_FUNC ialsCg32Avx2
 #define CP_SGD_FUNC sgdTasksAvx2
 #define CP_SGD_NVMAX 4
 static inline double cp_avx2_hsum(__m256d v) {
@@ -52,6 +83,9 @@ Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws,
 Fault ialsExactAvx2(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
 Fault ialsCgAvx2(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws) {
   return ialsCgGeneric(job, steps, begin, end, ws);
+}
+Fault ialsCg32Avx2(const IalsSide32& job, int steps, int64_t begin, int64_t end, double* ws) {
+  return ialsCg32Generic(job, steps, begin, end, ws);
 }
 }  // namespace als_detail
 namespace sgd_detail {

@@ -25,6 +25,29 @@
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VFNMA(a, b, c) _mm512_fnmadd_pd((a), (b), (c))
+#define CP_WF 16
+#define VF __m512
+#define VFLOAD(p) _mm512_loadu_ps(p)
+#define VFSTORE(p, v) _mm512_storeu_ps((p), (v))
+#define VFSET1(x) _mm512_set1_ps(x)
+#define VFZERO() _mm512_setzero_ps()
+#define VFADD(a, b) _mm512_add_ps((a), (b))
+#define VFSUB(a, b) _mm512_sub_ps((a), (b))
+#define VFMUL(a, b) _mm512_mul_ps((a), (b))
+#define VFDOT(y, z, k) cp_avx512_fdot((y), (z), (k))
+static inline float cp_avx512_fdot(const float* y, const float* z, int k) {
+  __m512 acc = _mm512_setzero_ps();
+  int f = 0;
+  for (; f + 16 <= k; f += 16) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(y + f), _mm512_loadu_ps(z + f)));
+  if (f < k) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (k - f)) - 1u);
+    acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + f), _mm512_maskz_loadu_ps(m, z + f)));
+  }
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
 #define CP_TILES 1
 #define CP_MR 6
 #define CP_NV 4
@@ -37,6 +60,7 @@ static inline double cp_avx512_hsum(__m512d v) {
 #define CP_FUNC solveRangeAvx512
 #define CP_IALS_FUNC ialsExactAvx512
 #define CP_IALS_CG_FUNC ialsCgAvx512
+#define CP_IALS_CG32_FUNC ialsCg32Avx512
 #define CP_SGD_FUNC sgdTasksAvx512
 #define CP_SGD_NVMAX 4
 #include "als_kernel.inc"
@@ -53,6 +77,9 @@ Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* w
 Fault ialsExactAvx512(const IalsSide& job, int64_t begin, int64_t end, double* ws) { return ialsExactGeneric(job, begin, end, ws); }
 Fault ialsCgAvx512(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws) {
   return ialsCgGeneric(job, steps, begin, end, ws);
+}
+Fault ialsCg32Avx512(const IalsSide32& job, int steps, int64_t begin, int64_t end, double* ws) {
+  return ialsCg32Generic(job, steps, begin, end, ws);
 }
 }  // namespace als_detail
 namespace sgd_detail {

@@ -17,6 +17,24 @@
 #define VMUL(a, b) ((a) * (b))
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VFNMA(a, b, c) ((c) - (a) * (b))
+#define CP_WF 1
+#define VF float
+#define VFLOAD(p) (*(p))
+#define VFSTORE(p, v) (*(p) = (v))
+#define VFSET1(x) (x)
+#define VFZERO() 0.0f
+#define VFADD(a, b) ((a) + (b))
+#define VFSUB(a, b) ((a) - (b))
+#define VFMUL(a, b) ((a) * (b))
+#define VFDOT(y, z, k) cp_generic_fdot((y), (z), (k))
+static inline float cp_generic_fdot(const float* y, const float* z, int k) {
+  float s[16] = {0};
+  for (int f0 = 0; f0 < k; f0 += 16)
+    for (int l = 0; l < 16; ++l) s[l] += f0 + l < k ? y[f0 + l] * z[f0 + l] : 0.0f;
+  for (int l = 0; l < 8; ++l) s[l] += s[l + 8];
+  for (int l = 0; l < 4; ++l) s[l] += s[l + 4];
+  return (s[0] + s[2]) + (s[1] + s[3]);
+}
 #define CP_TILES 0
 #define CP_MR 1
 #define CP_NV 1
@@ -24,6 +42,7 @@
 #define CP_FUNC solveRangeGeneric
 #define CP_IALS_FUNC ialsExactGeneric
 #define CP_IALS_CG_FUNC ialsCgGeneric
+#define CP_IALS_CG32_FUNC ialsCg32Generic
 #define CP_SGD_FUNC sgdTasksGeneric
 #define CP_SGD_NVMAX 0
 #include "als_kernel.inc"

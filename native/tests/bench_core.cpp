@@ -2,6 +2,7 @@
 // noise, skewed popularity). Not a test. Examples:
 //   bench_core --preset large --threads 2 --k 32 --als 3 --sgd 3
 //   bench_core --rows 20000 --cols 5000 --nnz 2000000 --als 5 --lapack --blas-gram --isa avx2
+//   bench_core --preset large --k 64 --als 0 --sgd 0 --ials 3   # implicit CG-3, float64 and float32
 #include <sys/resource.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 
 #include "als.hpp"
 #include "cpu.hpp"
+#include "ials.hpp"
 #include "info.hpp"
 #include "loss.hpp"
 #include "sgd.hpp"
@@ -48,8 +50,8 @@ int main(int argc, char** argv) {
   spec.noise = 0.5;
   spec.minPerRow = 20;
   int prefetch = 32;
-  int k = 32, threads = 2, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
-  bool shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
+  int k = 32, threads = 2, ialsSweeps = 0, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
+  bool ialsOnly32 = false, shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
     else if (a == "--k") k = std::atoi(next());
     else if (a == "--threads") threads = std::atoi(next());
     else if (a == "--als") alsSweeps = std::atoi(next());
+    else if (a == "--ials") ialsSweeps = std::atoi(next());
+    else if (a == "--ials32-only") ialsOnly32 = true;
     else if (a == "--sgd") sgdEpochs = std::atoi(next());
     else if (a == "--det") deterministicEpochs = std::atoi(next());
     else if (a == "--blocks") blocks = std::atoi(next());
@@ -156,6 +160,48 @@ int main(int argc, char** argv) {
                     prof.passSolve[1]);
     }
     std::printf("ALS best sweep %.3f s wall, %.3f s CPU\n", best, bestCpu);
+  }
+
+  if (ialsSweeps > 0) {
+    // Implicit CG-3 on counts 1 + floor(|rating|) (every entry observed), alpha 2, the same start in
+    // float64 and float32 storage: the float32 sweeps run the float-arithmetic CG.
+    Problem I = P;
+    for (double& v : I.value) v = 1.0 + std::floor(std::fabs(v));
+    for (double& v : I.cscValue) v = 1.0 + std::floor(std::fabs(v));
+    Options io = o;
+    io.useBias = false;
+    io.implicit.alpha = 2.0;
+    io.implicit.cg = true;
+    io.implicit.cgSteps = 3;
+    Confidences conf;
+    implicitConfidences(I.view(), io.implicit, conf);
+    Model M(I.nRows, I.nCols, k);
+    M.init(1, 0.1);
+    std::vector<float> U32(M.U.begin(), M.U.end()), V32(M.V.begin(), M.V.end());
+    std::vector<float> rb(static_cast<size_t>(I.nRows)), cb(static_cast<size_t>(I.nCols));
+    for (int f32 = ialsOnly32 ? 1 : 0; f32 < 2; ++f32) {
+      ModelView mv = M.view();
+      if (f32) {
+        mv = ModelView();
+        mv.k = k;
+        mv.U32 = U32.data();
+        mv.V32 = V32.data();
+        mv.rowBias32 = rb.data();
+        mv.colBias32 = cb.data();
+      }
+      double best = 1e300, bestCpu = 1e300;
+      for (int it = 0; it < ialsSweeps; ++it) {
+        t0 = now();
+        const double c0 = cpuSeconds();
+        ialsSweep(I.view(), mv, io, conf);
+        best = std::min(best, now() - t0);
+        bestCpu = std::min(bestCpu, cpuSeconds() - c0);
+      }
+      LossSums s;
+      implicitLoss(I.view(), mv, io, conf, s);
+      std::printf("implicit CG-3 %s: best sweep %.3f s wall, %.3f s CPU, objective %.6g\n", f32 ? "float32" : "float64", best,
+                  bestCpu, s.objective);
+    }
   }
 
   for (int mode = 0; mode < 2; ++mode) {

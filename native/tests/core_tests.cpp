@@ -1121,6 +1121,59 @@ static void test_ials_cg_isa_bits() {
     }
 }
 
+/**
+ * float32 CG (float arithmetic): the same bits on every ISA and thread count, the chunked gather
+ * included, and within float rounding of the double CG started from the same (rounded) factors.
+ */
+static void test_ials_cg32() {
+  SynthSpec dense = smallSpec();
+  dense.nRows = 3000;
+  dense.nCols = 50;
+  dense.targetNnz = 100000;
+  const Problem P = implicitProblem(dense);
+  for (bool logConf : {false, true})
+    for (int k : {13, 32}) {
+      Model D(P.nRows, P.nCols, k);
+      D.init(6, 0.1);
+      for (double& x : D.U) x = static_cast<float>(x);
+      for (double& x : D.V) x = static_cast<float>(x);
+      const std::vector<float> U0(D.U.begin(), D.U.end()), V0(D.V.begin(), D.V.end());
+      Options o = implicitOptions(true, logConf, 3);
+      Confidences conf;
+      implicitConfidences(P.view(), o.implicit, conf);
+      auto run32 = [&](Isa isa, int threads) {
+        std::vector<float> U = U0, V = V0, rb(P.nRows, 0.0f), cb(P.nCols, 0.0f);
+        ModelView m;
+        m.k = k;
+        m.U32 = U.data();
+        m.V32 = V.data();
+        m.rowBias32 = rb.data();
+        m.colBias32 = cb.data();
+        setIsaLimit(isa);
+        o.threads = threads;
+        for (int it = 0; it < 3; ++it) CHECK(ialsSweep(P.view(), m, o, conf) == Status::Ok);
+        setIsaLimit(Isa::Avx512);
+        U.insert(U.end(), V.begin(), V.end());
+        return U;
+      };
+      const std::vector<float> ref = run32(Isa::Avx512, 1);
+      for (Isa isa : {Isa::Generic, Isa::Avx2})
+        CHECK_MSG(run32(isa, 1) == ref, "k = %d %s: float CG differs on %s", k, logConf ? "log" : "linear", isaName(isa));
+      CHECK_MSG(run32(Isa::Avx512, 4) == ref, "k = %d %s: float CG differs on 4 threads", k, logConf ? "log" : "linear");
+      o.threads = 1;
+      for (int it = 0; it < 3; ++it) CHECK(ialsSweep(P.view(), D.view(), o, conf) == Status::Ok);
+      double scale = 0.0, diff = 0.0;
+      const size_t nU = D.U.size();
+      for (size_t i = 0; i < ref.size(); ++i) {
+        const double want = i < nU ? D.U[i] : D.V[i - nU];
+        scale = std::max(scale, std::fabs(want));
+        diff = std::max(diff, std::fabs(want - static_cast<double>(ref[i])));
+      }
+      std::printf("  k = %d %s: max |float CG - double CG| %.3g (scale %.3g)\n", k, logConf ? "log" : "linear", diff, scale);
+      CHECK_MSG(diff <= 1e-3 * scale && diff > 0.0, "k = %d: float CG off by %.3g of %.3g", k, diff, scale);
+    }
+}
+
 static void test_ials_errors() {
   const Problem P = implicitProblem(smallSpec());
   for (bool cg : {false, true}) {
@@ -1298,6 +1351,7 @@ int main(int argc, char** argv) {
       {"ials_cg_matches_exact", test_ials_cg_matches_exact},
       {"ials_threads", test_ials_threads},
       {"ials_cg_isa_bits", test_ials_cg_isa_bits},
+      {"ials_cg32", test_ials_cg32},
       {"ials_errors", test_ials_errors},
       {"recommend_many", test_recommend_many},
   };

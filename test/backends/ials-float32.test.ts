@@ -71,15 +71,25 @@ describe('float32 implicit ALS', () => {
       expect(f32.history[4].objective!).toBeLessThan(f32.history[0].objective!);
     });
 
-    it.runIf(native !== null)(`${solver}: native float32 agrees with TypeScript float32 (${solver === 'cg' ? 'bit for bit' : 'within 1e-6'})`, async () => {
+    // The native CG of a float32 model runs in float arithmetic (native/core/ials_kernel.inc), the
+    // TypeScript one widens to double: they agree to float rounding. The exact solver widens on both.
+    const agree = solver === 'cg' ? 'within float rounding' : 'within 1e-6';
+    it.runIf(native !== null)(`${solver}: native float32 agrees with TypeScript float32 (${agree})`, async () => {
       const n = await fit(data, { ...base, solver, dtype: 'float32', backend: 'native' });
       const t = await fit(data, { ...base, solver, dtype: 'float32', backend: 'ts' });
       expect(n.backend).toBe('native');
       expect(n.model.U).toBeInstanceOf(Float32Array);
-      const tol = solver === 'cg' ? 0 : 1e-6;
+      const scale = Math.max(maxAbs(t.model.U), maxAbs(t.model.V));
+      const tol = solver === 'cg' ? 1e-3 * scale : 1e-6;
       expect(maxDiff(n.model.U, t.model.U)).toBeLessThanOrEqual(tol);
       expect(maxDiff(n.model.V, t.model.V)).toBeLessThanOrEqual(tol);
-      for (let i = 0; i < 5; i++) expect(Math.abs(n.history[i].objective! - t.history[i].objective!)).toBeLessThanOrEqual(1e-9 * t.history[i].objective!);
+      const objTol = solver === 'cg' ? 1e-4 : 1e-9;
+      for (let i = 0; i < 5; i++) expect(Math.abs(n.history[i].objective! - t.history[i].objective!)).toBeLessThanOrEqual(objTol * t.history[i].objective!);
+      if (solver === 'cg') {
+        // Float arithmetic really ran (not the widened double path), and ranks the same items.
+        expect(maxDiff(n.model.U, t.model.U)).toBeGreaterThan(0);
+        expect(overlap(top10(n.model.U, n.model.V, d.nRows, d.nCols, K), top10(t.model.U, t.model.V, d.nRows, d.nCols, K))).toBeGreaterThanOrEqual(0.9);
+      }
     });
   }
 
