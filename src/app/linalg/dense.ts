@@ -119,17 +119,30 @@ export function symmetricEigen(a: Float64Array, n: number, opts: EigenOptions = 
     }
   }
 
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[j * n + j] - A[i * n + i] || i - j);
+  // Decreasing eigenvalue, ties by index: insertion sort, as n is small and the PCA loop calls this
+  // thousands of times (an array sort with a comparator closure cost half the time of a 5 × 5 solve).
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const di = A[i * n + i];
+    let j = i;
+    for (; j > 0; j--) {
+      const prev = order[j - 1];
+      if (!((di - A[prev * n + prev] || prev - i) > 0)) break;
+      order[j] = prev;
+    }
+    order[j] = i;
+  }
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => {
+  for (let dst = 0; dst < n; dst++) {
+    const src = order[dst];
     values[dst] = A[src * n + src];
     // Fix the sign (largest-magnitude entry positive) so that results do not depend on the path taken.
     let big = 0;
     for (let i = 0; i < n; i++) if (Math.abs(V[i * n + src]) > Math.abs(big)) big = V[i * n + src];
     const sgn = big < 0 ? -1 : 1;
     for (let i = 0; i < n; i++) vectors[i * n + dst] = sgn * V[i * n + src];
-  });
+  }
   return { values, vectors, sweeps };
 }
 
@@ -266,74 +279,111 @@ export function topEigenvectors(a: Float64Array, n: number, r: number, opts: Top
     return { values: full.values.slice(0, r), vectors };
   }
   if (opts.start.length !== n * r) throw new CollabperfError('E_LENGTH_MISMATCH', `topEigenvectors: start has ${opts.start.length} entries, expected ${n}×${r}`);
-  let Q: Float64Array = Float64Array.from(opts.start);
+  // Everything below works on transposed (r × n) copies, so that each product entry is a dot
+  // product of two contiguous rows; every entry is still summed in the same order as the n × r
+  // row-major formulation, so the result is bit-for-bit the same.
+  const Qt = new Float64Array(r * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < r; j++) Qt[j * n + i] = opts.start[i * r + j];
   let values: Float64Array = new Float64Array(r);
   const steps = opts.steps ?? 2;
-  const Y = new Float64Array(n * r);
-  const AY = new Float64Array(n * r);
+  const Yt = new Float64Array(r * n);
+  const AYt = new Float64Array(r * n);
+  const B = new Float64Array(r * r);
   for (let step = 0; step < steps; step++) {
-    multiply(a, Q, Y, n, r);
-    orthonormalise(Y, n, r);
-    multiply(a, Y, AY, n, r);
-    const B = new Float64Array(r * r);
+    multiplyTransposed(a, Qt, Yt, n, r);
+    orthonormaliseRows(Yt, n, r);
+    multiplyTransposed(a, Yt, AYt, n, r);
     for (let j = 0; j < r; j++) {
+      const oj = j * n;
       for (let k = 0; k <= j; k++) {
+        const ok = k * n;
         let s = 0;
-        for (let i = 0; i < n; i++) s += Y[i * r + j] * AY[i * r + k];
+        for (let i = 0; i < n; i++) s += Yt[oj + i] * AYt[ok + i];
         B[j * r + k] = s;
         B[k * r + j] = s;
       }
     }
     const eig = symmetricEigen(B, r);
     values = eig.values;
-    const next = new Float64Array(n * r);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < r; j++) {
+    const E = eig.vectors;
+    for (let j = 0; j < r; j++) {
+      const oj = j * n;
+      for (let i = 0; i < n; i++) {
         let s = 0;
-        for (let k = 0; k < r; k++) s += Y[i * r + k] * eig.vectors[k * r + j];
-        next[i * r + j] = s;
+        for (let k = 0; k < r; k++) s += Yt[k * n + i] * E[k * r + j];
+        Qt[oj + i] = s;
       }
     }
-    Q = next;
   }
-  return { values, vectors: Q };
+  const vectors = new Float64Array(n * r);
+  for (let i = 0; i < n; i++) for (let j = 0; j < r; j++) vectors[i * r + j] = Qt[j * n + i];
+  return { values, vectors };
 }
 
-/** out (n × r) = a (n × n) · q (n × r). */
-function multiply(a: Float64Array, q: Float64Array, out: Float64Array, n: number, r: number): void {
-  out.fill(0);
+/**
+ * outT (r × n) = (a (n × n) · q)ᵀ for q given as its transpose qT (r × n): outT[j][i] = Σ_k a[i][k] ·
+ * qT[j][k], summed in k order. Four columns are accumulated at once in separate variables, so the
+ * additions of different entries overlap instead of each waiting on the last.
+ */
+function multiplyTransposed(a: Float64Array, qT: Float64Array, outT: Float64Array, n: number, r: number): void {
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k];
-      if (aik === 0) continue;
-      for (let j = 0; j < r; j++) out[i * r + j] += aik * q[k * r + j];
+    const oi = i * n;
+    let j = 0;
+    for (; j + 4 <= r; j += 4) {
+      const o0 = j * n;
+      const o1 = o0 + n;
+      const o2 = o1 + n;
+      const o3 = o2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < n; k++) {
+        const aik = a[oi + k];
+        s0 += aik * qT[o0 + k];
+        s1 += aik * qT[o1 + k];
+        s2 += aik * qT[o2 + k];
+        s3 += aik * qT[o3 + k];
+      }
+      outT[o0 + i] = s0;
+      outT[o1 + i] = s1;
+      outT[o2 + i] = s2;
+      outT[o3 + i] = s3;
+    }
+    for (; j < r; j++) {
+      const oj = j * n;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += a[oi + k] * qT[oj + k];
+      outT[oj + i] = s;
     }
   }
 }
 
 /**
- * Modified Gram–Schmidt on the columns of y (n × r), twice for accuracy. A column that vanishes
- * (the matrix has rank below r) is replaced by the first coordinate vector independent of the others,
- * so the result always has r orthonormal columns.
+ * Modified Gram–Schmidt on the r rows of yT (r × n, the columns of an n × r matrix), twice for
+ * accuracy. A row that vanishes (the matrix has rank below r) is replaced by the first coordinate
+ * vector independent of the others, so the result always has r orthonormal rows.
  */
-function orthonormalise(y: Float64Array, n: number, r: number): void {
+function orthonormaliseRows(yT: Float64Array, n: number, r: number): void {
   let scale = 0;
-  for (let i = 0; i < y.length; i++) scale = Math.max(scale, Math.abs(y[i]));
+  for (let i = 0; i < yT.length; i++) scale = Math.max(scale, Math.abs(yT[i]));
   for (let j = 0; j < r; j++) {
+    const oj = j * n;
     for (let unit = -1; unit < n; unit++) {
-      if (unit >= 0) for (let i = 0; i < n; i++) y[i * r + j] = i === unit ? 1 : 0;
+      if (unit >= 0) for (let i = 0; i < n; i++) yT[oj + i] = i === unit ? 1 : 0;
       for (let pass = 0; pass < 2; pass++) {
         for (let k = 0; k < j; k++) {
+          const ok = k * n;
           let d = 0;
-          for (let i = 0; i < n; i++) d += y[i * r + j] * y[i * r + k];
-          for (let i = 0; i < n; i++) y[i * r + j] -= d * y[i * r + k];
+          for (let i = 0; i < n; i++) d += yT[oj + i] * yT[ok + i];
+          for (let i = 0; i < n; i++) yT[oj + i] -= d * yT[ok + i];
         }
       }
       let norm = 0;
-      for (let i = 0; i < n; i++) norm += y[i * r + j] ** 2;
+      for (let i = 0; i < n; i++) norm += yT[oj + i] ** 2;
       norm = Math.sqrt(norm);
       if (norm > 1e-10 * (unit >= 0 ? 1 : Math.max(scale, 1e-300))) {
-        for (let i = 0; i < n; i++) y[i * r + j] /= norm;
+        for (let i = 0; i < n; i++) yT[oj + i] /= norm;
         break;
       }
     }

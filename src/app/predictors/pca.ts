@@ -6,10 +6,11 @@
  * models' component scores over its observed cells.
  */
 import type { Dataset } from '../data/dataset.js';
+import { CollabperfError } from '../../errors.js';
 import { ridgeRegression, solveSpd, topEigenvectors } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
-import { taskStats } from '../stats/task-stats.js';
+import { taskStats, type TaskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -58,6 +59,48 @@ export interface LowRankImputation {
 }
 
 /**
+ * The unnormalised covariance of a task-major centred matrix `Zt` (tasks × models), lower triangle
+ * computed and mirrored: C[t][u] = Σ_m Zt[t][m] · Zt[u][m], summed in model order. Four entries
+ * of a row are accumulated at once, each in its own variable: independent additions the CPU can
+ * overlap, where one running sum per entry would wait on each addition in turn.
+ */
+function covariance(Zt: Float64Array, M: number, T: number, C: Float64Array): void {
+  for (let t = 0; t < T; t++) {
+    const ot = t * M;
+    const ct = t * T;
+    let u = 0;
+    for (; u + 3 <= t; u += 4) {
+      const o0 = u * M;
+      const o1 = o0 + M;
+      const o2 = o1 + M;
+      const o3 = o2 + M;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let m = 0; m < M; m++) {
+        const a = Zt[ot + m];
+        s0 += a * Zt[o0 + m];
+        s1 += a * Zt[o1 + m];
+        s2 += a * Zt[o2 + m];
+        s3 += a * Zt[o3 + m];
+      }
+      C[ct + u] = s0;
+      C[ct + u + 1] = s1;
+      C[ct + u + 2] = s2;
+      C[ct + u + 3] = s3;
+    }
+    for (; u <= t; u++) {
+      const ou = u * M;
+      let s = 0;
+      for (let m = 0; m < M; m++) s += Zt[ot + m] * Zt[ou + m];
+      C[ct + u] = s;
+    }
+  }
+  for (let t = 0; t < T; t++) for (let u = 0; u < t; u++) C[u * T + t] = C[t * T + u];
+}
+
+/**
  * Soft-thresholded iterative SVD imputation (soft-impute restricted to rank `rank`): start with missing
  * cells at their column's mean, then repeatedly take the top `rank` principal components of the
  * completed matrix (eigenvectors of its tasks × tasks covariance) and replace the missing cells by the
@@ -69,57 +112,116 @@ export interface LowRankImputation {
  * point, so the loop needs a fraction of the iterations.
  */
 export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, rank: number, softThreshold = PCA_SOFT_THRESHOLD, signal?: AbortSignal, start?: Float64Array): LowRankImputation {
+  return imputeFrom(startImputation(X, nModels, nTasks, start), rank, softThreshold, signal);
+}
+
+/**
+ * What imputations of one matrix from one start share whatever their rank: the starting completion,
+ * the missing cells, and the first iteration's mean, centred matrix and full eigendecomposition of
+ * its covariance (the most expensive step of the loop, and independent of the rank). Inner
+ * validation runs every candidate rank from the same cold start, so it computes this once.
+ */
+interface ImputationStart {
+  nModels: number;
+  nTasks: number;
+  /** The starting completion (models × tasks); copied by each run, never modified. */
+  Z: Float64Array;
+  missing: Int32Array;
+  missingModel: Int32Array;
+  missingTask: Int32Array;
+  /** Column means of `Z`. */
+  mean: Float64Array;
+  /** `Z` centred, task-major (tasks × models). */
+  Zt: Float64Array;
+  /** Full eigendecomposition of the covariance of `Zt`, as {@link topEigenvectors} computes it cold. */
+  eigen: { values: Float64Array; vectors: Float64Array };
+}
+
+/** Column means of Z (models × tasks) into `mean`, and Z centred by them into `Zt` (tasks × models). */
+function centre(Z: Float64Array, M: number, T: number, mean: Float64Array, Zt: Float64Array): void {
+  mean.fill(0);
+  for (let m = 0; m < M; m++) for (let t = 0; t < T; t++) mean[t] += Z[m * T + t];
+  for (let t = 0; t < T; t++) mean[t] /= Math.max(1, M);
+  for (let t = 0; t < T; t++) {
+    const mt = mean[t];
+    const ot = t * M;
+    for (let m = 0; m < M; m++) Zt[ot + m] = Z[m * T + t] - mt;
+  }
+}
+
+function startImputation(X: Float64Array, nModels: number, nTasks: number, start?: Float64Array): ImputationStart {
   const T = nTasks;
   const M = nModels;
   const Z = Float64Array.from(X);
-  const missing: number[] = [];
   const colMean = new Float64Array(T);
   const colCount = new Int32Array(T);
+  let nMissing = 0;
   for (let i = 0; i < M * T; i++) {
     if (Z[i] === Z[i]) {
       colMean[i % T] += Z[i];
       colCount[i % T]++;
     } else {
-      missing.push(i);
+      nMissing++;
+    }
+  }
+  const missing = new Int32Array(nMissing);
+  const missingModel = new Int32Array(nMissing);
+  const missingTask = new Int32Array(nMissing);
+  for (let i = 0, j = 0; i < M * T; i++) {
+    if (Z[i] !== Z[i]) {
+      missing[j] = i;
+      missingModel[j] = (i / T) | 0;
+      missingTask[j++] = i % T;
     }
   }
   for (let t = 0; t < T; t++) colMean[t] = colCount[t] > 0 ? colMean[t] / colCount[t] : 0;
   for (const i of missing) Z[i] = start && start[i] === start[i] ? start[i] : colMean[i % T];
-
   const mean = new Float64Array(T);
+  const Zt = new Float64Array(T * M);
+  centre(Z, M, T, mean, Zt);
+  const C = new Float64Array(T * T);
+  covariance(Zt, M, T, C);
+  return { nModels: M, nTasks: T, Z, missing, missingModel, missingTask, mean, Zt, eigen: topEigenvectors(C, T, T) };
+}
+
+/** The imputation loop of {@link imputeLowRank} from a prepared start. */
+function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, signal?: AbortSignal): LowRankImputation {
+  const { nModels: M, nTasks: T, missing, missingModel, missingTask } = s0;
+  if (!(rank >= 0 && rank <= T)) throw new CollabperfError('E_INVALID_ARGUMENT', `imputeLowRank: rank ${rank} outside 0..${T}`);
+  const nMissing = missing.length;
+  const Z = Float64Array.from(s0.Z);
+  const mean = Float64Array.from(s0.mean);
   const C = new Float64Array(T * T);
   const V = new Float64Array(T * rank);
   const S = new Float64Array(M * rank);
-  const Zc = new Float64Array(M * T);
+  const St = new Float64Array(rank * M);
+  const shrunk = new Float64Array(M * rank);
+  // The centred matrix is kept task-major (tasks × models): every covariance entry and score is then
+  // a dot product over contiguous models, summed in model order as a row-major loop would sum it.
+  const Zt = new Float64Array(T * M);
   let basis: Float64Array | undefined;
   const shrink = new Float64Array(rank);
   const threshold = softThreshold * (Math.sqrt(M) + Math.sqrt(T));
   let iterations = 0;
   for (;;) {
     iterations++;
-    mean.fill(0);
-    for (let m = 0; m < M; m++) for (let t = 0; t < T; t++) mean[t] += Z[m * T + t];
-    for (let t = 0; t < T; t++) mean[t] /= Math.max(1, M);
-    // The centred matrix once per iteration, for the covariance and the scores alike.
-    for (let m = 0; m < M; m++) {
-      const o = m * T;
-      for (let t = 0; t < T; t++) Zc[o + t] = Z[o + t] - mean[t];
+    let top: { values: Float64Array; vectors: Float64Array };
+    if (basis) {
+      centre(Z, M, T, mean, Zt);
+      covariance(Zt, M, T, C);
+      // The covariance changes little between iterations: after an exact first decomposition, two
+      // subspace-iteration steps from the previous components track it at O(tasks² · rank) per
+      // iteration; the imputation loop converges to the same fixed point.
+      top = topEigenvectors(C, T, rank, { start: basis, steps: 2 });
+    } else {
+      // The first iteration is the shared start's: its leading `rank` eigenpairs are those a cold
+      // rank-`rank` decomposition returns.
+      Zt.set(s0.Zt);
+      const full = s0.eigen;
+      const vectors = new Float64Array(T * rank);
+      for (let t = 0; t < T; t++) for (let k = 0; k < rank; k++) vectors[t * rank + k] = full.vectors[t * T + k];
+      top = { values: full.values.slice(0, rank), vectors };
     }
-    C.fill(0);
-    for (let m = 0; m < M; m++) {
-      const o = m * T;
-      for (let t = 0; t < T; t++) {
-        const v = Zc[o + t];
-        if (v === 0) continue;
-        const ct = t * T;
-        for (let u = 0; u <= t; u++) C[ct + u] += v * Zc[o + u];
-      }
-    }
-    for (let t = 0; t < T; t++) for (let u = 0; u < t; u++) C[u * T + t] = C[t * T + u];
-    // The covariance changes little between iterations: after an exact first decomposition, two
-    // subspace-iteration steps from the previous components track it at O(tasks² · rank) per
-    // iteration; the imputation loop converges to the same fixed point.
-    const top = topEigenvectors(C, T, rank, basis ? { start: basis, steps: 2 } : {});
     basis = top.vectors;
     V.set(top.vectors);
     for (let k = 0; k < rank; k++) {
@@ -127,25 +229,34 @@ export function imputeLowRank(X: Float64Array, nModels: number, nTasks: number, 
       const sv = Math.sqrt(Math.max(0, top.values[k]));
       shrink[k] = sv > threshold ? (sv - threshold) / sv : 0;
     }
-    for (let m = 0; m < M; m++) {
-      const o = m * T;
+    // S = Zc V, summed over tasks in order as a model's row would be, built component-major (St,
+    // rank × models) so that the innermost loop runs over contiguous models.
+    St.fill(0);
+    for (let t = 0; t < T; t++) {
+      const ot = t * M;
       for (let k = 0; k < rank; k++) {
-        let s = 0;
-        for (let t = 0; t < T; t++) s += Zc[o + t] * V[t * rank + k];
-        S[m * rank + k] = s;
+        const vtk = V[t * rank + k];
+        const ok = k * M;
+        for (let m = 0; m < M; m++) St[ok + m] += Zt[ot + m] * vtk;
       }
     }
-    if (missing.length === 0 || iterations >= PCA_MAX_ITERATIONS) break;
+    for (let k = 0; k < rank; k++) for (let m = 0; m < M; m++) S[m * rank + k] = St[k * M + m];
+    if (nMissing === 0 || iterations >= PCA_MAX_ITERATIONS) break;
+    // shrink_k · S[m][k] is the first product of each reconstruction term; taken once per model.
+    for (let m = 0; m < M; m++) for (let k = 0; k < rank; k++) shrunk[m * rank + k] = shrink[k] * S[m * rank + k];
     let change = 0;
-    for (const i of missing) {
-      const m = (i / T) | 0;
-      const t = i - m * T;
+    for (let j = 0; j < nMissing; j++) {
+      const i = missing[j];
+      const t = missingTask[j];
+      const om = missingModel[j] * rank;
+      const ot = t * rank;
       let v = mean[t];
-      for (let k = 0; k < rank; k++) v += shrink[k] * S[m * rank + k] * V[t * rank + k];
-      change += (v - Z[i]) ** 2;
-      Z[i] += PCA_RELAX * (v - Z[i]);
+      for (let k = 0; k < rank; k++) v += shrunk[om + k] * V[ot + k];
+      const d = v - Z[i];
+      change += d * d;
+      Z[i] += PCA_RELAX * d;
     }
-    if (Math.sqrt(change / missing.length) < PCA_TOLERANCE) break;
+    if (Math.sqrt(change / nMissing) < PCA_TOLERANCE) break;
     if (iterations % 16 === 0) throwIfAborted(signal, 'the pca fit');
   }
   return { rank, mean, components: V, scores: S, completed: Z, iterations };
@@ -172,16 +283,42 @@ interface PcaFit {
  * returned in the same units so a later fit can start from it.
  */
 function fitPca(c: Cells, rank: number, signal?: AbortSignal, start?: Float64Array): PcaFit {
+  return fitPcaOn(pcaProblem(c), rank, signal, start);
+}
+
+/** The z-scored matrix of some cells, and (made on first use) its cold imputation start. */
+interface PcaProblem {
+  c: Cells;
+  mom: TaskStats;
+  /** models × tasks z-scores, NaN where missing. */
+  X: Float64Array;
+  cold?: ImputationStart;
+}
+
+function pcaProblem(c: Cells): PcaProblem {
   const { nModels: M, nTasks: T } = c;
   const mom = taskStats(c);
   const X = new Float64Array(M * T).fill(NaN);
   for (let e = 0; e < c.value.length; e++) X[c.model[e] * T + c.task[e]] = (c.value[e] - mom.mean[c.task[e]]) / mom.sd[c.task[e]];
+  return { c, mom, X };
+}
+
+/** {@link fitPca} on a prepared problem; fits of several ranks without `start` share its cold start. */
+function fitPcaOn(p: PcaProblem, rank: number, signal?: AbortSignal, start?: Float64Array): PcaFit {
+  const { c, mom, X } = p;
+  const { nModels: M, nTasks: T } = c;
   let scores: Float64Array = new Float64Array(0);
   let iterations = 0;
   let completed: Float64Array | undefined;
   if (rank > 0) {
-    const z0 = start ? Float64Array.from(start, (v, i) => (v - mom.mean[i % T]) / mom.sd[i % T]) : undefined;
-    const imp = imputeLowRank(X, M, T, rank, PCA_SOFT_THRESHOLD, signal, z0);
+    let s0: ImputationStart;
+    if (start) {
+      s0 = startImputation(X, M, T, Float64Array.from(start, (v, i) => (v - mom.mean[i % T]) / mom.sd[i % T]));
+    } else {
+      p.cold ??= startImputation(X, M, T);
+      s0 = p.cold;
+    }
+    const imp = imputeFrom(s0, rank, PCA_SOFT_THRESHOLD, signal);
     iterations = imp.iterations;
     scores = imp.scores;
     completed = Float64Array.from(imp.completed, (z, i) => z * mom.sd[i % T] + mom.mean[i % T]);
@@ -281,8 +418,9 @@ export const pcaPredictor: Predictor = {
         // ranks, each from the previous one's completion, saved more iterations but led helm-core's
         // rank 2..5 fits to other fixed points: held-out MAE 7.10 -> 7.41.)
         const completions: Array<Float64Array | undefined> = [];
+        const problem = pcaProblem(fit);
         const errors = ranks.map((r) => {
-          const f = fitPca(fit, r, ctx.signal);
+          const f = fitPcaOn(problem, r, ctx.signal);
           completions.push(f.completed);
           const pred = Float64Array.from(hold.value, (_, i) => predictPca(f, hold.model[i], hold.task[i]));
           return scaledMse(pred, hold, sd);
