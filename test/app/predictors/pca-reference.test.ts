@@ -11,8 +11,8 @@ import { Rng } from '../../../src/numeric/rng.js';
 
 /** The row-major subspace iteration (n × r columns), summing every entry in index order. */
 function referenceTop(a: Float64Array, n: number, r: number, start: Float64Array, steps: number): { values: Float64Array; vectors: Float64Array } {
-  let Q = Float64Array.from(start);
-  let values = new Float64Array(r);
+  let Q: Float64Array = Float64Array.from(start);
+  let values: Float64Array = new Float64Array(r);
   const mul = (q: Float64Array): Float64Array => {
     const out = new Float64Array(n * r);
     for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let j = 0; j < r; j++) out[i * r + j] += a[i * n + k] * q[k * r + j];
@@ -75,7 +75,7 @@ function referenceImpute(X: Float64Array, M: number, T: number, rank: number): {
   for (const i of missing) Z[i] = colMean[i % T];
   const threshold = PCA_SOFT_THRESHOLD * (Math.sqrt(M) + Math.sqrt(T));
   let basis: Float64Array | undefined;
-  let V = new Float64Array(T * rank);
+  let V: Float64Array = new Float64Array(T * rank);
   const S = new Float64Array(M * rank);
   let iterations = 0;
   for (;;) {
