@@ -40,21 +40,24 @@ export interface AdditiveOptions {
 export function fitAdditive(c: Cells, opts: AdditiveOptions): AdditiveFit {
   const { lambda } = opts;
   const maxSweeps = opts.maxSweeps ?? 200;
-  const n = c.value.length;
+  // The cells' arrays as locals: callers pass differently shaped cell objects (a spread copy with
+  // z-scored values, say), and property loads inside the loops would make them polymorphic.
+  const { value, model, task } = c;
+  const n = value.length;
   const a = new Float64Array(c.nModels);
   const b = new Float64Array(c.nTasks);
   const nm = new Float64Array(c.nModels);
   const nt = new Float64Array(c.nTasks);
   let mu = 0;
   for (let e = 0; e < n; e++) {
-    mu += c.value[e];
-    nm[c.model[e]]++;
-    nt[c.task[e]]++;
+    mu += value[e];
+    nm[model[e]]++;
+    nt[task[e]]++;
   }
   if (n === 0) return { mu: 0, modelBias: a, taskBias: b, sweeps: 0 };
   mu /= n;
   let spread = 0;
-  for (let e = 0; e < n; e++) spread += (c.value[e] - mu) ** 2;
+  for (let e = 0; e < n; e++) spread += (value[e] - mu) ** 2;
   spread = Math.sqrt(spread / n);
   const tol = (opts.tol ?? 1e-10) * (spread > 0 ? spread : 1);
   const sa = new Float64Array(c.nModels);
@@ -64,49 +67,53 @@ export function fitAdditive(c: Cells, opts: AdditiveOptions): AdditiveFit {
     sweeps++;
     let delta = 0;
     sb.fill(0);
-    for (let e = 0; e < n; e++) sb[c.task[e]] += c.value[e] - mu - a[c.model[e]];
+    for (let e = 0; e < n; e++) sb[task[e]] += value[e] - mu - a[model[e]];
     for (let t = 0; t < c.nTasks; t++) {
       const v = nt[t] + lambda > 0 ? sb[t] / (nt[t] + lambda) : 0;
       delta = Math.max(delta, Math.abs(v - b[t]));
       b[t] = v;
     }
     sa.fill(0);
-    for (let e = 0; e < n; e++) sa[c.model[e]] += c.value[e] - mu - b[c.task[e]];
+    for (let e = 0; e < n; e++) sa[model[e]] += value[e] - mu - b[task[e]];
     for (let m = 0; m < c.nModels; m++) {
       const v = nm[m] + lambda > 0 ? sa[m] / (nm[m] + lambda) : 0;
       delta = Math.max(delta, Math.abs(v - a[m]));
       a[m] = v;
     }
     let r = 0;
-    for (let e = 0; e < n; e++) r += c.value[e] - a[c.model[e]] - b[c.task[e]];
+    for (let e = 0; e < n; e++) r += value[e] - a[model[e]] - b[task[e]];
     let newMu = r / n;
     // Moving a common shift of the model biases (then of the task biases) into mu leaves every
     // fitted cell unchanged and minimises the penalty along that direction. Without it these
     // directions, only weakly pinned by the penalty, take hundreds of sweeps to settle when tasks
     // have thousands of cells.
-    for (const [bias, cnt] of [
-      [a, nm],
-      [b, nt],
-    ] as const) {
-      let s = 0;
-      let k = 0;
-      for (let i = 0; i < bias.length; i++) {
-        if (cnt[i] > 0) {
-          s += bias[i];
-          k++;
-        }
-      }
-      const shift = k > 0 ? s / k : 0;
-      if (shift !== 0) {
-        for (let i = 0; i < bias.length; i++) if (cnt[i] > 0) bias[i] -= shift;
-        newMu += shift;
-      }
-    }
+    const shiftA = centreBiases(a, nm);
+    if (shiftA !== 0) newMu += shiftA;
+    const shiftB = centreBiases(b, nt);
+    if (shiftB !== 0) newMu += shiftB;
     delta = Math.max(delta, Math.abs(newMu - mu));
     mu = newMu;
     if (delta <= tol) break;
   }
   return { mu, modelBias: a, taskBias: b, sweeps };
+}
+
+/**
+ * Subtracts the mean of the biases that have cells (count > 0) from them and returns that shift (0
+ * when there are none).
+ */
+function centreBiases(bias: Float64Array, cnt: Float64Array): number {
+  let s = 0;
+  let k = 0;
+  for (let i = 0; i < bias.length; i++) {
+    if (cnt[i] > 0) {
+      s += bias[i];
+      k++;
+    }
+  }
+  const shift = k > 0 ? s / k : 0;
+  if (shift !== 0) for (let i = 0; i < bias.length; i++) if (cnt[i] > 0) bias[i] -= shift;
+  return shift;
 }
 
 /** Where the additive model is fitted: on the scores as given, or on per-task z-scores. */

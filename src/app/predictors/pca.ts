@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { CollabperfError } from '../../errors.js';
-import { ridgeRegression, solveSpd, topEigenvectors } from '../linalg/dense.js';
+import { ridgeRegression, solveSpd, SubspaceIteration, topEigenvectors } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats, type TaskStats } from '../stats/task-stats.js';
@@ -184,11 +184,54 @@ function startImputation(X: Float64Array, nModels: number, nTasks: number, start
   return { nModels: M, nTasks: T, Z, missing, missingModel, missingTask, mean, Zt, eigen: topEigenvectors(C, T, T) };
 }
 
+/**
+ * S (models × rank) = Zc V for the task-major centred matrix Zt, each entry summed over tasks in
+ * order as a model's row would be; built component-major in St (rank × models) so that the innermost
+ * loop runs over contiguous models. (The loop's steps are separate functions so that each is
+ * optimised on its own early in a short process, rather than one large loop waiting on on-stack
+ * replacement and falling back to the interpreter when a late branch is first taken.)
+ */
+function componentScores(Zt: Float64Array, V: Float64Array, St: Float64Array, S: Float64Array, M: number, T: number, rank: number): void {
+  St.fill(0);
+  for (let t = 0; t < T; t++) {
+    const ot = t * M;
+    for (let k = 0; k < rank; k++) {
+      const vtk = V[t * rank + k];
+      const ok = k * M;
+      for (let m = 0; m < M; m++) St[ok + m] += Zt[ot + m] * vtk;
+    }
+  }
+  for (let k = 0; k < rank; k++) for (let m = 0; m < M; m++) S[m * rank + k] = St[k * M + m];
+}
+
+/**
+ * Moves each missing cell of Z {@link PCA_RELAX} times its step towards the shrunk rank-`rank`
+ * reconstruction; returns the sum of the squared steps. `shrunk` is scratch (models × rank).
+ */
+function stepMissing(s0: ImputationStart, Z: Float64Array, mean: Float64Array, shrink: Float64Array, S: Float64Array, V: Float64Array, shrunk: Float64Array, rank: number): number {
+  const { missing, missingModel, missingTask, nModels: M } = s0;
+  // shrink_k · S[m][k] is the first product of each reconstruction term; taken once per model.
+  for (let m = 0; m < M; m++) for (let k = 0; k < rank; k++) shrunk[m * rank + k] = shrink[k] * S[m * rank + k];
+  let change = 0;
+  for (let j = 0; j < missing.length; j++) {
+    const i = missing[j];
+    const t = missingTask[j];
+    const om = missingModel[j] * rank;
+    const ot = t * rank;
+    let v = mean[t];
+    for (let k = 0; k < rank; k++) v += shrunk[om + k] * V[ot + k];
+    const d = v - Z[i];
+    change += d * d;
+    Z[i] += PCA_RELAX * d;
+  }
+  return change;
+}
+
 /** The imputation loop of {@link imputeLowRank} from a prepared start. */
 function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, signal?: AbortSignal): LowRankImputation {
-  const { nModels: M, nTasks: T, missing, missingModel, missingTask } = s0;
+  const { nModels: M, nTasks: T } = s0;
   if (!(rank >= 0 && rank <= T)) throw new CollabperfError('E_INVALID_ARGUMENT', `imputeLowRank: rank ${rank} outside 0..${T}`);
-  const nMissing = missing.length;
+  const nMissing = s0.missing.length;
   const Z = Float64Array.from(s0.Z);
   const mean = Float64Array.from(s0.mean);
   const C = new Float64Array(T * T);
@@ -200,6 +243,7 @@ function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, si
   // a dot product over contiguous models, summed in model order as a row-major loop would sum it.
   const Zt = new Float64Array(T * M);
   let basis: Float64Array | undefined;
+  const tracker = new SubspaceIteration(T, rank);
   const shrink = new Float64Array(rank);
   const threshold = softThreshold * (Math.sqrt(M) + Math.sqrt(T));
   let iterations = 0;
@@ -212,7 +256,7 @@ function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, si
       // The covariance changes little between iterations: after an exact first decomposition, two
       // subspace-iteration steps from the previous components track it at O(tasks² · rank) per
       // iteration; the imputation loop converges to the same fixed point.
-      top = topEigenvectors(C, T, rank, { start: basis, steps: 2 });
+      top = tracker.run(C, basis, 2);
     } else {
       // The first iteration is the shared start's: its leading `rank` eigenpairs are those a cold
       // rank-`rank` decomposition returns.
@@ -229,33 +273,9 @@ function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, si
       const sv = Math.sqrt(Math.max(0, top.values[k]));
       shrink[k] = sv > threshold ? (sv - threshold) / sv : 0;
     }
-    // S = Zc V, summed over tasks in order as a model's row would be, built component-major (St,
-    // rank × models) so that the innermost loop runs over contiguous models.
-    St.fill(0);
-    for (let t = 0; t < T; t++) {
-      const ot = t * M;
-      for (let k = 0; k < rank; k++) {
-        const vtk = V[t * rank + k];
-        const ok = k * M;
-        for (let m = 0; m < M; m++) St[ok + m] += Zt[ot + m] * vtk;
-      }
-    }
-    for (let k = 0; k < rank; k++) for (let m = 0; m < M; m++) S[m * rank + k] = St[k * M + m];
+    componentScores(Zt, V, St, S, M, T, rank);
     if (nMissing === 0 || iterations >= PCA_MAX_ITERATIONS) break;
-    // shrink_k · S[m][k] is the first product of each reconstruction term; taken once per model.
-    for (let m = 0; m < M; m++) for (let k = 0; k < rank; k++) shrunk[m * rank + k] = shrink[k] * S[m * rank + k];
-    let change = 0;
-    for (let j = 0; j < nMissing; j++) {
-      const i = missing[j];
-      const t = missingTask[j];
-      const om = missingModel[j] * rank;
-      const ot = t * rank;
-      let v = mean[t];
-      for (let k = 0; k < rank; k++) v += shrunk[om + k] * V[ot + k];
-      const d = v - Z[i];
-      change += d * d;
-      Z[i] += PCA_RELAX * d;
-    }
+    const change = stepMissing(s0, Z, mean, shrink, S, V, shrunk, rank);
     if (Math.sqrt(change / nMissing) < PCA_TOLERANCE) break;
     if (iterations % 16 === 0) throwIfAborted(signal, 'the pca fit');
   }
@@ -313,7 +333,9 @@ function fitPcaOn(p: PcaProblem, rank: number, signal?: AbortSignal, start?: Flo
   if (rank > 0) {
     let s0: ImputationStart;
     if (start) {
-      s0 = startImputation(X, M, T, Float64Array.from(start, (v, i) => (v - mom.mean[i % T]) / mom.sd[i % T]));
+      const z0 = new Float64Array(start.length);
+      for (let i = 0; i < z0.length; i++) z0[i] = (start[i] - mom.mean[i % T]) / mom.sd[i % T];
+      s0 = startImputation(X, M, T, z0);
     } else {
       p.cold ??= startImputation(X, M, T);
       s0 = p.cold;
@@ -321,7 +343,9 @@ function fitPcaOn(p: PcaProblem, rank: number, signal?: AbortSignal, start?: Flo
     const imp = imputeFrom(s0, rank, PCA_SOFT_THRESHOLD, signal);
     iterations = imp.iterations;
     scores = imp.scores;
-    completed = Float64Array.from(imp.completed, (z, i) => z * mom.sd[i % T] + mom.mean[i % T]);
+    // (Plain loops rather than Float64Array.from with a map function, which iterates generically.)
+    completed = new Float64Array(M * T);
+    for (let i = 0; i < completed.length; i++) completed[i] = imp.completed[i] * mom.sd[i % T] + mom.mean[i % T];
     // Unit variance per component so that one ridge penalty treats every component alike.
     for (let k = 0; k < rank; k++) {
       let ss = 0;
@@ -341,10 +365,12 @@ function fitPcaOn(p: PcaProblem, rank: number, signal?: AbortSignal, start?: Flo
       continue;
     }
     const F = new Float64Array(cells.length * rank);
-    cells.forEach((e, i) => {
+    const y = new Float64Array(cells.length);
+    for (let i = 0; i < cells.length; i++) {
+      const e = cells[i];
       for (let k = 0; k < rank; k++) F[i * rank + k] = scores[c.model[e] * rank + k];
-    });
-    const y = Float64Array.from(cells, (e) => c.value[e]);
+      y[i] = c.value[e];
+    }
     // Features have unit variance, so the penalty counts in cells whatever the scale of y.
     const fit = ridgeRegression(F, y, cells.length, rank, { lambda: PCA_RIDGE });
     intercept[t] = fit.intercept;
