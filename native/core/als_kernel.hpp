@@ -105,9 +105,18 @@ constexpr int64_t kCgCap = 1024;
 /** Row stride of the transposed chunk: one cache line more than kCgCap, so that its k rows (2 KB
  * apart otherwise) do not all fall into the same few L1 sets. */
 constexpr int64_t kCgLd = kCgCap + 8;
-/** Doubles of a CG workspace: five k-vectors, the chunk's dot products, c - 1 and c, the chunk. */
-inline size_t cgWorkspaceDoubles(int k) {
-  return 5 * static_cast<size_t>(paddedK(k)) + 3 * static_cast<size_t>(kCgCap) + static_cast<size_t>(k) * static_cast<size_t>(kCgLd);
+/**
+ * The float CG copies no factor values, only a pointer and two confidences per entry (16 bytes),
+ * so it gathers many more entries at a time: all of nearly every column, whose products then need
+ * no gather of their own.
+ */
+constexpr int64_t kCgCap32 = 16384;
+/** Bytes of a CG workspace: five k-vectors, the chunk's dot products, c - 1 and c, the transposed chunk (double only), the row pointers. */
+inline size_t cgWorkspaceBytes(int k, bool f32) {
+  const size_t kp = static_cast<size_t>(paddedK(k));
+  if (f32) return 4 * (5 * kp + 3 * static_cast<size_t>(kCgCap32)) + sizeof(void*) * static_cast<size_t>(kCgCap32);
+  return 8 * (5 * kp + 3 * static_cast<size_t>(kCgCap) + static_cast<size_t>(k) * static_cast<size_t>(kCgLd)) +
+         sizeof(void*) * static_cast<size_t>(kCgCap);
 }
 
 /** CG solves (cgSteps each, warm-started) of self rows [begin, end), in ials.ts's operation order. */
@@ -116,8 +125,7 @@ Fault ialsCgAvx2(const IalsSide& job, int steps, int64_t begin, int64_t end, dou
 Fault ialsCgGeneric(const IalsSide& job, int steps, int64_t begin, int64_t end, double* ws);
 
 /**
- * The same CG in float arithmetic on float32 factors (ws as for the double CG, which is larger
- * than it needs). Twice the SIMD width and half the bytes per gathered row of the double path; the
+ * The same CG in float arithmetic on float32 factors (ws: cgWorkspaceBytes(k, true)). Twice the SIMD width and half the bytes per gathered row of the double path; the
  * bits differ from it (and from the TypeScript backend's widened float32 CG) by float rounding.
  * Every ISA gives the same bits, as for the double CG.
  */

@@ -174,7 +174,7 @@ bool runSide(IalsSideT<T> s, bool rows, const Options& o, const Solve& solve) {
   const int k = s.k;
   team.run([&](int tid) {
     double* ws = o.implicit.cg
-                     ? static_cast<double*>(threadScratch(kScratchIals, als_detail::cgWorkspaceDoubles(k) * sizeof(double)))
+                     ? static_cast<double*>(threadScratch(kScratchIals, als_detail::cgWorkspaceBytes(k, sizeof(T) == 4)))
                      : static_cast<double*>(threadScratch(kScratchAlsWorkspace, als_detail::workspaceDoubles(k) * sizeof(double)));
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {

@@ -1126,11 +1126,19 @@ static void test_ials_cg_isa_bits() {
  * included, and within float rounding of the double CG started from the same (rounded) factors.
  */
 static void test_ials_cg32() {
+  // Columns with more than kCgCap32 entries with r > 0 take the chunked gather; k = 13 leaves vector tails.
   SynthSpec dense = smallSpec();
-  dense.nRows = 3000;
-  dense.nCols = 50;
-  dense.targetNnz = 100000;
+  dense.nRows = 40000;
+  dense.nCols = 6;
+  dense.targetNnz = 180000;
   const Problem P = implicitProblem(dense);
+  int64_t widest = 0;
+  for (int32_t c = 0; c < P.nCols; ++c) {
+    int64_t n = 0;
+    for (int32_t e = P.colPtr[c]; e < P.colPtr[c + 1]; ++e) n += P.cscValue[e] > 0.0 ? 1 : 0;
+    widest = std::max(widest, n);
+  }
+  CHECK_MSG(widest > als_detail::kCgCap32, "widest column has %lld entries with r > 0", static_cast<long long>(widest));
   for (bool logConf : {false, true})
     for (int k : {13, 32}) {
       Model D(P.nRows, P.nCols, k);
