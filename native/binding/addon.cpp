@@ -21,6 +21,7 @@
 //   fitMany(jobs, onProgress?)                -> Promise<FitJobResult[]>  (one worker for the batch;
 //                                                 onProgress(BatchProgress) at most every ~100 ms;
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
+//   recommendMany(model, rows, n, options)    -> { idx, score, count }  (synchronous; see "recommendMany" below)
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, version, blasConfig, simd }
 //
 // A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage: alsSweep, trainLoss,
