@@ -91,12 +91,13 @@ export interface SizeLimits {
 /**
  * Estimated peak bytes of a fit: per row and per column the factors (8k), the bias (8), the
  * CSR/CSC pointer (4) and the counting-sort scratch (8); per entry the typed input (16 or 24 with
- * weights), the CSR and CSC copies (28 or 44) and the two sort orders (8). Allocations of the
- * backends beyond these (a k x k system per thread) are small and left out.
+ * weights) and the CSR and CSC copies (28 or 44; {@link buildProblem} sorts without nnz-sized
+ * scratch). Allocations of the backends beyond these (a k x k system per thread) are small and
+ * left out.
  */
 export function estimateFitBytes(nRows: number, nCols: number, nnz: number, rank = DEFAULT_ESTIMATE_RANK, weighted = false): number {
   const perKey = 8 * rank + 20;
-  const perEntry = weighted ? 76 : 52;
+  const perEntry = weighted ? 68 : 44;
   return (nRows + nCols) * perKey + nnz * perEntry;
 }
 
@@ -288,11 +289,6 @@ function denseToEntries(input: DenseRatings, what: string, limits: SizeLimits): 
 }
 
 /**
- * Builds the CSR and CSC structures every backend reads, with entries sorted by column inside a
- * row and by row inside a column (two stable counting sorts, O(nnz)). A cell given twice is an
- * E_DUPLICATE_ENTRY naming both input positions.
- */
-/**
  * From this many entries a problem's typed arrays live on SharedArrayBuffers: memory that cannot be
  * detached or transferred, which the native backend therefore reads in place instead of copying at
  * every call (a 20M-rating problem is ~0.5 GB, and copying it cost more than an ALS sweep). Below
@@ -310,51 +306,88 @@ function problemArrays(nnz: number) {
   };
 }
 
+/**
+ * Builds the CSR and CSC structures every backend reads, with entries sorted by column inside a
+ * row and by row inside a column (three stable counting scatters, O(nnz)). A cell given twice is
+ * an E_DUPLICATE_ENTRY naming its first two input positions. Besides the input and the result it
+ * allocates only per-row and per-column offsets.
+ */
 export function buildProblem(e: Entries): KernelProblem {
   const { nRows, nCols, rows, cols, values, weights } = e;
   const nnz = rows.length;
   const alloc = problemArrays(nnz);
-  // Order by column first (stable), then a stable sort by row gives CSR sorted by column. The two
-  // nnz-sized scratch orders are reused for the CSC pass: on 20M ratings each is 80 MB.
-  const byCol = countingOrder(cols, nCols, null);
+  // Float32Array ratings stay float32 in CSR and CSC too (half the bytes of the value arrays).
+  const f32 = values instanceof Float32Array;
+  const colPtr = alloc.int32(nCols + 1);
+  const cscRow = alloc.int32(nnz);
+  const cscValue = f32 ? alloc.float32(nnz) : alloc.float64(nnz);
+  const cscWeight = weights ? alloc.float64(nnz) : null;
+  // Two stable scatters of the entries themselves (an LSD radix sort: by column, then by row) give
+  // CSR sorted by column; a third, from CSR, gives CSC sorted by row. The CSC arrays hold the
+  // by-column pass until the third overwrites them, so no nnz-sized scratch is allocated: on 20M
+  // ratings the position orders this replaces were 160 MB on top of the input, CSR and CSC.
+  let next = bucketStarts(cols, nCols, colPtr);
+  for (let i = 0; i < nnz; i++) {
+    const q = next[cols[i]]++;
+    cscRow[q] = rows[i];
+    cscValue[q] = values[i];
+    if (cscWeight) cscWeight[q] = weights![i];
+  }
   const rowPtr = alloc.int32(nRows + 1);
-  const csrOrder = countingOrder(rows, nRows, byCol, rowPtr);
   const rowIdx = alloc.int32(nnz);
   const colIdx = alloc.int32(nnz);
-  // Float32Array ratings stay float32 in CSR and CSC too (half the bytes of the value arrays).
-  const V = values instanceof Float32Array ? Float32Array : Float64Array;
-  const value = V === Float32Array ? alloc.float32(nnz) : alloc.float64(nnz);
+  const value = f32 ? alloc.float32(nnz) : alloc.float64(nnz);
   const weight = weights ? alloc.float64(nnz) : null;
-  for (let p = 0; p < nnz; p++) {
-    const i = csrOrder[p];
-    rowIdx[p] = rows[i];
-    colIdx[p] = cols[i];
-    value[p] = values[i];
-    if (weight) weight[p] = weights![i];
+  next = bucketStarts(cscRow, nRows, rowPtr);
+  for (let c = 0; c < nCols; c++) {
+    for (let q = colPtr[c]; q < colPtr[c + 1]; q++) {
+      const r = cscRow[q];
+      const p = next[r]++;
+      rowIdx[p] = r;
+      colIdx[p] = c;
+      value[p] = cscValue[q];
+      if (weight) weight[p] = cscWeight![q];
+    }
   }
   for (let r = 0; r < nRows; r++) {
     for (let p = rowPtr[r] + 1; p < rowPtr[r + 1]; p++) {
-      if (colIdx[p] === colIdx[p - 1]) {
-        throw new CollabperfError(
-          'E_DUPLICATE_ENTRY',
-          `cell (row ${r}, col ${colIdx[p]}) is given twice, at entries ${Math.min(csrOrder[p - 1], csrOrder[p])} and ${Math.max(csrOrder[p - 1], csrOrder[p])}`,
-        );
-      }
+      if (colIdx[p] === colIdx[p - 1]) throw duplicateError(rows, cols, r, colIdx[p]);
     }
   }
-  // CSC from CSR order (rows ascending), stable by column: rows ascending inside each column.
-  const colPtr = alloc.int32(nCols + 1);
-  const cscOrder = countingOrder(colIdx, nCols, null, colPtr, byCol);
-  const cscRow = alloc.int32(nnz);
-  const cscValue = V === Float32Array ? alloc.float32(nnz) : alloc.float64(nnz);
-  const cscWeight = weight ? alloc.float64(nnz) : null;
-  for (let p = 0; p < nnz; p++) {
-    const i = cscOrder[p];
-    cscRow[p] = rowIdx[i];
-    cscValue[p] = value[i];
-    if (cscWeight) cscWeight[p] = weight![i];
+  next = colPtr.slice(0, nCols);
+  for (let r = 0; r < nRows; r++) {
+    for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) {
+      const q = next[colIdx[p]]++;
+      cscRow[q] = r;
+      cscValue[q] = value[p];
+      if (cscWeight) cscWeight[q] = weight![p];
+    }
   }
   return { nRows, nCols, nnz, rowPtr, rowIdx, colIdx, value, weight, colPtr, cscRow, cscValue, cscWeight };
+}
+
+/** Fills `ptr` (length nKeys+1) with the bucket offsets of `keys`; returns a copy of the starts to advance. */
+function bucketStarts(keys: Int32Array, nKeys: number, ptr: Int32Array): Int32Array {
+  ptr.fill(0);
+  for (let i = 0; i < keys.length; i++) ptr[keys[i] + 1]++;
+  for (let k = 0; k < nKeys; k++) ptr[k + 1] += ptr[k];
+  return ptr.slice(0, nKeys);
+}
+
+/**
+ * The error for a cell given twice, naming its first two input positions. The sorts are stable, so
+ * these are the two entries the CSR pass found side by side; finding them again in the input on
+ * this error path saves keeping an nnz-sized map from sorted to input positions.
+ */
+function duplicateError(rows: Int32Array, cols: Int32Array, r: number, c: number): CollabperfError {
+  let first = -1;
+  let second = -1;
+  for (let i = 0; i < rows.length && second < 0; i++) {
+    if (rows[i] !== r || cols[i] !== c) continue;
+    if (first < 0) first = i;
+    else second = i;
+  }
+  return new CollabperfError('E_DUPLICATE_ENTRY', `cell (row ${r}, col ${c}) is given twice, at entries ${first} and ${second}`);
 }
 
 /**
