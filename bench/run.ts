@@ -27,7 +27,7 @@ import { initFactors } from '../src/factorization/fit.js';
 import { FactorModel } from '../src/factorization/model.js';
 import { resolveFitOptions, type Dtype } from '../src/factorization/options.js';
 import { buildProblem, toEntries } from '../src/factorization/ratings.js';
-import { SYNTHETIC_IMPLICIT_SIZES, SYNTHETIC_SIZES, syntheticImplicit, syntheticRatings, type SyntheticEntries } from '../src/factorization/synthetic.js';
+import { SYNTHETIC_IMPLICIT_SIZES, SYNTHETIC_SIZES, syntheticImplicit, syntheticRatings, type SyntheticEntries, type SyntheticSplit } from '../src/factorization/synthetic.js';
 import { evaluateRanking, popularityRanking } from '../src/factorization/ranking.js';
 import type { FactorArray, FitJob, ImplicitSolver } from '../src/backends/types.js';
 import { writeTriplets } from '../src/factorization/triplets.js';
@@ -116,6 +116,7 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
   await b.alsSweep(p, m0, als); // warm-up, and the start of the accuracy run
   const alsSec = await timeIters(sweeps, () => b.alsSweep(p, m0, als));
   log(`ALS ${alsSec.toFixed(3)} s/sweep`);
+  memoryMark(`${b.name} ALS`);
   let alsTestRmse: number | undefined;
   if (native || !large) {
     for (let i = 1 + sweeps; i < 10; i++) await b.alsSweep(p, m0, als);
@@ -126,6 +127,7 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
   const epochs = native ? 3 : large ? 1 : 2;
   const sgdSec = await timeIters(epochs, (e) => b.sgdEpoch(p, m, als, e));
   log(`SGD deterministic ${sgdSec.toFixed(3)} s/epoch`);
+  memoryMark(`${b.name} deterministic SGD`);
   let sgdParallel: number | undefined;
   let sgdTestRmse: number | undefined;
   if (b.details().parallelSgd) {
@@ -133,6 +135,7 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
     const par = { ...als, sgdMode: 'parallel' as const };
     sgdParallel = await timeIters(3, (e) => b.sgdEpoch(p, m, par, e));
     log(`SGD parallel ${sgdParallel.toFixed(3)} s/epoch`);
+    memoryMark(`${b.name} parallel SGD`);
     for (let e = 3; e < 20; e++) await b.sgdEpoch(p, m, par, e);
     sgdTestRmse = testRmse(m, test);
     log(`SGD test RMSE after 20 parallel epochs ${sgdTestRmse.toFixed(4)}`);
@@ -153,6 +156,29 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
   };
 }
 
+/**
+ * Writes the peak RSS so far, and the current RSS, to stderr. The peak never falls, so the first
+ * phase after which it reaches its final value is the one that set it.
+ */
+function memoryMark(phase: string): void {
+  const peak = process.resourceUsage().maxRSS / 1024;
+  const now = process.memoryUsage.rss() / 1024 ** 2;
+  process.stderr.write(`  memory: peak RSS ${peak.toFixed(0)} MB after ${phase} (now ${now.toFixed(0)} MB)\n`);
+}
+
+/**
+ * The problem of `data.train`, which it takes out of `data`: the problem holds its own copy, and
+ * the 20M-rating input (~310 MB) is garbage once this returns. Building in a frame of its own
+ * matters: built inline, a temporary of the caller's frame still reached the input when gc() ran,
+ * and the fits allocate too little on the JS heap for another collection, so it stayed through
+ * every fit and added to the peak of deterministic SGD (which packs a copy of the entries).
+ */
+function buildTrain(data: SyntheticSplit): KernelProblem {
+  const train = data.train;
+  (data as { train?: unknown }).train = undefined;
+  return buildProblem(toEntries({ ...train, nRows: data.nRows, nCols: data.nCols }));
+}
+
 /** One size, in this process (the child). */
 async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, tripletDir?: string): Promise<Figures> {
   const spec = SYNTHETIC_SIZES[size];
@@ -160,6 +186,7 @@ async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, 
   let t = performance.now();
   const data = syntheticRatings(spec);
   const generateSeconds = (performance.now() - t) / 1000;
+  memoryMark('generate + split');
   if (tripletDir) {
     mkdirSync(tripletDir, { recursive: true });
     writeTriplets(join(tripletDir, `${size}-train.txt`), data.train.rows, data.train.cols, data.train.values);
@@ -167,10 +194,13 @@ async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, 
   }
   (globalThis as { gc?: () => void }).gc?.(); // the generator's scratch arrays, before the peak of the build
   t = performance.now();
-  const p = buildProblem(toEntries({ ...data.train, nRows: spec.nRows, nCols: spec.nCols }));
+  const p = buildTrain(data);
   const buildSeconds = (performance.now() - t) / 1000;
-  (data as { train?: unknown }).train = undefined; // the problem holds its own copy
-  (globalThis as { gc?: () => void }).gc?.(); // return the generator's arrays before fitting
+  memoryMark('buildProblem');
+  (globalThis as { gc?: () => void }).gc?.(); // return the train entries before fitting
+  // The collector frees array buffers on a background thread: let it finish, so the mark is true.
+  await new Promise((r) => setTimeout(r, 200));
+  memoryMark('train entries released');
   const results: BackendFigures[] = [];
   for (const name of backends) {
     let b: KernelBackend;
