@@ -32,6 +32,7 @@
 #define VFADD(a, b) _mm256_add_ps((a), (b))
 #define VFSUB(a, b) _mm256_sub_ps((a), (b))
 #define VFMUL(a, b) _mm256_mul_ps((a), (b))
+#define VFFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VFDOT(y, z, k) cp_avx2_fdot((y), (z), (k))
 static inline __m256i cp_avx2_tailmask(int n) {  // lanes i < n set
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -69,6 +70,7 @@ static inline double cp_avx2_hsum(__m256d v) {
   const __m128d s = _mm_add_pd(lo, hi);
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
+#include "lanes.inc"
 #include "als_kernel.inc"
 #include "ials_kernel.inc"
 #include "sgd_kernel.inc"

@@ -34,6 +34,7 @@
 #define VFADD(a, b) _mm512_add_ps((a), (b))
 #define VFSUB(a, b) _mm512_sub_ps((a), (b))
 #define VFMUL(a, b) _mm512_mul_ps((a), (b))
+#define VFFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VFDOT(y, z, k) cp_avx512_fdot((y), (z), (k))
 static inline float cp_avx512_fdot(const float* y, const float* z, int k) {
   __m512 acc = _mm512_setzero_ps();
@@ -63,6 +64,7 @@ static inline double cp_avx512_hsum(__m512d v) {
 #define CP_IALS_CG32_FUNC ialsCg32Avx512
 #define CP_SGD_FUNC sgdTasksAvx512
 #define CP_SGD_NVMAX 4
+#include "lanes.inc"
 #include "als_kernel.inc"
 #include "ials_kernel.inc"
 #include "sgd_kernel.inc"

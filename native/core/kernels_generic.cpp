@@ -26,6 +26,7 @@
 #define VFADD(a, b) ((a) + (b))
 #define VFSUB(a, b) ((a) - (b))
 #define VFMUL(a, b) ((a) * (b))
+#define VFFMA(a, b, c) ((a) * (b) + (c))
 #define VFDOT(y, z, k) cp_generic_fdot((y), (z), (k))
 static inline float cp_generic_fdot(const float* y, const float* z, int k) {
   float s[16] = {0};
@@ -45,6 +46,7 @@ static inline float cp_generic_fdot(const float* y, const float* z, int k) {
 #define CP_IALS_CG32_FUNC ialsCg32Generic
 #define CP_SGD_FUNC sgdTasksGeneric
 #define CP_SGD_NVMAX 0
+#include "lanes.inc"
 #include "als_kernel.inc"
 #include "ials_kernel.inc"
 #include "sgd_kernel.inc"
