@@ -14,6 +14,7 @@ import { computeMetrics, METRIC_KEYS, taskScales, type Metrics, type ScoredCells
 import { formatProtocol, makeFolds, parseProtocol, type Fold, type ProtocolSpec } from './protocols.js';
 import { maskIndices, trainView } from './split.js';
 import { runFolds } from '../folds/runner.js';
+import { FitCache, memberPredictors } from '../predictors/fit-cache.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -123,7 +124,10 @@ export interface MethodResult {
   /** Sample standard deviation over seeds (NaN with fewer than two seeds with a value). */
   std: Metrics;
   predictions: CellPredictions;
-  /** Total wall time of all fits and predictions, milliseconds. */
+  /**
+   * Total wall time of all fits and predictions, milliseconds. A composite method's excludes the
+   * member fits it reused from methods evaluated before it (see {@link FitCache}).
+   */
   ms: number;
 }
 
@@ -238,14 +242,21 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
   // the other so that each one's seconds are its own.
   const jobs = splits.flatMap(({ seed, folds }) => folds.map((fold, f) => ({ seed, fold, f, folds: folds.length })));
   const held = jobs.map(({ fold }) => cellsOf(ds, maskIndices(ds, fold.testMask)));
+  // When composite methods (ensemble, stack) run with their members, each fold's member fits are
+  // made once and shared through a FitCache, which needs every method of a fold to see the same
+  // training view object; otherwise each fit gets its own view, so that a predictor could not
+  // disturb another's input even if it wrote to it.
+  const members = memberPredictors(predictors);
+  const fitCache = members.size > 0 ? new FitCache(members) : undefined;
+  const views: Dataset[] = [];
+  const viewOf = (j: number): Dataset => (fitCache ? (views[j] ??= trainView(ds, jobs[j].fold.trainMask)) : trainView(ds, jobs[j].fold.trainMask));
   for (let p = 0; p < predictors.length; p++) {
     const pred = predictors[p];
     const t0 = performance.now();
     const results = await runFolds(
-      pred,
+      fitCache ? { ...pred, fit: (train: Dataset, ctx: PredictContext) => fitCache.fit(pred, train, ctx) } : pred,
       jobs.length,
-      // Each fit gets its own view: a predictor must not be able to disturb another's input.
-      (j) => ({ train: trainView(ds, jobs[j].fold.trainMask), ctx: { ...opts.ctx, seed: jobs[j].seed } }),
+      (j) => ({ train: viewOf(j), ctx: { ...opts.ctx, seed: jobs[j].seed, ...(fitCache ? { fitCache } : {}) } }),
       (fitted, j, ms) => {
         const { seed, fold, f, folds } = jobs[j];
         const cells = held[j];

@@ -1,4 +1,5 @@
 import type { Dataset } from '../data/dataset.js';
+import { fitMember } from './fit-cache.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -12,13 +13,14 @@ export function ensemblePredictor(name: string, members: readonly Predictor[]): 
     description: `average of ${members.map((m) => m.name).join(', ')}`,
     usesFactors: members.some((m) => m.usesFactors),
     canFoldIn: members.every((m) => m.canFoldIn === true),
+    members,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       // Started last-first: the default's last member (mf-sgd) hands its fits to the native core and
       // awaits them, so the JS-only members (knn, pca) compute while the core's threads run it. The
       // members are independent (each draws from its own seeded streams), so the order changes nothing
       // but the time.
       const started: Promise<FittedPredictor>[] = new Array(members.length);
-      for (let i = members.length - 1; i >= 0; i--) started[i] = members[i].fit(train, ctx);
+      for (let i = members.length - 1; i >= 0; i--) started[i] = fitMember(members[i], train, ctx);
       const fitted = await Promise.all(started);
       const chosen: Record<string, number | string | boolean> = {};
       members.forEach((m, i) => {

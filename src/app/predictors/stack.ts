@@ -20,6 +20,7 @@ import { logitAlsPredictor123 } from './logit-als.js';
 import { meanPredictor } from './mean.js';
 import { mfSgdPredictor } from './mf.js';
 import { pcaPredictor } from './pca.js';
+import { fitMember } from './fit-cache.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** A fitted candidate: one prediction array per column. */
@@ -37,6 +38,8 @@ export interface StackCandidate {
   applies(train: Dataset): boolean;
   /** False when its fits have no `foldIn` (then neither has the stack). */
   readonly canFoldIn: boolean;
+  /** The predictor it wraps, when it is one ({@link predictorCandidate}): its fits can be shared. */
+  readonly predictor?: Predictor;
   fit(train: Dataset, ctx: PredictContext): Promise<FittedCandidate>;
 }
 
@@ -46,8 +49,9 @@ export function predictorCandidate(p: Predictor, applies: (train: Dataset) => bo
     columns: [p.name],
     applies,
     canFoldIn: p.canFoldIn === true,
+    predictor: p,
     async fit(train, ctx) {
-      const f = await p.fit(train, ctx);
+      const f = await fitMember(p, train, ctx);
       const foldIn = f.foldIn?.bind(f);
       return { predict: (models, tasks) => [f.predict(models, tasks)], ...(foldIn ? { foldIn: (scores) => [foldIn(scores)] } : {}) };
     },
@@ -284,6 +288,7 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     description: 'stacking of mean, knn, plain kNN (5/10/20), pca, logit-als, mf-sgd and cmf (with factors), non-negative weights from out-of-fold predictions, per regime (many / few known scores)',
     usesFactors: false,
     canFoldIn: library.every((c) => c.canFoldIn !== false),
+    members: library.flatMap((c) => (c.predictor ? [c.predictor] : [])),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, 'the stack fit');
       const lib = library.filter((c) => c.applies(train));

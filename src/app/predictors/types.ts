@@ -1,5 +1,6 @@
 import type { BackendChoice } from '../../backends/registry.js';
 import type { Dataset } from '../data/dataset.js';
+import type { FitCache } from './fit-cache.js';
 
 /**
  * Everything a predictor may use besides the training cells. Nothing here ever holds a held-out
@@ -13,6 +14,13 @@ export interface PredictContext {
   /** Threads for the core (default: all cores). */
   threads?: number;
   signal?: AbortSignal;
+  /**
+   * Fits made earlier in the same run, which a composite method (ensemble, stack) reuses for a member
+   * fitted on the same training Dataset object with the same seed instead of refitting it; set by
+   * `evaluate` when it runs composite methods together with their members. Fits are deterministic,
+   * so predictions are the same with or without it.
+   */
+  fitCache?: FitCache;
 }
 
 /** A fitted predictor: predicts any (model, task) cell of the training Dataset's index space. */
@@ -47,5 +55,10 @@ export interface Predictor {
   readonly usesFactors: boolean;
   /** True when its fitted predictors have {@link FittedPredictor.foldIn}. */
   readonly canFoldIn?: boolean;
+  /**
+   * The predictors a composite method fits on its whole training table (an ensemble's members, a
+   * stack's final candidates), whose fits {@link PredictContext.fitCache} may share.
+   */
+  readonly members?: readonly Predictor[];
   fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor>;
 }
