@@ -69,8 +69,9 @@ typedef Fault (*SolveFn)(const SideJob&, int64_t, int64_t, double*, Profile*);
  */
 /**
  * float32 models: `otherF32` / `otherB32` are the other side's arrays; the aligned copy (then
- * required) widens the factors to double and `otherB64` receives the widened biases, so the row
- * solver reads doubles exactly as for a float64 model.
+ * required) keeps the factors as floats, rows padded to 16 floats (64 bytes), which the solver
+ * widens as it gathers them, and `otherB64` receives the widened biases: the row solver sums the
+ * same doubles as for the float64 widening of the model, from half the bytes.
  */
 bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProfile* profile, double* aligned,
              const float* otherF32 = nullptr, const float* otherB32 = nullptr, double* otherB64 = nullptr) {
@@ -89,22 +90,32 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
     // The team may be smaller than asked (the pool's size): split by what it really has.
     Team copyTeam(threads);
     const int copiers = copyTeam.size();
+    const int64_t kf = paddedKf(k);
+    float* aligned32 = reinterpret_cast<float*>(aligned);
     copyTeam.run([&](int tid) {
       const int64_t b = n * tid / copiers, e = n * (tid + 1) / copiers;
       for (int64_t i = b; i < e; ++i) {
-        double* d = aligned + i * kp;
         if (otherF32 != nullptr) {
+          float* d = aligned32 + i * kf;
           const float* s = otherF32 + i * k;
-          for (int f = 0; f < k; ++f) d[f] = static_cast<double>(s[f]);
+          for (int f = 0; f < k; ++f) d[f] = s[f];
+          for (int64_t f = k; f < kf; ++f) d[f] = 0.0f;
         } else {
+          double* d = aligned + i * kp;
           const double* s = src + i * k;
           for (int f = 0; f < k; ++f) d[f] = s[f];
+          for (int64_t f = k; f < kp; ++f) d[f] = 0.0;
         }
-        for (int64_t f = k; f < kp; ++f) d[f] = 0.0;
       }
     });
-    job.otherF = aligned;
-    job.otherStride = kp;
+    if (otherF32 != nullptr) {
+      job.otherF = nullptr;
+      job.otherF32 = aligned32;
+      job.otherStride = kf;
+    } else {
+      job.otherF = aligned;
+      job.otherStride = kp;
+    }
   }
   // Small chunks keep the threads balanced even when a few rows/columns hold most entries.
   const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(64, job.nSelf / (threads * 512)));

@@ -20,9 +20,13 @@ struct SideJob {
   double* selfF = nullptr;        // nSelf*k (nullptr when selfF32 is set)
   double* selfB = nullptr;        // nSelf
   // float32 models: the solutions are stored here instead, each value rounded once (the gather
-  // reads the other side through its aligned double copy and otherB through a double copy too).
+  // reads the other side through otherF32 and otherB through a double copy).
   float* selfF32 = nullptr;
   float* selfB32 = nullptr;
+  // float32 models: the other side's rows as floats (an aligned copy, row stride otherStride floats),
+  // read instead of otherF and widened as they are gathered: half the bytes of a double copy, the
+  // same doubles in the sums.
+  const float* otherF32 = nullptr;
   const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
   int64_t otherStride = 0;         // doubles between rows of otherF (k, or a 64-byte-aligned copy's kp)
   const double* otherB = nullptr;  // nOther
@@ -58,6 +62,8 @@ struct Profile {
 // Cholesky matrix M has leading dimension dm >= d + 1 (row d holds the right-hand side).
 constexpr int kChunkBytes = 32 * 1024;
 inline int paddedK(int k) { return (k + 7) / 8 * 8; }
+/** Floats per row of a float32 model's aligned copy: k rounded up to 16 (whole 64-byte lines). */
+inline int paddedKf(int k) { return (k + 15) / 16 * 16; }
 inline int paddedD(int k) { return (k + 2 + 7) / 8 * 8; }
 inline int64_t chunkRows(int k) {
   int64_t r = kChunkBytes / (8 * static_cast<int64_t>(paddedK(k))) / 8 * 8;

@@ -15,6 +15,7 @@
 #define CP_W 4
 #define VD __m256d
 #define VLOAD(p) _mm256_loadu_pd(p)
+#define VLOADF(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
 #define VSTORE(p, v) _mm256_storeu_pd((p), (v))
 #define VSET1(x) _mm256_set1_pd(x)
 #define VZERO() _mm256_setzero_pd()

@@ -17,6 +17,7 @@
 #define CP_W 8
 #define VD __m512d
 #define VLOAD(p) _mm512_loadu_pd(p)
+#define VLOADF(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
 #define VSTORE(p, v) _mm512_storeu_pd((p), (v))
 #define VSET1(x) _mm512_set1_pd(x)
 #define VZERO() _mm512_setzero_pd()

@@ -9,6 +9,7 @@
 #define CP_W 1
 #define VD double
 #define VLOAD(p) (*(p))
+#define VLOADF(p) static_cast<double>(*(p))
 #define VSTORE(p, v) (*(p) = (v))
 #define VSET1(x) (x)
 #define VZERO() 0.0
