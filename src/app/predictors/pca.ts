@@ -11,6 +11,7 @@ import { ridgeRegression, solveSpd, SubspaceIteration, topEigenvectors } from '.
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats, type TaskStats } from '../stats/task-stats.js';
+import { fitPcaOffThread } from './pca-pool.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -283,7 +284,7 @@ function imputeFrom(s0: ImputationStart, rank: number, softThreshold: number, si
 }
 
 /** A fitted PCA model: component scores per model and one linear map per task. */
-interface PcaFit {
+export interface PcaFit {
   rank: number;
   iterations: number;
   /** models × rank unit-variance component scores. */
@@ -418,6 +419,39 @@ function foldInPca(f: PcaFit, scores: ReadonlyArray<{ task: number; value: numbe
 }
 
 /**
+ * The whole PCA fit of some cells: the rank by inner validation (see {@link pcaPredictor}), then the
+ * final fit from the chosen rank's completion. Pure and deterministic for the seed, so it gives the
+ * same result on the main thread as in the worker of {@link fitPcaOffThread}.
+ */
+export function fitPcaModel(c: Cells, seed: number, signal?: AbortSignal): PcaFit {
+  const maxRank = Math.max(0, Math.min(PCA_MAX_RANK, c.nTasks - 1));
+  const ranks = Array.from({ length: maxRank }, (_, i) => i + 1);
+  let rank = ranks.length ? ranks[0] : 0;
+  let warm: Float64Array | undefined;
+  if (ranks.length > 1) {
+    const { fit, hold } = innerHoldout(c, seed, STREAM);
+    if (hold.value.length >= 5) {
+      const sd = taskStats(c).sd;
+      // The final fit starts from the chosen rank's completion of 85% of the cells. (Chaining the
+      // ranks, each from the previous one's completion, saved more iterations but led helm-core's
+      // rank 2..5 fits to other fixed points: held-out MAE 7.10 -> 7.41.)
+      const completions: Array<Float64Array | undefined> = [];
+      const problem = pcaProblem(fit);
+      const errors = ranks.map((r) => {
+        const f = fitPcaOn(problem, r, signal);
+        completions.push(f.completed);
+        const pred = Float64Array.from(hold.value, (_, i) => predictPca(f, hold.model[i], hold.task[i]));
+        return scaledMse(pred, hold, sd);
+      });
+      const best = argmin(errors);
+      rank = ranks[best];
+      warm = completions[best];
+    }
+  }
+  return fitPca(c, rank, signal, warm);
+}
+
+/**
  * Observational-scaling-laws-style PCA: per-task z-scores, iterative rank-r SVD imputation of the
  * missing cells, then each task's scores regressed (ridge, {@link PCA_RIDGE}) on the models' r
  * component scores over that task's observed cells. r ∈ 1..min({@link PCA_MAX_RANK}, tasks − 1) is
@@ -432,31 +466,7 @@ export const pcaPredictor: Predictor = {
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the pca fit');
     const c = cellsOf(train);
-    const maxRank = Math.max(0, Math.min(PCA_MAX_RANK, c.nTasks - 1));
-    const ranks = Array.from({ length: maxRank }, (_, i) => i + 1);
-    let rank = ranks.length ? ranks[0] : 0;
-    let warm: Float64Array | undefined;
-    if (ranks.length > 1) {
-      const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
-      if (hold.value.length >= 5) {
-        const sd = taskStats(c).sd;
-        // The final fit starts from the chosen rank's completion of 85% of the cells. (Chaining the
-        // ranks, each from the previous one's completion, saved more iterations but led helm-core's
-        // rank 2..5 fits to other fixed points: held-out MAE 7.10 -> 7.41.)
-        const completions: Array<Float64Array | undefined> = [];
-        const problem = pcaProblem(fit);
-        const errors = ranks.map((r) => {
-          const f = fitPcaOn(problem, r, ctx.signal);
-          completions.push(f.completed);
-          const pred = Float64Array.from(hold.value, (_, i) => predictPca(f, hold.model[i], hold.task[i]));
-          return scaledMse(pred, hold, sd);
-        });
-        const best = argmin(errors);
-        rank = ranks[best];
-        warm = completions[best];
-      }
-    }
-    const f = fitPca(c, rank, ctx.signal, warm);
+    const f = (await fitPcaOffThread(c, ctx.seed, ctx.signal)) ?? fitPcaModel(c, ctx.seed, ctx.signal);
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { rank: f.rank, iterations: f.iterations },
