@@ -204,6 +204,7 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   }
 
   const bool f32 = model.float32();
+  job.floatGram = f32;
   // Row pass: a = [V[c], 1], t = (y - mu) - colBias[c].
   job.nSelf = problem.nRows;
   job.nOther = problem.nCols;

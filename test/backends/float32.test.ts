@@ -9,15 +9,15 @@ import { planted } from '../helpers/planted.js';
 
 /**
  * float32 explicit ALS (docs/kernels.md "float32 factors"). Both backends keep the factors as
- * float32 and do every sum and solve in double, rounding each stored value once, so they differ only
- * where their double results (within 1e-9 of each other, the float64 ALS parity) fall on opposite
- * sides of a float32 rounding boundary: a one-ulp difference (2^-24 relative, ~6e-8) in the odd value,
- * which the following sweeps carry but do not grow. Measured (the test below prints it): 0 on the
- * small weighted fixture, at most 4.8e-7 on U and 4.7e-7 on predictions for the k = 24 large job
- * (8 sweeps). The stated tolerance, F32_TOL = 1e-5 on every factor, bias, prediction and training
- * RMSE, is 20x that, and 100x below the 1e-3 RMSE bound float32 fits are held to against float64.
+ * float32 and round each stored value once. TypeScript sums and solves in double; the native core
+ * sums the k x k Gram block of each chunk of entries in float lanes (AVX2 / AVX-512; double on
+ * other CPUs), adds it into the double system and solves in double. Measured (the test below
+ * prints it): 4.8e-7 on the small weighted fixture, 5.5e-5 on U and 5.1e-5 on predictions for the
+ * k = 24 large job (8 sweeps, factors up to ~4). The stated tolerance, F32_TOL = 2e-4 on every factor,
+ * bias, prediction and training RMSE, is ~4x that, and 5x below the 1e-3 RMSE bound float32 fits
+ * are held to against float64.
  */
-const F32_TOL = 1e-5;
+const F32_TOL = 2e-4;
 
 const reference = getBackend('ts');
 let native: KernelBackend | null = null;
