@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CollabperfError, type CollabperfErrorCode } from '../../errors.js';
 import type { Cells } from '../data/observed-cells.js';
-import type { PcaFit } from './pca.js';
+import { fitPcaModel, type PcaFit } from './pca.js';
 
-/** A fit request: the cells (copied into their own buffers) and the seed. */
+/** A fit request: the cells (copies, so that nothing the caller holds is shared) and the seed. */
 export interface PcaJob {
   id: number;
   nModels: number;
@@ -34,6 +34,7 @@ export type PcaReply = { id: number; fit: PcaFit } | { id: number; error: { code
 const WORKER_URL = new URL('./pca-worker.js', import.meta.url);
 
 interface Pending {
+  job: PcaJob;
   resolve(fit: PcaFit): void;
   reject(err: unknown): void;
 }
@@ -42,9 +43,22 @@ let worker: Worker | null | undefined;
 const pending = new Map<number, Pending>();
 let nextId = 0;
 
-function failAll(err: unknown): void {
-  for (const p of pending.values()) p.reject(err);
+/**
+ * A worker that fails to start or dies (a flag it inherits that a worker refuses, say) is not used
+ * again, and the fits it held are made inline: the command still gets its results.
+ */
+function abandon(): void {
+  worker = null;
+  const held = [...pending.values()];
   pending.clear();
+  for (const p of held) {
+    try {
+      const { nModels, nTasks, model, task, value, seed } = p.job;
+      p.resolve(fitPcaModel({ nModels, nTasks, model, task, value }, seed));
+    } catch (e) {
+      p.reject(e);
+    }
+  }
 }
 
 /** The worker, started on first use; null when fits should run inline (see the module comment). */
@@ -62,15 +76,8 @@ function pcaWorker(): Worker | null {
     if ('fit' in r) p.resolve(r.fit);
     else p.reject(r.error.code ? new CollabperfError(r.error.code, r.error.message) : new Error(r.error.message));
   });
-  // A worker that dies fails its fits and is not used again: later fits run inline.
-  w.on('error', (err) => {
-    worker = null;
-    failAll(err);
-  });
-  w.on('exit', (code) => {
-    worker = null;
-    if (pending.size > 0) failAll(new Error(`the pca worker exited (code ${code}) with fits outstanding`));
-  });
+  w.on('error', abandon);
+  w.on('exit', abandon);
   return (worker = w);
 }
 
@@ -91,6 +98,7 @@ export function fitPcaOffThread(c: Cells, seed: number, signal?: AbortSignal): P
     signal?.addEventListener('abort', aborted, { once: true });
     const done = (): void => signal?.removeEventListener('abort', aborted);
     pending.set(id, {
+      job,
       resolve: (fit) => {
         done();
         resolve(fit);
@@ -101,6 +109,7 @@ export function fitPcaOffThread(c: Cells, seed: number, signal?: AbortSignal): P
       },
     });
     w.ref();
-    w.postMessage(job, [job.model.buffer as ArrayBuffer, job.task.buffer as ArrayBuffer, job.value.buffer as ArrayBuffer]);
+    // Copied (not transferred): the job stays whole for an inline fit should the worker die.
+    w.postMessage(job);
   });
 }
