@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
+import { startPcaWorker } from '../app/predictors/pca-pool.js';
+import { fitsPca } from '../app/predictors/pca.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { READER_NOTE } from '../app/data/wide-table.js';
 import { observedOutsideScales, withDeclaredScales, type Scale } from '../app/data/scale.js';
@@ -60,6 +62,15 @@ export async function loadFromFlags(f: DataFlags): Promise<FlagData> {
 }
 
 /** The seed flag as a uint32. */
+/**
+ * Starts the PCA worker while the data loads when one of the methods named (`"a,b"`, `"all"`, or
+ * undefined for the default) fits PCA. Names are not checked here: the command reports unknown ones.
+ */
+export function warmUpMethods(names: string | undefined): void {
+  const list = (names ?? DEFAULT_METHOD).split(',').map((n) => n.trim());
+  if (PREDICTORS.some((p) => (list.includes('all') || list.includes(p.name)) && fitsPca(p))) startPcaWorker();
+}
+
 export function seedFlag(v: string | undefined): number {
   if (v === undefined) return 0;
   const x = Number(v);

@@ -483,3 +483,8 @@ export const pcaPredictor: Predictor = {
     };
   },
 };
+
+/** Whether fitting `p` fits PCA: the pca method itself, or a composite with it among its members. */
+export function fitsPca(p: Predictor): boolean {
+  return p === pcaPredictor || (p.members ?? []).some(fitsPca);
+}

@@ -3,7 +3,7 @@ import { advise, MIN_REFERENCE_MODELS, parseCosts, type KnownScore } from '../..
 import { parseNewFactors, parseNewScores } from '../../app/predict.js';
 import { DEFAULT_METHOD, getPredictor } from '../../app/predictors/index.js';
 import { CollabperfError } from '../../errors.js';
-import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, warmUpMethods, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress } from '../output.js';
 import { withTaskHints } from '../suggest.js';
 import type { CliRunner } from '../runner.js';
@@ -35,6 +35,7 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: AdviseFlags) =>
     run(Boolean(f.json), async () => {
+      warmUpMethods(f.method);
       const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
       if (f.model !== undefined && (f.new !== undefined || f.factors !== undefined)) {
         throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });

@@ -8,7 +8,7 @@ import { parseMethods } from '../../app/predictors/index.js';
 import { checkLevel, evaluateIntervals, type IntervalEvaluation } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { backendFlag, loadFromFlags, methodsHelpText, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, warmUpMethods, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress, wrapText } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
@@ -128,6 +128,7 @@ export function registerEval(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: EvalFlags, cmd: Command) =>
     run(Boolean(f.json), async () => {
+      warmUpMethods(f.methods);
       const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
       const predictors = parseMethods(f.methods);
       const columns = evalColumns(f.wide, f.columns);

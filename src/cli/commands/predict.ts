@@ -6,7 +6,7 @@ import { checkLevel } from '../../app/trust/intervals.js';
 import { CollabperfError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { toCsv } from '../../util/csv-write.js';
-import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, warmUpMethods, seedFlag, warn, withDataFlags, type DataFlags } from '../app-options.js';
 import { givenScoreWarnings, inferredScaleLines } from '../scales.js';
 import { withTaskHints } from '../suggest.js';
 import { printJson } from '../output.js';
@@ -53,6 +53,7 @@ export function registerPredict(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
+      warmUpMethods(f.method);
       const { dataset: ds, origin, warnings: loadWarnings, scales: scaleOverrides } = await loadFromFlags(f);
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };

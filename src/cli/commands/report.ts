@@ -6,7 +6,7 @@ import { DEFAULT_METHOD, getPredictor, parseMethods } from '../../app/predictors
 import { buildReport, writeReport, type AdviceCurvePoint, type CoveragePoint } from '../../app/report/index.js';
 import { evaluateIntervals } from '../../app/trust/index.js';
 import { CollabperfError } from '../../errors.js';
-import { backendFlag, loadFromFlags, methodsHelpText, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
+import { backendFlag, loadFromFlags, methodsHelpText, warmUpMethods, seedFlag, withDataFlags, type DataFlags } from '../app-options.js';
 import { printJson, Progress } from '../output.js';
 import type { CliRunner } from '../runner.js';
 
@@ -42,6 +42,7 @@ export function registerReport(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: ReportFlags) =>
     run(Boolean(f.json), async () => {
+      warmUpMethods(`${f.methods},${f.method ?? DEFAULT_METHOD}`);
       const { dataset: ds, origin, warnings, scales: scaleOverrides } = await loadFromFlags(f);
       const seeds = positiveInt('seeds', f.seeds);
       const probes = positiveInt('probes', f.probes, true);
