@@ -52,6 +52,8 @@ interface BackendFigures {
   backend: string;
   blas: string;
   alsSecondsPerSweep: number;
+  /** The same sweep on float32 factors, timed in the same run (native float64 runs). */
+  alsFloat32SecondsPerSweep?: number;
   alsSweepsTimed: number;
   /** Gram flops (n*d*(d+1) per row and column) over the whole sweep time. */
   alsGramGflops: number;
@@ -117,6 +119,14 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
   const alsSec = await timeIters(sweeps, () => b.alsSweep(p, m0, als));
   log(`ALS ${alsSec.toFixed(3)} s/sweep`);
   memoryMark(`${b.name} ALS`);
+  // issue 10: float32 explicit ALS against the float64 sweep just timed, from the same start.
+  let als32Sec: number | undefined;
+  if (native && dtype === 'float64' && b.details().float32Als === true) {
+    const m32 = freshModel(p, 'float32');
+    await b.alsSweep(p, m32, als);
+    als32Sec = await timeIters(sweeps, () => b.alsSweep(p, m32, als));
+    log(`ALS float32 ${als32Sec.toFixed(3)} s/sweep (${(als32Sec / alsSec).toFixed(2)} x float64)`);
+  }
   let alsTestRmse: number | undefined;
   if (native || !large) {
     for (let i = 1 + sweeps; i < 10; i++) await b.alsSweep(p, m0, als);
@@ -147,6 +157,7 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
     backend: b.name,
     blas: b.details().blas,
     alsSecondsPerSweep: alsSec,
+    alsFloat32SecondsPerSweep: als32Sec,
     alsSweepsTimed: sweeps,
     alsGramGflops: gramFlops(p) / alsSec / 1e9,
     alsTestRmse,
@@ -218,7 +229,7 @@ async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, 
 function table(all: Figures[]): string {
   const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
   const lines = [
-    `collabperf bench, k = ${RANK}, ${THREADS} threads, factors ${all[0]?.dtype ?? "float64"} (ALS, deterministic SGD; parallel SGD float64), double arithmetic`,
+    `collabperf bench, k = ${RANK}, ${THREADS} threads, factors ${all[0]?.dtype ?? "float64"} (ALS, deterministic SGD; parallel SGD float64), double arithmetic except the native float32 ALS line (float Gram sums)`,
     '',
     '| size | backend | ALS s/sweep | Gram GFLOP/s | ALS test RMSE | SGD s/epoch (det.) | SGD s/epoch (parallel) | SGD test RMSE | peak RSS (MB, whole run) |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -237,6 +248,7 @@ function table(all: Figures[]): string {
     if (n && t) lines.push(`- ${s.size}: TypeScript / native: ALS ${(t.alsSecondsPerSweep / n.alsSecondsPerSweep).toFixed(1)}x, SGD (deterministic) ${(t.sgdSecondsPerEpoch / n.sgdSecondsPerEpoch).toFixed(1)}x`);
     if (n && s.size === 'large') {
       lines.push(`- large, native ALS: ${n.alsSecondsPerSweep.toFixed(3)} s/sweep = ${(n.alsSecondsPerSweep / 1.0).toFixed(2)} x the 1.0 s target, ${(n.alsSecondsPerSweep / 1.35).toFixed(2)} x the plain gather+syrk+posv loop (1.35 s)`);
+      if (n.alsFloat32SecondsPerSweep !== undefined) lines.push(`- large, native ALS on float32 factors: ${n.alsFloat32SecondsPerSweep.toFixed(3)} s/sweep = ${(n.alsFloat32SecondsPerSweep / n.alsSecondsPerSweep).toFixed(2)} x the float64 sweep (target <= 0.6)`);
       if (n.sgdParallelSecondsPerEpoch !== undefined) lines.push(`- large, native parallel SGD: ${n.sgdParallelSecondsPerEpoch.toFixed(3)} s/epoch = ${(n.sgdParallelSecondsPerEpoch / 0.26).toFixed(2)} x the 0.26 s target (LIBMF here)`);
       lines.push(`- large, native run peak RSS ${n.peakRssMb!.toFixed(0)} MB (generate + build + every kernel) = ${(n.peakRssMb! / 1200).toFixed(2)} x the 1.2 GB target`);
     }
