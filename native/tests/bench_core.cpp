@@ -167,15 +167,8 @@ int main(int argc, char** argv) {
       Model S(P.nRows, P.nCols, k);
       S.mu = P.mean;
       S.init(1, 0.1);
-      std::vector<float> U32(S.U.begin(), S.U.end()), V32(S.V.begin(), S.V.end());
-      std::vector<float> rb(S.rowBias.begin(), S.rowBias.end()), cb(S.colBias.begin(), S.colBias.end());
-      ModelView mv;
-      mv.k = k;
-      mv.mu = S.mu;
-      mv.U32 = U32.data();
-      mv.V32 = V32.data();
-      mv.rowBias32 = rb.data();
-      mv.colBias32 = cb.data();
+      Model32 S32(S);
+      const ModelView mv = S32.view();
       double best32 = 1e300, bestCpu32 = 1e300;
       for (int it = 0; it < alsSweeps; ++it) {
         t0 = now();
@@ -206,18 +199,9 @@ int main(int argc, char** argv) {
     implicitConfidences(I.view(), io.implicit, conf);
     Model M(I.nRows, I.nCols, k);
     M.init(1, 0.1);
-    std::vector<float> U32(M.U.begin(), M.U.end()), V32(M.V.begin(), M.V.end());
-    std::vector<float> rb(static_cast<size_t>(I.nRows)), cb(static_cast<size_t>(I.nCols));
+    Model32 M32(M);
     for (int f32 = ialsOnly32 ? 1 : 0; f32 < 2; ++f32) {
-      ModelView mv = M.view();
-      if (f32) {
-        mv = ModelView();
-        mv.k = k;
-        mv.U32 = U32.data();
-        mv.V32 = V32.data();
-        mv.rowBias32 = rb.data();
-        mv.colBias32 = cb.data();
-      }
+      const ModelView mv = f32 ? M32.view() : M.view();
       double best = 1e300, bestCpu = 1e300;
       for (int it = 0; it < ialsSweeps; ++it) {
         t0 = now();

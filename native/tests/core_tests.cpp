@@ -292,22 +292,11 @@ static void test_als_float32() {
         setIsaLimit(isa);
         std::vector<std::vector<float>> runs;
         for (int threads : {1, 3}) {
-          std::vector<float> U(D0.U.begin(), D0.U.end()), V(D0.V.begin(), D0.V.end());
-          std::vector<float> rb(D0.rowBias.begin(), D0.rowBias.end()), cb(D0.colBias.begin(), D0.colBias.end());
-          ModelView m;
-          m.k = k;
-          m.mu = D0.mu;
-          m.U32 = U.data();
-          m.V32 = V.data();
-          m.rowBias32 = rb.data();
-          m.colBias32 = cb.data();
+          Model32 m(D0);
           o.threads = threads;
-          CHECK(alsSweep(P.view(), m, o) == Status::Ok);
-          CHECK(alsSweep(P.view(), m, o) == Status::Ok);
-          U.insert(U.end(), V.begin(), V.end());
-          U.insert(U.end(), rb.begin(), rb.end());
-          U.insert(U.end(), cb.begin(), cb.end());
-          runs.push_back(U);
+          CHECK(alsSweep(P.view(), m.view(), o) == Status::Ok);
+          CHECK(alsSweep(P.view(), m.view(), o) == Status::Ok);
+          runs.push_back(m.all());
         }
         o.threads = 1;
         CHECK_MSG(runs[0] == runs[1], "k = %d %s: 1 and 3 threads differ", k, isaName(activeIsa()));
@@ -1151,6 +1140,17 @@ static void test_ials_threads() {
   }
 }
 
+/** The most entries with r > 0 in one column (beyond a gather's capacity, a column is chunked). */
+static int64_t widestColumn(const Problem& P) {
+  int64_t widest = 0;
+  for (int32_t c = 0; c < P.nCols; ++c) {
+    int64_t n = 0;
+    for (int32_t e = P.colPtr[c]; e < P.colPtr[c + 1]; ++e) n += P.cscValue[e] > 0.0 ? 1 : 0;
+    widest = std::max(widest, n);
+  }
+  return widest;
+}
+
 static void test_ials_cg_isa_bits() {
   // Columns with more than kCgCap entries with r > 0 take the chunked gather; k = 13 leaves vector tails.
   SynthSpec dense = smallSpec();
@@ -1158,12 +1158,7 @@ static void test_ials_cg_isa_bits() {
   dense.nCols = 50;
   dense.targetNnz = 100000;
   const Problem P = implicitProblem(dense);
-  int64_t widest = 0;
-  for (int32_t c = 0; c < P.nCols; ++c) {
-    int64_t n = 0;
-    for (int32_t e = P.colPtr[c]; e < P.colPtr[c + 1]; ++e) n += P.cscValue[e] > 0.0 ? 1 : 0;
-    widest = std::max(widest, n);
-  }
+  const int64_t widest = widestColumn(P);
   CHECK_MSG(widest > als_detail::kCgCap, "widest column has %lld entries with r > 0", static_cast<long long>(widest));
   for (bool logConf : {false, true})
     for (int k : {13, 16}) {
@@ -1193,12 +1188,7 @@ static void test_ials_cg32() {
   dense.nCols = 6;
   dense.targetNnz = 180000;
   const Problem P = implicitProblem(dense);
-  int64_t widest = 0;
-  for (int32_t c = 0; c < P.nCols; ++c) {
-    int64_t n = 0;
-    for (int32_t e = P.colPtr[c]; e < P.colPtr[c + 1]; ++e) n += P.cscValue[e] > 0.0 ? 1 : 0;
-    widest = std::max(widest, n);
-  }
+  const int64_t widest = widestColumn(P);
   CHECK_MSG(widest > als_detail::kCgCap32, "widest column has %lld entries with r > 0", static_cast<long long>(widest));
   for (bool logConf : {false, true})
     for (int k : {13, 32}) {
@@ -1206,24 +1196,19 @@ static void test_ials_cg32() {
       D.init(6, 0.1);
       for (double& x : D.U) x = static_cast<float>(x);
       for (double& x : D.V) x = static_cast<float>(x);
-      const std::vector<float> U0(D.U.begin(), D.U.end()), V0(D.V.begin(), D.V.end());
+      const Model32 D0(D);
       Options o = implicitOptions(true, logConf, 3);
       Confidences conf;
       implicitConfidences(P.view(), o.implicit, conf);
       auto run32 = [&](Isa isa, int threads) {
-        std::vector<float> U = U0, V = V0, rb(P.nRows, 0.0f), cb(P.nCols, 0.0f);
-        ModelView m;
-        m.k = k;
-        m.U32 = U.data();
-        m.V32 = V.data();
-        m.rowBias32 = rb.data();
-        m.colBias32 = cb.data();
+        Model32 m(D0);
         setIsaLimit(isa);
         o.threads = threads;
-        for (int it = 0; it < 3; ++it) CHECK(ialsSweep(P.view(), m, o, conf) == Status::Ok);
+        for (int it = 0; it < 3; ++it) CHECK(ialsSweep(P.view(), m.view(), o, conf) == Status::Ok);
         setIsaLimit(Isa::Avx512);
-        U.insert(U.end(), V.begin(), V.end());
-        return U;
+        std::vector<float> uv(m.U);
+        uv.insert(uv.end(), m.V.begin(), m.V.end());
+        return uv;
       };
       const std::vector<float> ref = run32(Isa::Avx512, 1);
       for (Isa isa : {Isa::Generic, Isa::Avx2})

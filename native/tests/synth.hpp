@@ -173,5 +173,36 @@ struct Model {
   }
 };
 
+/** float32 model storage (each value of a Model rounded to float) plus its view. */
+struct Model32 {
+  int k = 1;
+  double mu = 0.0;
+  std::vector<float> U, V, rowBias, colBias;
+
+  explicit Model32(const Model& m)
+      : k(m.k), mu(m.mu), U(m.U.begin(), m.U.end()), V(m.V.begin(), m.V.end()), rowBias(m.rowBias.begin(), m.rowBias.end()),
+        colBias(m.colBias.begin(), m.colBias.end()) {}
+
+  ModelView view() {
+    ModelView m;
+    m.k = k;
+    m.mu = mu;
+    m.U32 = U.data();
+    m.V32 = V.data();
+    m.rowBias32 = rowBias.data();
+    m.colBias32 = colBias.data();
+    return m;
+  }
+
+  /** U, V, rowBias, colBias one after the other (for comparing whole models). */
+  std::vector<float> all() const {
+    std::vector<float> a(U);
+    a.insert(a.end(), V.begin(), V.end());
+    a.insert(a.end(), rowBias.begin(), rowBias.end());
+    a.insert(a.end(), colBias.begin(), colBias.end());
+    return a;
+  }
+};
+
 }  // namespace testing
 }  // namespace collabperf
