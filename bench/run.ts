@@ -292,9 +292,8 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
   const generateSeconds = (performance.now() - t) / 1000;
   (globalThis as { gc?: () => void }).gc?.();
   t = performance.now();
-  const p = buildProblem(toEntries({ ...data.train, nRows: spec.nRows, nCols: spec.nCols }));
+  const p = buildTrain(data);
   const buildSeconds = (performance.now() - t) / 1000;
-  (data as { train?: unknown }).train = undefined;
   (globalThis as { gc?: () => void }).gc?.();
   let b = getBackend(requested as 'native' | 'ts');
   if (b.details().implicitAls !== true) {
