@@ -346,7 +346,7 @@ async function implicitChild(size: 'tiny' | 'small' | 'large', requested: string
 
 function implicitTable(all: ImplicitFigures[]): string {
   const lines = [
-    `collabperf bench --implicit, ${THREADS} threads, CG 3 steps; double precision except the float32 CG column (float32 factors)`,
+    `collabperf bench --implicit, ${THREADS} threads, CG 3 steps; double precision except the float32 CG column (float32 factors; float arithmetic on native)`,
     '',
     '| size | backend | k | CG-3 s/iter | float32 CG-3 s/iter | exact s/iter | NDCG@10 | popularity NDCG@10 | recall@10 | popularity recall@10 | peak RSS (MB) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
@@ -361,7 +361,7 @@ function implicitTable(all: ImplicitFigures[]): string {
   lines.push('', 'Against the targets (CG <= 1.0 s/iter at large, peak RSS <= 1200 MB, NDCG@10 >= 2x popularity):');
   for (const f of all) {
     lines.push(
-      `- ${f.size}, ${f.backend}: CG ${f.cgSecondsPerIter.toFixed(3)} s/iter = ${(f.cgSecondsPerIter / 1.0).toFixed(2)} x 1.0 s, float32 CG ${f.cg32SecondsPerIter.toFixed(3)} s/iter = ${(f.cg32SecondsPerIter / 1.0).toFixed(2)} x 1.0 s; peak RSS ${(f.peakRssMb / 1200).toFixed(2)} x 1.2 GB; ` +
+      `- ${f.size}, ${f.backend}: CG ${f.cgSecondsPerIter.toFixed(3)} s/iter = ${(f.cgSecondsPerIter / 1.0).toFixed(2)} x 1.0 s, float32 CG ${f.cg32SecondsPerIter.toFixed(3)} s/iter = ${(f.cg32SecondsPerIter / 1.0).toFixed(2)} x 1.0 s (${(f.cg32SecondsPerIter / f.cgSecondsPerIter).toFixed(2)} x the float64 CG in this run); peak RSS ${(f.peakRssMb / 1200).toFixed(2)} x 1.2 GB; ` +
         `NDCG@10 ${(f.ndcg / f.popularityNdcg).toFixed(2)} x popularity (${f.evalRows} rows evaluated, ${f.iters} CG iterations); generate ${f.generateSeconds.toFixed(1)} s, build ${f.buildSeconds.toFixed(2)} s`,
     );
   }
