@@ -383,42 +383,45 @@ export class SubspaceIteration {
 }
 
 /**
- * outT (r × n) = (a (n × n) · q)ᵀ for q given as its transpose qT (r × n): outT[j][i] = Σ_k a[i][k] ·
- * qT[j][k], summed in k order. Four columns are accumulated at once in separate variables, so the
- * additions of different entries overlap instead of each waiting on the last.
+ * out[oo + j·os] = Σ_k x[xo + k] · Y[j·n + k] for the first `count` rows of Y (rows n apart), each
+ * summed in k order from 0. Four rows are accumulated at once in separate variables, so the
+ * additions of different sums overlap instead of each waiting on the last; every sum is still the
+ * one a loop over k alone would give.
  */
-function multiplyTransposed(a: Float64Array, qT: Float64Array, outT: Float64Array, n: number, r: number): void {
-  for (let i = 0; i < n; i++) {
-    const oi = i * n;
-    let j = 0;
-    for (; j + 4 <= r; j += 4) {
-      const o0 = j * n;
-      const o1 = o0 + n;
-      const o2 = o1 + n;
-      const o3 = o2 + n;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let k = 0; k < n; k++) {
-        const aik = a[oi + k];
-        s0 += aik * qT[o0 + k];
-        s1 += aik * qT[o1 + k];
-        s2 += aik * qT[o2 + k];
-        s3 += aik * qT[o3 + k];
-      }
-      outT[o0 + i] = s0;
-      outT[o1 + i] = s1;
-      outT[o2 + i] = s2;
-      outT[o3 + i] = s3;
+export function rowDots(x: Float64Array, xo: number, Y: Float64Array, count: number, n: number, out: Float64Array, oo: number, os: number): void {
+  let j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const o0 = j * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < n; k++) {
+      const xk = x[xo + k];
+      s0 += xk * Y[o0 + k];
+      s1 += xk * Y[o1 + k];
+      s2 += xk * Y[o2 + k];
+      s3 += xk * Y[o3 + k];
     }
-    for (; j < r; j++) {
-      const oj = j * n;
-      let s = 0;
-      for (let k = 0; k < n; k++) s += a[oi + k] * qT[oj + k];
-      outT[oj + i] = s;
-    }
+    out[oo + j * os] = s0;
+    out[oo + (j + 1) * os] = s1;
+    out[oo + (j + 2) * os] = s2;
+    out[oo + (j + 3) * os] = s3;
   }
+  for (; j < count; j++) {
+    const oj = j * n;
+    let s = 0;
+    for (let k = 0; k < n; k++) s += x[xo + k] * Y[oj + k];
+    out[oo + j * os] = s;
+  }
+}
+
+/** outT (r × n) = (a (n × n) · q)ᵀ for q given as its transpose qT (r × n): outT[j][i] = Σ_k a[i][k] · qT[j][k]. */
+function multiplyTransposed(a: Float64Array, qT: Float64Array, outT: Float64Array, n: number, r: number): void {
+  for (let i = 0; i < n; i++) rowDots(a, i * n, qT, r, n, outT, i, n);
 }
 
 /**

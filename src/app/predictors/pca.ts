@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { CollabperfError } from '../../errors.js';
-import { ridgeRegression, solveSpd, SubspaceIteration, topEigenvectors } from '../linalg/dense.js';
+import { ridgeRegression, rowDots, solveSpd, SubspaceIteration, topEigenvectors } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats, type TaskStats } from '../stats/task-stats.js';
@@ -61,43 +61,10 @@ export interface LowRankImputation {
 
 /**
  * The unnormalised covariance of a task-major centred matrix `Zt` (tasks × models), lower triangle
- * computed and mirrored: C[t][u] = Σ_m Zt[t][m] · Zt[u][m], summed in model order. Four entries
- * of a row are accumulated at once, each in its own variable: independent additions the CPU can
- * overlap, where one running sum per entry would wait on each addition in turn.
+ * computed and mirrored: C[t][u] = Σ_m Zt[t][m] · Zt[u][m], summed in model order.
  */
 function covariance(Zt: Float64Array, M: number, T: number, C: Float64Array): void {
-  for (let t = 0; t < T; t++) {
-    const ot = t * M;
-    const ct = t * T;
-    let u = 0;
-    for (; u + 3 <= t; u += 4) {
-      const o0 = u * M;
-      const o1 = o0 + M;
-      const o2 = o1 + M;
-      const o3 = o2 + M;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let m = 0; m < M; m++) {
-        const a = Zt[ot + m];
-        s0 += a * Zt[o0 + m];
-        s1 += a * Zt[o1 + m];
-        s2 += a * Zt[o2 + m];
-        s3 += a * Zt[o3 + m];
-      }
-      C[ct + u] = s0;
-      C[ct + u + 1] = s1;
-      C[ct + u + 2] = s2;
-      C[ct + u + 3] = s3;
-    }
-    for (; u <= t; u++) {
-      const ou = u * M;
-      let s = 0;
-      for (let m = 0; m < M; m++) s += Zt[ot + m] * Zt[ou + m];
-      C[ct + u] = s;
-    }
-  }
+  for (let t = 0; t < T; t++) rowDots(Zt, t * M, Zt, t + 1, M, C, t * T, 1);
   for (let t = 0; t < T; t++) for (let u = 0; u < t; u++) C[u * T + t] = C[t * T + u];
 }
 
