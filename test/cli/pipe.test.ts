@@ -11,25 +11,27 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Runs the built CLI with `args`, its stdout closed at once; resolves to its exit code and stderr. */
+async function intoClosedPipe(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('dist/cli/main.js is missing: bin/collabperf.js runs the built package (npm run build)');
+  const child = spawn(process.execPath, ['bin/collabperf.js', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  return { code, stderr };
+}
+
 describe('collabperf predict into a closed pipe', () => {
   it('ends with exit code 0 and nothing on stderr', async () => {
-    if (!existsSync(`${root}dist/cli/main.js`)) throw new Error('dist/cli/main.js is missing: bin/collabperf.js runs the built package (npm run build)');
-    const child = spawn(process.execPath, ['bin/collabperf.js', 'predict', '--method', 'mean', '--no-intervals'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.destroy();
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
+    const r = await intoClosedPipe('predict', '--method', 'mean', '--no-intervals');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   }, 60_000);
 
   it('still reports a usage error with exit code 2 when stdout is closed', async () => {
-    const child = spawn(process.execPath, ['bin/collabperf.js', 'predict', '--metod', 'mean'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.destroy();
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    expect(stderr).toContain("unknown option '--metod'");
-    expect(code).toBe(2);
+    const r = await intoClosedPipe('predict', '--metod', 'mean');
+    expect(r.stderr).toContain("unknown option '--metod'");
+    expect(r.code).toBe(2);
   }, 60_000);
 });
