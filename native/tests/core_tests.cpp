@@ -310,6 +310,11 @@ static void test_als_float32() {
         std::printf("  %s k = %d %s: max |float32 - float64| %.3g (scale %.3g)\n", weighted ? "weighted" : "plain", k,
                     isaName(activeIsa()), diff, scale);
         CHECK_MSG(diff <= 1e-4 * scale, "k = %d %s: %.3g", k, isaName(activeIsa()), diff);
+        // An index outside the other side reaches the float gather as a coded error naming it.
+        Problem B = P;
+        B.colIdx[5] = B.nCols + 2;
+        Model32 bad(D0);
+        expectError("float32 als colIdx", ErrorCode::IndexOutOfRange, "problem.colIdx[5]", [&] { alsSweep(B.view(), bad.view(), o); });
       }
       setIsaLimit(Isa::Avx512);
     }
@@ -1226,6 +1231,20 @@ static void test_ials_cg32() {
       std::printf("  k = %d %s: max |float CG - double CG| %.3g (scale %.3g)\n", k, logConf ? "log" : "linear", diff, scale);
       CHECK_MSG(diff <= 1e-3 * scale && diff > 0.0, "k = %d: float CG off by %.3g of %.3g", k, diff, scale);
     }
+  // An index outside the other side reaches the float gather as a coded error naming it, on every ISA.
+  Problem B = P;
+  B.cscRow[B.colPtr[2] + 7] = B.nRows + 3;
+  Model D(B.nRows, B.nCols, 16);
+  D.init(2, 0.1);
+  Options o = implicitOptions(true, false, 3);
+  Confidences conf;
+  implicitConfidences(B.view(), o.implicit, conf);
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
+    setIsaLimit(isa);
+    Model32 m(D);
+    expectError("float CG cscRow", ErrorCode::IndexOutOfRange, "problem.cscRow[", [&] { ialsSweep(B.view(), m.view(), o, conf); });
+  }
+  setIsaLimit(Isa::Avx512);
 }
 
 static void test_ials_errors() {
