@@ -126,6 +126,7 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
   std::vector<Fault> faults(static_cast<size_t>(threads));
   team.run([&](int tid) {
     double* ws = threadWorkspace(job.k);
+    clearWorkspace(ws, job.k);
     Profile* prof = profile ? &profs[static_cast<size_t>(tid)] : nullptr;
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace collabperf {
 namespace als_detail {
@@ -79,6 +80,16 @@ inline size_t workspaceDoubles(int k) {
   const size_t kf = static_cast<size_t>(paddedKf(k));
   // X, Xw, w, wt, A, s, bv, M, rhs, then the float Gram's Xf, Xwf, Af (in doubles), (+ slack)
   return 2 * ch * kp + 2 * ch + kp * kp + 2 * kp + dm * dm + dm + (2 * ch * kf + kf * kf + 1) / 2 + 64;
+}
+
+/**
+ * Zeroes a thread's solver workspace once per pass, before its first solve of the pass. The solvers
+ * never write X's padding columns and need every stale value finite; clearing per pass rather than
+ * per solve call matters on small problems, where a pass is hundreds of one-row calls and the
+ * workspace (about 140 KB at k = 2) would be cleared for each.
+ */
+inline void clearWorkspace(double* ws, int k) {
+  std::memset(ws, 0, (workspaceDoubles(k) - 64) * sizeof(double));
 }
 
 double nowSeconds();

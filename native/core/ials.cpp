@@ -176,6 +176,7 @@ bool runSide(IalsSideT<T> s, bool rows, const Options& o, const Solve& solve) {
     double* ws = o.implicit.cg
                      ? static_cast<double*>(threadScratch(kScratchIals, als_detail::cgWorkspaceBytes(k, sizeof(T) == 4)))
                      : static_cast<double*>(threadScratch(kScratchAlsWorkspace, als_detail::workspaceDoubles(k) * sizeof(double)));
+    if (!o.implicit.cg) als_detail::clearWorkspace(ws, k);
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
       if (cancelRequested(o.cancel)) {
