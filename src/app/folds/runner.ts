@@ -11,7 +11,7 @@
  */
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import type { PredictContext, Predictor } from '../predictors/types.js';
+import type { PredictContext } from '../predictors/types.js';
 
 /** One fit of a fold: the training view and the context (its seed) to fit it with. */
 export interface FoldFit {
@@ -33,7 +33,12 @@ export interface FoldRunOptions {
 }
 
 /** What a predictor's `fit` resolves to (a wrapper's richer fitted type stays visible to `use`). */
-export type FittedOf<P extends Predictor> = Awaited<ReturnType<P['fit']>>;
+export type FittedOf<P extends Fits> = Awaited<ReturnType<P['fit']>>;
+
+/** Anything with a `fit` like a predictor's (a predictor, or a composite's set of candidates). */
+export interface Fits {
+  fit(train: Dataset, ctx: PredictContext): Promise<unknown>;
+}
 
 /** Fits in flight by default: enough to fill a batch for the core, few enough to bound memory. */
 export const DEFAULT_FOLD_CONCURRENCY = 8;
@@ -46,7 +51,7 @@ export const DEFAULT_FOLD_CONCURRENCY = 8;
  * time in milliseconds (fits overlap, so these add up to more than the elapsed time). Results are in
  * fold order.
  */
-export async function runFolds<P extends Predictor, R>(
+export async function runFolds<P extends Fits, R>(
   predictor: P,
   count: number,
   fold: (i: number) => FoldFit,

@@ -11,6 +11,7 @@ import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { selectCells, type Cells } from '../data/observed-cells.js';
 import { clipBounds } from '../stats/task-stats.js';
+import type { PredictContext } from './types.js';
 
 /** Share of the training cells that inner validation holds out. */
 export const INNER_HOLDOUT_FRACTION = 0.15;
@@ -58,6 +59,16 @@ export function scaledMse(pred: Float64Array, c: Cells, sd: Float64Array): numbe
   let s = 0;
   for (let i = 0; i < pred.length; i++) s += ((pred[i] - c.value[i]) / sd[c.task[i]]) ** 2;
   return s / pred.length;
+}
+
+/**
+ * The entry of an inner-validation grid that `settings` fixes (see {@link PredictContext.settings}):
+ * the first whose every key equals the setting of that name. Undefined without settings or when
+ * none matches (then the caller chooses by inner validation as usual).
+ */
+export function settingIn<S extends object>(grid: readonly S[], settings: PredictContext['settings']): S | undefined {
+  if (!settings) return undefined;
+  return grid.find((g) => Object.entries(g).every(([k, v]) => settings[k] === v));
 }
 
 /** Index of the smallest finite error; ties keep the earlier (simpler) candidate. */

@@ -2,6 +2,14 @@ import type { Dataset } from '../data/dataset.js';
 import { fitMember } from './fit-cache.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
+/** A member's context: its own settings out of the ensemble's (`chosen` names them `member.key`). */
+function memberContext(ctx: PredictContext, member: string): PredictContext {
+  if (!ctx.settings) return ctx;
+  const prefix = `${member}.`;
+  const own = Object.fromEntries(Object.entries(ctx.settings).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  return { ...ctx, settings: own };
+}
+
 /**
  * The average of several methods' predictions. Methods that err in different ways (neighbours,
  * principal components, factorization) cancel part of each other's errors, so the average is
@@ -20,7 +28,7 @@ export function ensemblePredictor(name: string, members: readonly Predictor[]): 
       // members are independent (each draws from its own seeded streams), so the order changes nothing
       // but the time.
       const started: Promise<FittedPredictor>[] = new Array(members.length);
-      for (let i = members.length - 1; i >= 0; i--) started[i] = fitMember(members[i], train, ctx);
+      for (let i = members.length - 1; i >= 0; i--) started[i] = fitMember(members[i], train, memberContext(ctx, members[i].name));
       const fitted = await Promise.all(started);
       const chosen: Record<string, number | string | boolean> = {};
       members.forEach((m, i) => {

@@ -42,7 +42,8 @@ export class FitCache {
 
 /** Fits a member of a composite method, through `ctx.fitCache` when the caller provides one. */
 export function fitMember(p: Predictor, train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
-  return ctx.fitCache ? ctx.fitCache.fit(p, train, ctx) : p.fit(train, ctx);
+  // A fit with fixed settings is not the fit the cache holds for the same table and seed.
+  return ctx.fitCache && !ctx.settings ? ctx.fitCache.fit(p, train, ctx) : p.fit(train, ctx);
 }
 
 /**

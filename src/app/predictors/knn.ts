@@ -7,7 +7,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../../numeric/rng.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
-import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
+import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, settingIn, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import { fitMeanCells, fitMeanFixed, foldInMean, type MeanCellsFit } from './mean.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
@@ -203,18 +203,20 @@ export const knnPredictor: Predictor = {
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the knn fit');
     const c = cellsOf(train);
-    const base = fitMeanCells(c, ctx.seed);
+    const st = ctx.settings;
+    const base = fitMeanCells(c, ctx.seed, st && { space: st.baseSpace, lambda: st.baseLambda });
     const sd = taskStats(c).sd;
     const kMax = KNN_K_GRID[KNN_K_GRID.length - 1];
 
-    let bestK = KNN_K_GRID[1];
-    let bestBeta = KNN_BETA_GRID[1];
+    const grid: Array<{ k: number; beta: number }> = KNN_BETA_GRID.flatMap((beta) => KNN_K_GRID.map((k) => ({ k, beta })));
+    const fixed = settingIn(grid, st);
+    let bestK = fixed?.k ?? KNN_K_GRID[1];
+    let bestBeta = fixed?.beta ?? KNN_BETA_GRID[1];
     const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
-    if (hold.value.length >= 5) {
+    if (!fixed && hold.value.length >= 5) {
       const innerBase = fitMeanFixed(fit, base.space, base.lambda);
       const innerSd = taskStats(fit).sd;
       const nb = buildNeighbourhood(fit, innerBase, innerSd, ctx.seed);
-      const grid: Array<{ k: number; beta: number }> = KNN_BETA_GRID.flatMap((beta) => KNN_K_GRID.map((k) => ({ k, beta })));
       const preds = grid.map(() => new Float64Array(hold.value.length));
       const sim = new Float64Array(nb.candidates.length);
       const overlap = new Int32Array(nb.candidates.length);

@@ -9,7 +9,7 @@ import { Rng } from '../../numeric/rng.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
-import { argmin, checkPredictArgs, innerHoldout, throwIfAborted } from './baseline-shared.js';
+import { argmin, checkPredictArgs, innerHoldout, settingIn, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -214,8 +214,9 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
       const c: Cells = { ...raw, value: z };
       const ranks = (opts.ranks ?? LOGIT_ALS_RANKS).filter((r) => r >= 1 && r <= Math.max(1, c.nTasks - 1));
       const grid = ranks.flatMap((rank) => lambdas.map((lambda) => ({ rank, lambda })));
-      let best = grid.find((g) => g.rank === 2 && g.lambda === 3) ?? grid[0];
-      if (grid.length > 1 && c.value.length >= 20) {
+      const fixed = settingIn(grid, ctx.settings);
+      let best = fixed ?? grid.find((g) => g.rank === 2 && g.lambda === 3) ?? grid[0];
+      if (!fixed && grid.length > 1 && c.value.length >= 20) {
         const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
         if (hold.value.length >= 5) {
           const errors = grid.map((g) => {

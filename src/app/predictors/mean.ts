@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
-import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
+import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, settingIn, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -194,9 +194,10 @@ const STREAM = 0x6d65616e;
  * Chooses space and penalty among {@link MEAN_GRID} on a seeded inner holdout of the cells, then refits
  * on all of them. Used by {@link meanPredictor} and as the fallback of other baselines.
  */
-export function fitMeanCells(c: Cells, seed: number): MeanCellsFit {
-  let best = MEAN_GRID[0];
-  if (c.value.length >= 10) {
+export function fitMeanCells(c: Cells, seed: number, settings?: PredictContext['settings']): MeanCellsFit {
+  const fixed = settingIn(MEAN_GRID, settings);
+  let best = fixed ?? MEAN_GRID[0];
+  if (!fixed && c.value.length >= 10) {
     const { fit, hold } = innerHoldout(c, seed, STREAM);
     if (hold.value.length > 0) {
       const sd = taskStats(c).sd;
@@ -226,7 +227,7 @@ export const meanPredictor: Predictor = {
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the mean predictor fit');
     const c = cellsOf(train);
-    const f = fitMeanCells(c, ctx.seed);
+    const f = fitMeanCells(c, ctx.seed, ctx.settings);
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { space: f.space, lambda: f.lambda, sweeps: f.fit.sweeps },

@@ -7,7 +7,7 @@ import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import type { Dataset } from '../data/dataset.js';
 import { fitTransform, type FittedTransform, type TransformKind } from '../transforms/index.js';
 import { cellsOf, ratingsOf, type Cells } from '../data/observed-cells.js';
-import { argmin, innerHoldout } from './baseline-shared.js';
+import { argmin, innerHoldout, settingIn } from './baseline-shared.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** Settings of one matrix-factorization fit that inner validation chooses among. */
@@ -101,7 +101,9 @@ const MF_STREAM = 0x6d66;
  * Chooses settings for a factorization-based predictor: fits each candidate on an inner holdout of
  * the training cells (in transformed space) and keeps the one with the lowest squared error there.
  */
-export async function chooseOnInnerHoldout<S>(cells: Cells, grid: readonly S[], ctx: PredictContext, stream: number, jobOf: (c: Cells, s: S) => ProblemJob): Promise<S> {
+export async function chooseOnInnerHoldout<S extends object>(cells: Cells, grid: readonly S[], ctx: PredictContext, stream: number, jobOf: (c: Cells, s: S) => ProblemJob): Promise<S> {
+  const fixed = settingIn(grid, ctx.settings);
+  if (fixed) return fixed;
   if (grid.length === 1 || cells.value.length < 20) return grid[0];
   const { fit: inner, hold } = innerHoldout(cells, ctx.seed, stream);
   if (hold.value.length === 0) return grid[0];

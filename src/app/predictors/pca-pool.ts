@@ -26,6 +26,8 @@ export interface PcaJob {
   task: Int32Array;
   value: Float64Array;
   seed: number;
+  /** The rank to fit (no inner validation), when fixed by the caller's settings. */
+  rank?: number;
 }
 
 /** The worker's answer to a {@link PcaJob}. */
@@ -53,8 +55,8 @@ function abandon(): void {
   pending.clear();
   for (const p of held) {
     try {
-      const { nModels, nTasks, model, task, value, seed } = p.job;
-      p.resolve(fitPcaModel({ nModels, nTasks, model, task, value }, seed));
+      const { nModels, nTasks, model, task, value, seed, rank } = p.job;
+      p.resolve(fitPcaModel({ nModels, nTasks, model, task, value }, seed, undefined, rank));
     } catch (e) {
       p.reject(e);
     }
@@ -85,11 +87,11 @@ function pcaWorker(): Worker | null {
  * {@link fitPcaModel} of the cells on the worker thread, or null when there is none (the caller then
  * fits inline). An aborted `signal` rejects with E_ABORTED, as the inline fit would throw.
  */
-export function fitPcaOffThread(c: Cells, seed: number, signal?: AbortSignal): Promise<PcaFit> | null {
+export function fitPcaOffThread(c: Cells, seed: number, signal?: AbortSignal, rank?: number): Promise<PcaFit> | null {
   const w = pcaWorker();
   if (!w) return null;
   const id = nextId++;
-  const job: PcaJob = { id, nModels: c.nModels, nTasks: c.nTasks, model: c.model.slice(), task: c.task.slice(), value: c.value.slice(), seed };
+  const job: PcaJob = { id, nModels: c.nModels, nTasks: c.nTasks, model: c.model.slice(), task: c.task.slice(), value: c.value.slice(), seed, ...(rank !== undefined ? { rank } : {}) };
   return new Promise<PcaFit>((resolve, reject) => {
     const aborted = (): void => {
       if (pending.delete(id) && pending.size === 0) w.unref();

@@ -390,12 +390,13 @@ function foldInPca(f: PcaFit, scores: ReadonlyArray<{ task: number; value: numbe
  * final fit from the chosen rank's completion. Pure and deterministic for the seed, so it gives the
  * same result on the main thread as in the worker of {@link fitPcaOffThread}.
  */
-export function fitPcaModel(c: Cells, seed: number, signal?: AbortSignal): PcaFit {
+export function fitPcaModel(c: Cells, seed: number, signal?: AbortSignal, fixedRank?: number): PcaFit {
   const maxRank = Math.max(0, Math.min(PCA_MAX_RANK, c.nTasks - 1));
   const ranks = Array.from({ length: maxRank }, (_, i) => i + 1);
-  let rank = ranks.length ? ranks[0] : 0;
+  const fixed = fixedRank !== undefined && ranks.includes(fixedRank);
+  let rank = fixed ? fixedRank : ranks.length ? ranks[0] : 0;
   let warm: Float64Array | undefined;
-  if (ranks.length > 1) {
+  if (!fixed && ranks.length > 1) {
     const { fit, hold } = innerHoldout(c, seed, STREAM);
     if (hold.value.length >= 5) {
       const sd = taskStats(c).sd;
@@ -433,7 +434,8 @@ export const pcaPredictor: Predictor = {
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the pca fit');
     const c = cellsOf(train);
-    const f = (await fitPcaOffThread(c, ctx.seed, ctx.signal)) ?? fitPcaModel(c, ctx.seed, ctx.signal);
+    const rank = typeof ctx.settings?.rank === 'number' ? ctx.settings.rank : undefined;
+    const f = (await fitPcaOffThread(c, ctx.seed, ctx.signal, rank)) ?? fitPcaModel(c, ctx.seed, ctx.signal, rank);
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { rank: f.rank, iterations: f.iterations },

@@ -1,16 +1,24 @@
 /**
- * The stacking predictor: a library of candidate methods, each fitted on part of the training cells
- * and scored on the rest (out-of-fold predictions of training cells only), combined with non-negative
- * weights that sum to one, learned by least squares on those predictions and shrunk toward equal
- * weights. Two sets of weights, one per regime: models with many known scores (simulated by hiding
- * random cells) and models with few (simulated by holding models out and revealing as many of their
- * scores as the table's sparse models have). A fixed average is only as good as its worst member
- * allows; learned weights drop a candidate that does not fit the table at hand.
+ * The stacking predictor: a library of candidate methods, each fitted on the calibration folds of the
+ * training cells (folds/calibration.ts: random cells held out, and models reduced to a few scores)
+ * and scored on the cells each fold holds out, combined with non-negative weights that sum to one,
+ * learned by least squares on those out-of-fold predictions and shrunk toward equal weights. Two sets
+ * of weights, one per regime: a cell of a model with few known scores is predicted (and learned from)
+ * with the 'few' weights, any other with the 'many' weights. A fixed average is only as good as its
+ * worst member allows; learned weights drop a candidate that does not fit the table at hand.
+ *
+ * Each candidate chooses its hyperparameters by its own inner validation once, on every training
+ * cell, and is refitted on each fold with those settings ({@link PredictContext.settings}). The fold
+ * fits are the same ones interval calibration needs, so `withIntervals(stack)` costs no more fits
+ * than the stack alone ({@link Predictor.fitWithFolds}), and the prediction is the same with or
+ * without intervals.
  */
-import { Rng } from '../../numeric/rng.js';
 import type { Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { cellsOf } from '../data/observed-cells.js';
+import { trainView } from '../eval/split.js';
+import { calibrationFolds, DEFAULT_CALIBRATION_FOLDS, type CalibrationFold } from '../folds/calibration.js';
+import { runFolds } from '../folds/runner.js';
 import { checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
 import { taskStats } from '../stats/task-stats.js';
 import { cmfPredictor } from './cmf.js';
@@ -25,6 +33,8 @@ import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /** A fitted candidate: one prediction array per column. */
 export interface FittedCandidate {
+  /** The settings it chose (a predictor's `chosen`), which its fold refits are given. */
+  readonly chosen?: FittedPredictor['chosen'];
   predict(models: Int32Array, tasks: Int32Array): Float64Array[];
   /** Every task's prediction per column for a model not in the table (see {@link FittedPredictor.foldIn}). */
   foldIn?(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array[];
@@ -53,7 +63,7 @@ export function predictorCandidate(p: Predictor, applies: (train: Dataset) => bo
     async fit(train, ctx) {
       const f = await fitMember(p, train, ctx);
       const foldIn = f.foldIn?.bind(f);
-      return { predict: (models, tasks) => [f.predict(models, tasks)], ...(foldIn ? { foldIn: (scores) => [foldIn(scores)] } : {}) };
+      return { chosen: f.chosen, predict: (models, tasks) => [f.predict(models, tasks)], ...(foldIn ? { foldIn: (scores) => [foldIn(scores)] } : {}) };
     },
   };
 }
@@ -73,12 +83,6 @@ export function plainKnnCandidate(ks: readonly number[]): StackCandidate {
 
 /** Tables with more training cells than this use only the cheap candidates. */
 export const STACK_BIG_CELLS = 15000;
-/** Weight learning runs on at most this many models (a seeded subsample) of a bigger table. */
-export const STACK_MAX_WEIGHT_MODELS = 600;
-/** Folds of the 'many' regime (random cells hidden in each). */
-export const STACK_FOLDS = 3;
-/** Folds of the 'few' regime (disjoint sets of held-out models). */
-export const STACK_FEW_FOLDS = 2;
 /**
  * Shrinkage toward equal weights: the penalty `rho · |w − 1/J|²` with `rho` this share of the best
  * candidate's out-of-fold mean squared error, plus a term that grows as the out-of-fold cells get
@@ -162,79 +166,9 @@ export function learnStackWeights(E: Float64Array, n: number, J: number, shrink 
   return w;
 }
 
-/** A Dataset with only the cells at `idx` (same models and tasks; the rest physically absent). */
-function withCells(ds: Dataset, idx: ArrayLike<number>): Dataset {
-  const s = ds.scores;
-  const n = idx.length;
-  const scores = { model: new Int32Array(n), task: new Int32Array(n), value: new Float64Array(n), source: new Int32Array(n) };
-  for (let j = 0; j < n; j++) {
-    scores.model[j] = s.model[idx[j]];
-    scores.task[j] = s.task[idx[j]];
-    scores.value[j] = s.value[idx[j]];
-    scores.source[j] = s.source[idx[j]];
-  }
-  return { ...ds, scores };
-}
-
-/** The Dataset restricted to the models `keep` (renumbered in order), with their cells. */
-function withModels(ds: Dataset, keep: Int32Array): Dataset {
-  const map = new Int32Array(ds.models.length).fill(-1);
-  keep.forEach((m, i) => (map[m] = i));
-  const idx: number[] = [];
-  for (let e = 0; e < ds.scores.value.length; e++) if (map[ds.scores.model[e]] >= 0) idx.push(e);
-  const sub = withCells(ds, idx);
-  for (let j = 0; j < sub.scores.model.length; j++) sub.scores.model[j] = map[sub.scores.model[j]];
-  return { ...sub, models: Array.from(keep, (m) => ds.models[m]) };
-}
-
 /** Models count as having few scores up to this many: a quarter of the tasks, at least 2. */
 export function fewThreshold(nTasks: number): number {
   return Math.max(2, Math.floor(nTasks / 4));
-}
-
-/** One simulated split: training cells and the cells predicted out of fold. */
-interface Split {
-  train: Int32Array;
-  test: Int32Array;
-}
-
-function manySplits(ds: Dataset, seed: number): Split[] {
-  const n = ds.scores.value.length;
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  new Rng(seed, 0x737401).shuffle(order);
-  const fold = new Int32Array(n);
-  order.forEach((e, i) => (fold[e] = i % STACK_FOLDS));
-  return Array.from({ length: STACK_FOLDS }, (_, f) => {
-    const train: number[] = [];
-    const test: number[] = [];
-    for (let e = 0; e < n; e++) (fold[e] === f ? test : train).push(e);
-    return { train: Int32Array.from(train), test: Int32Array.from(test) };
-  });
-}
-
-function fewSplits(ds: Dataset, k: number, seed: number): Split[] {
-  const M = ds.models.length;
-  const byModel: number[][] = Array.from({ length: M }, () => []);
-  ds.scores.model.forEach((m, e) => byModel[m].push(e));
-  const eligible = Array.from({ length: M }, (_, m) => m).filter((m) => byModel[m].length >= k + 2);
-  if (eligible.length < 4) return [];
-  const rng = new Rng(seed, 0x737402);
-  rng.shuffle(eligible);
-  const per = Math.max(2, Math.min(200, Math.floor(eligible.length / 4)));
-  const splits: Split[] = [];
-  for (let f = 0; f < STACK_FEW_FOLDS && (f + 1) * per <= eligible.length; f++) {
-    const out = new Uint8Array(ds.scores.value.length);
-    for (const m of eligible.slice(f * per, (f + 1) * per)) {
-      const cells = byModel[m].slice();
-      rng.shuffle(cells);
-      for (const e of cells.slice(k)) out[e] = 1;
-    }
-    const train: number[] = [];
-    const test: number[] = [];
-    for (let e = 0; e < out.length; e++) (out[e] ? test : train).push(e);
-    splits.push({ train: Int32Array.from(train), test: Int32Array.from(test) });
-  }
-  return splits;
 }
 
 /**
@@ -249,40 +183,143 @@ function startLastFirst<T, R>(items: readonly T[], f: (item: T, i: number) => Pr
   return Promise.all(out);
 }
 
-/** Out-of-fold residuals (scaled per task) of every column over the splits; n × J row-major. */
-async function oofResiduals(ds: Dataset, splits: Split[], library: readonly StackCandidate[], J: number, ctx: PredictContext): Promise<{ E: Float64Array; n: number }> {
-  const sd = taskStats(cellsOf(ds)).sd;
-  const n = splits.reduce((s, x) => s + x.test.length, 0);
-  const E = new Float64Array(n * J);
-  let row = 0;
-  for (const sp of splits) {
-    const train = withCells(ds, sp.train);
-    const models = Int32Array.from(sp.test, (e) => ds.scores.model[e]);
-    const tasks = Int32Array.from(sp.test, (e) => ds.scores.task[e]);
-    throwIfAborted(ctx.signal, 'the stack fit');
-    const fits = await startLastFirst(library, (cand) => cand.fit(train, ctx));
-    let col = 0;
-    for (const fitted of fits) {
-      for (const p of fitted.predict(models, tasks)) {
-        for (let i = 0; i < p.length; i++) E[(row + i) * J + col] = (p[i] - ds.scores.value[sp.test[i]]) / sd[tasks[i]];
-        col++;
-      }
+
+/** The library fitted on one table: each candidate's fit, in library order. */
+interface LibraryFit {
+  fits: FittedCandidate[];
+}
+
+/** Fits every candidate of `lib` on `train`, candidate j with `settings[j]` when given. */
+async function fitLibrary(lib: readonly StackCandidate[], train: Dataset, ctx: PredictContext, settings?: ReadonlyArray<FittedPredictor['chosen'] | undefined>): Promise<LibraryFit> {
+  throwIfAborted(ctx.signal, 'the stack fit');
+  const fits = await startLastFirst(lib, (cand, j) => cand.fit(train, settings?.[j] ? { ...ctx, settings: settings[j] } : ctx));
+  return { fits };
+}
+
+/**
+ * Out-of-fold residuals (prediction minus truth over the task's sd) of every column on the cells the
+ * folds hold out, split by regime: a cell goes to 'few' when its model had at most `few` scores in
+ * its fold's training view. n × J row-major each.
+ */
+function oofResiduals(train: Dataset, folds: readonly CalibrationFold[], views: readonly Dataset[], fits: readonly LibraryFit[], J: number, few: number): { many: number[]; few: number[] } {
+  const sd = taskStats(cellsOf(train)).sd;
+  const out = { many: [] as number[], few: [] as number[] };
+  const row = new Float64Array(J);
+  folds.forEach((fold, i) => {
+    const count = new Int32Array(train.models.length);
+    for (const m of views[i].scores.model) count[m]++;
+    const h = cellsOf(train, fold.held);
+    const preds = fits[i].fits.flatMap((f) => f.predict(h.model, h.task));
+    for (let c = 0; c < h.value.length; c++) {
+      for (let j = 0; j < J; j++) row[j] = (preds[j][c] - h.value[c]) / sd[h.task[c]];
+      (count[h.model[c]] <= few ? out.few : out.many).push(...row);
     }
-    row += sp.test.length;
+  });
+  return out;
+}
+
+/** Fewest out-of-fold cells a regime needs for weights of its own (else it takes the other's). */
+const MIN_REGIME_CELLS = 10;
+
+/** The stacked prediction of a fitted library on the table it was fitted on: per-regime weights, clipped. */
+function combine(cands: readonly StackCandidate[], lib: LibraryFit, ds: Dataset, wMany: Float64Array, wFew: Float64Array, few: number, chosen: FittedPredictor['chosen']): FittedPredictor {
+  const M = ds.models.length;
+  const T = ds.tasks.length;
+  const count = new Int32Array(M);
+  for (const m of ds.scores.model) count[m]++;
+  const cols: number[] = [];
+  let col = 0;
+  for (const cand of cands) {
+    cols.push(col);
+    col += cand.columns.length;
   }
-  return { E, n };
+  const used = lib.fits.map((_, c) => {
+    const end = c + 1 < cols.length ? cols[c + 1] : col;
+    for (let j = cols[c]; j < end; j++) if (wMany[j] > 0 || wFew[j] > 0) return true;
+    return false;
+  });
+  const canFoldIn = lib.fits.every((f, c) => !used[c] || f.foldIn !== undefined);
+  const { lo, hi } = clipRanges(ds);
+  return {
+    chosen,
+    predict(models: Int32Array, tasks: Int32Array): Float64Array {
+      checkPredictArgs(models, tasks, M, T);
+      const out = new Float64Array(models.length);
+      lib.fits.forEach((f, c) => {
+        if (!used[c]) return;
+        f.predict(models, tasks).forEach((p, i) => {
+          const j = cols[c] + i;
+          for (let e = 0; e < out.length; e++) {
+            const w = count[models[e]] <= few ? wFew[j] : wMany[j];
+            if (w > 0) out[e] += w * p[e];
+          }
+        });
+      });
+      for (let i = 0; i < out.length; i++) out[i] = Math.min(hi[tasks[i]], Math.max(lo[tasks[i]], out[i]));
+      return out;
+    },
+    ...(canFoldIn
+      ? {
+          foldIn(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array {
+            // The regime a refit would put the new row in: by its count of known scores.
+            const w = scores.length <= few ? wFew : wMany;
+            const out = new Float64Array(T);
+            lib.fits.forEach((f, c) => {
+              if (!used[c]) return;
+              f.foldIn!(scores).forEach((p, i) => {
+                const wj = w[cols[c] + i];
+                if (wj > 0) for (let t = 0; t < T; t++) out[t] += wj * p[t];
+              });
+            });
+            return out.map((v, t) => Math.min(hi[t], Math.max(lo[t], v)));
+          },
+        }
+      : {}),
+  };
 }
 
 /**
  * Stacking over a library of candidates (default {@link STACK_LIBRARY}) with per-regime weights learned
- * on out-of-fold predictions of the training cells ({@link learnStackWeights}). 'many' weights come from
- * {@link STACK_FOLDS} folds of random training cells; 'few' weights, when the table has models with at
- * most {@link fewThreshold} scores, from held-out models revealing k of their scores, k the median
- * count of those models. A model is predicted with the weights of its regime. Weight learning on a
- * table of more than {@link STACK_MAX_WEIGHT_MODELS} models uses a seeded subsample of models.
- * Candidates with zero weight in both regimes are not refitted. `chosen`: weights per regime.
+ * on out-of-fold predictions of the training cells ({@link learnStackWeights}, module comment). The
+ * folds are the calibration folds ({@link calibrationFolds}, {@link DEFAULT_CALIBRATION_FOLDS} of each
+ * kind); a model counts as having few scores up to {@link fewThreshold}. `chosen`: the weights per
+ * regime (`many.<column>`, `few.<column>`), the out-of-fold cells of each regime, and each
+ * candidate's own settings (`<candidate>.<key>`).
  */
 export function stackPredictor(name = 'stack', library: readonly StackCandidate[] = STACK_LIBRARY): Predictor {
+  const fitWithFolds = async (train: Dataset, ctx: PredictContext, folds: readonly CalibrationFold[], views: readonly Dataset[]): Promise<{ fitted: FittedPredictor; folds: FittedPredictor[] }> => {
+    throwIfAborted(ctx.signal, 'the stack fit');
+    // The stack chooses its candidates' settings itself; settings given to it are not theirs.
+    const own: PredictContext = { ...ctx, settings: undefined };
+    const lib = library.filter((c) => c.applies(train));
+    const columns = lib.flatMap((c) => c.columns);
+    const J = columns.length;
+    const few = fewThreshold(train.tasks.length);
+    const full = await fitLibrary(lib, train, own);
+    const settings = full.fits.map((f) => f.chosen);
+    const foldFits = await runFolds({ fit: (view: Dataset, c: PredictContext) => fitLibrary(lib, view, c, settings) }, folds.length, (i) => ({ train: views[i], ctx: own }), (f) => f, {
+      signal: ctx.signal,
+      what: 'the stack fit',
+    });
+    const r = oofResiduals(train, folds, views, foldFits, J, few);
+    const nMany = r.many.length / J;
+    const nFew = r.few.length / J;
+    const all = nMany < MIN_REGIME_CELLS || nFew < MIN_REGIME_CELLS ? Float64Array.from([...r.many, ...r.few]) : null;
+    const wMany = nMany >= MIN_REGIME_CELLS ? learnStackWeights(Float64Array.from(r.many), nMany, J) : learnStackWeights(all!, nMany + nFew, J);
+    const wFew = nFew >= MIN_REGIME_CELLS ? learnStackWeights(Float64Array.from(r.few), nFew, J) : wMany;
+    const chosen: Record<string, number | string | boolean> = { fewThreshold: few, folds: folds.length, cellsMany: nMany, cellsFew: nFew };
+    columns.forEach((c, j) => {
+      chosen[`many.${c}`] = Number(wMany[j].toFixed(4));
+      chosen[`few.${c}`] = Number(wFew[j].toFixed(4));
+    });
+    lib.forEach((cand, c) => {
+      for (const [k, v] of Object.entries(full.fits[c].chosen ?? {})) chosen[`${cand.columns[0]}.${k}`] = v;
+    });
+    return {
+      fitted: combine(lib, full, train, wMany, wFew, few, chosen),
+      folds: foldFits.map((f, i) => combine(lib, f, views[i], wMany, wFew, few, chosen)),
+    };
+  };
   return {
     name,
     description: 'stacking of mean, knn, plain kNN (5/10/20), pca, logit-als, mf-sgd and cmf (with factors), non-negative weights from out-of-fold predictions, per regime (many / few known scores)',
@@ -290,90 +327,10 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     canFoldIn: library.every((c) => c.canFoldIn !== false),
     members: library.flatMap((c) => (c.predictor ? [c.predictor] : [])),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
-      throwIfAborted(ctx.signal, 'the stack fit');
-      const lib = library.filter((c) => c.applies(train));
-      const columns = lib.flatMap((c) => c.columns);
-      const J = columns.length;
-      const M = train.models.length;
-      const T = train.tasks.length;
-      const count = new Int32Array(M);
-      for (const m of train.scores.model) count[m]++;
-
-      let learnOn = train;
-      if (M > STACK_MAX_WEIGHT_MODELS) {
-        const order = Int32Array.from({ length: M }, (_, m) => m);
-        new Rng(ctx.seed, 0x737403).shuffle(order);
-        learnOn = withModels(train, order.slice(0, STACK_MAX_WEIGHT_MODELS).sort());
-      }
-      const few = fewThreshold(T);
-      const fewCounts = Array.from(count).filter((c) => c > 0 && c <= few).sort((a, b) => a - b);
-      const many = await oofResiduals(learnOn, manySplits(learnOn, ctx.seed), lib, J, ctx);
-      const wMany = learnStackWeights(many.E, many.n, J);
-      let wFew = wMany;
-      let kFew = 0;
-      if (fewCounts.length > 0) {
-        kFew = fewCounts[fewCounts.length >> 1];
-        const splits = fewSplits(learnOn, kFew, ctx.seed);
-        if (splits.length > 0) {
-          const r = await oofResiduals(learnOn, splits, lib, J, ctx);
-          if (r.n >= 10) wFew = learnStackWeights(r.E, r.n, J);
-        }
-      }
-
-      // Refit only the candidates that carry weight somewhere.
-      const cols: number[] = [];
-      let col = 0;
-      for (const cand of lib) {
-        cols.push(col);
-        col += cand.columns.length;
-      }
-      const used = lib.map((cand, c) => cand.columns.some((_, i) => wMany[cols[c] + i] > 0 || wFew[cols[c] + i] > 0));
-      const refits = await startLastFirst(lib, (cand, c) => (used[c] ? cand.fit(train, ctx) : Promise.resolve(undefined)));
-      const fitted = refits.map((fit, c) => (fit ? { col: cols[c], fit } : undefined));
-      const canFoldIn = fitted.every((f) => f === undefined || f.fit.foldIn !== undefined);
-      const chosen: Record<string, number | string | boolean> = { fewThreshold: few, fewK: kFew, weightModels: learnOn.models.length };
-      columns.forEach((c, j) => {
-        chosen[`many.${c}`] = Number(wMany[j].toFixed(4));
-        chosen[`few.${c}`] = Number(wFew[j].toFixed(4));
-      });
-      const { lo, hi } = clipRanges(train);
-      return {
-        chosen,
-        predict(models: Int32Array, tasks: Int32Array): Float64Array {
-          checkPredictArgs(models, tasks, M, T);
-          const out = new Float64Array(models.length);
-          for (const f of fitted) {
-            if (!f) continue;
-            f.fit.predict(models, tasks).forEach((p, i) => {
-              const j = f.col + i;
-              for (let c2 = 0; c2 < out.length; c2++) {
-                const w = count[models[c2]] <= few ? wFew[j] : wMany[j];
-                if (w > 0) out[c2] += w * p[c2];
-              }
-            });
-          }
-          for (let i = 0; i < out.length; i++) out[i] = Math.min(hi[tasks[i]], Math.max(lo[tasks[i]], out[i]));
-          return out;
-        },
-        ...(canFoldIn
-          ? {
-              foldIn(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array {
-                // The regime a refit would put the new row in: by its count of known scores.
-                const w = scores.length <= few ? wFew : wMany;
-                const out = new Float64Array(T);
-                for (const f of fitted) {
-                  if (!f) continue;
-                  f.fit.foldIn!(scores).forEach((p, i) => {
-                    const wj = w[f.col + i];
-                    if (wj > 0) for (let t = 0; t < T; t++) out[t] += wj * p[t];
-                  });
-                }
-                return out.map((v, t) => Math.min(hi[t], Math.max(lo[t], v)));
-              },
-            }
-          : {}),
-      };
+      const folds = calibrationFolds(train, ctx.seed, { folds: DEFAULT_CALIBRATION_FOLDS, sparseModels: true });
+      return (await fitWithFolds(train, ctx, folds, folds.map((f) => trainView(train, f.keep)))).fitted;
     },
+    fitWithFolds,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { BackendChoice } from '../../backends/registry.js';
 import type { Dataset } from '../data/dataset.js';
+import type { CalibrationFold } from '../folds/calibration.js';
 import type { FitCache } from './fit-cache.js';
 
 /**
@@ -21,6 +22,13 @@ export interface PredictContext {
    * so predictions are the same with or without it.
    */
   fitCache?: FitCache;
+  /**
+   * Hyperparameters to use instead of choosing them by inner validation: the `chosen` of a fit of the
+   * same predictor on a superset of these cells. The stack refits its candidates on its calibration
+   * folds this way, so each candidate runs its inner validation once, on the whole table, rather than
+   * once per fold. A predictor uses the keys it knows (its `chosen` names) and chooses the rest itself.
+   */
+  settings?: Readonly<Record<string, number | string | boolean>>;
 }
 
 /** A fitted predictor: predicts any (model, task) cell of the training Dataset's index space. */
@@ -61,4 +69,11 @@ export interface Predictor {
    */
   readonly members?: readonly Predictor[];
   fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor>;
+  /**
+   * Optional: the fit on every training cell together with fits on each calibration fold
+   * (`views[i]` is `train` restricted to `folds[i].keep`), for a method that fits on such folds
+   * anyway (the stack learns its weights on them). `fitted` must be what `fit` gives when `folds` are
+   * the method's own default folds. Interval calibration uses it instead of 2K + 1 separate fits.
+   */
+  fitWithFolds?(train: Dataset, ctx: PredictContext, folds: readonly CalibrationFold[], views: readonly Dataset[]): Promise<{ fitted: FittedPredictor; folds: FittedPredictor[] }>;
 }

@@ -4,7 +4,9 @@
  * {@link withIntervals} wraps a {@link Predictor}. Its `fit` sees only the training Dataset, and
  * calibrates on cells of that Dataset alone:
  *
- * 1. Calibration fits (2K + 1 fits of the base predictor in all).
+ * 1. Calibration fits (2K + 1 fits of the base predictor in all) on the calibration folds of
+ *    folds/calibration.ts; a predictor with {@link Predictor.fitWithFolds} (the stack, which learns
+ *    its weights on the same folds) makes them in one call.
  *    - K cell folds: the training cells are dealt into K folds at random; each fold is held out in
  *      turn and predicted by the base predictor fitted on the rest (plain K-fold cross-conformal).
  *      These residuals look like a cell held out from a well-observed model.
@@ -45,6 +47,7 @@ import type { Dataset } from '../data/dataset.js';
 import { cellsOf } from '../data/observed-cells.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
+import { calibrationFolds, DEFAULT_CALIBRATION_FOLDS } from '../folds/calibration.js';
 import { runFolds } from '../folds/runner.js';
 import { ridgeRegression } from '../linalg/dense.js';
 import { checkPredictArgs, clipRanges, throwIfAborted } from '../predictors/baseline-shared.js';
@@ -53,7 +56,7 @@ import type { FittedPredictor, PredictContext, Predictor } from '../predictors/t
 /** The interval level used when none is given. */
 export const DEFAULT_LEVEL = 0.9;
 /** Calibration folds used when none are given. */
-export const DEFAULT_INTERVAL_FOLDS = 5;
+export const DEFAULT_INTERVAL_FOLDS = DEFAULT_CALIBRATION_FOLDS;
 
 /** Options of {@link withIntervals}. */
 export interface IntervalOptions {
@@ -162,14 +165,11 @@ export function conformalQuantile(sorted: ArrayLike<number>, level: number): num
   return sorted[Math.max(k, 1) - 1];
 }
 
-// PRNG streams of the calibration folds, apart from the protocols' (0x101..) and predictors' streams.
-const STREAM_CELL_FOLDS = 0x636f6e00;
-const STREAM_MODEL_GROUPS = 0x636f6e01;
+// PRNG streams of the calibration, apart from the protocols' (0x101..) and predictors' streams; the
+// folds themselves draw from 0x636f6e00 and 0x636f6e01 (folds/calibration.ts).
 const STREAM_HALVES = 0x636f6e02;
 const STREAM_IN_SAMPLE = 0x636f6e03;
 
-/** Most scores a simulated sparse model keeps (r is drawn from 0..this). */
-const MAX_REVEAL = 4;
 /** Fewest conformal scores in a Mondrian group; fewer make the group's quantile too noisy. */
 const MIN_GROUP = 150;
 /** Candidate lower edges of the Mondrian groups (numbers of scores of a model), before merging. */
@@ -447,30 +447,7 @@ async function fitWithIntervals(
   const clip = clipRanges(train);
 
   // --- Calibration folds ---------------------------------------------------------------------
-  const cellFold = new Int32Array(n);
-  {
-    const order = new Int32Array(n);
-    for (let e = 0; e < n; e++) order[e] = e;
-    new Rng(ctx.seed, STREAM_CELL_FOLDS).shuffle(order);
-    for (let j = 0; j < n; j++) cellFold[order[j]] = j % K;
-  }
-  const modelGroup = new Int32Array(nM).fill(-1);
-  const revealed = new Uint8Array(n);
-  if (o.sparseModels) {
-    const byModel: number[][] = Array.from({ length: nM }, () => []);
-    for (let e = 0; e < n; e++) byModel[model[e]].push(e);
-    const eligible: number[] = [];
-    for (let m = 0; m < nM; m++) if (byModel[m].length >= 2) eligible.push(m);
-    const rng = new Rng(ctx.seed, STREAM_MODEL_GROUPS);
-    rng.shuffle(eligible);
-    eligible.forEach((m, i) => {
-      modelGroup[m] = i % K;
-      const cells = byModel[m];
-      rng.shuffle(cells);
-      const r = rng.nextInt(Math.min(MAX_REVEAL, cells.length - 1) + 1);
-      for (let j = 0; j < r; j++) revealed[cells[j]] = 1;
-    });
-  }
+  const folds = calibrationFolds(train, ctx.seed, { folds: K, sparseModels: o.sparseModels });
 
   // --- Out-of-fold residuals -----------------------------------------------------------------
   const res: number[] = []; // |residual| on 0–100
@@ -479,38 +456,30 @@ async function fitWithIntervals(
   const cellTask: number[] = [];
   const calModel: number[] = [];
   const pending: Array<{ stats: FitStats; m: Int32Array; t: Int32Array; pred: Float64Array; truth: Float64Array; kind: Uint8Array }> = [];
-  // Cell folds first, then (when enabled) sparse-model folds: separate fits, so that the cell folds
-  // are exactly plain K-fold cross-conformal (the global baseline) and each fit lacks about 1/K of
-  // the cells, like the others.
-  const plan: Array<{ sparse: boolean; k: number }> = [];
-  for (let k = 0; k < K; k++) plan.push({ sparse: false, k });
-  if (o.sparseModels) for (let k = 0; k < K; k++) plan.push({ sparse: true, k });
-  const folds = plan.flatMap(({ sparse, k }) => {
-    const keep = new Uint8Array(n);
-    const held: number[] = [];
-    for (let e = 0; e < n; e++) {
-      if (sparse ? modelGroup[model[e]] === k && !revealed[e] : cellFold[e] === k) held.push(e);
-      else keep[e] = 1;
-    }
-    return held.length === 0 ? [] : [{ keep, held, kind: sparse ? 1 : 0 }];
-  });
   const inSample = inSampleModels(train, ctx.seed);
-  // The calibration folds and the fit on every training cell go to the fold runner together; the
-  // last "fold" keeps every cell.
-  const fitted = await runFolds(
-    base,
-    folds.length + 1,
-    (i) => ({ train: i < folds.length ? trainView(train, folds[i].keep) : train, ctx }),
-    (f, i, _ms, fit) => {
-      const stats = fitStats(f, fit.train, range100, inSample);
-      if (i === folds.length) return { fitted: f, stats, fold: null };
-      const { held, kind } = folds[i];
-      const h = cellsOf(train, held);
-      const fold = { stats, m: h.model, t: h.task, pred: f.predict(h.model, h.task), truth: h.value, kind: new Uint8Array(held.length).fill(kind) };
-      return { fitted: null, stats, fold };
-    },
-    { signal: ctx.signal, what: 'interval calibration' },
-  );
+  const views = folds.map((f) => trainView(train, f.keep));
+  const foldResult = (f: FittedPredictor, i: number): { fitted: FittedPredictor | null; stats: FitStats; fold: (typeof pending)[number] | null } => {
+    const stats = fitStats(f, i < folds.length ? views[i] : train, range100, inSample);
+    if (i === folds.length) return { fitted: f, stats, fold: null };
+    const { held } = folds[i];
+    const h = cellsOf(train, held);
+    const fold = { stats, m: h.model, t: h.task, pred: f.predict(h.model, h.task), truth: h.value, kind: new Uint8Array(held.length).fill(folds[i].kind === 'sparse' ? 1 : 0) };
+    return { fitted: null, stats, fold };
+  };
+  let fitted: Array<ReturnType<typeof foldResult>>;
+  if (base.fitWithFolds) {
+    // A method that fits on these folds anyway (the stack learns its weights on them) fits once for both.
+    throwIfAborted(ctx.signal, 'interval calibration');
+    const r = await base.fitWithFolds(train, ctx, folds, views);
+    fitted = [...r.folds, r.fitted].map(foldResult);
+  } else {
+    // The calibration folds and the fit on every training cell go to the fold runner together; the
+    // last "fold" keeps every cell.
+    fitted = await runFolds(base, folds.length + 1, (i) => ({ train: i < folds.length ? views[i] : train, ctx }), (f, i) => foldResult(f, i), {
+      signal: ctx.signal,
+      what: 'interval calibration',
+    });
+  }
   for (const r of fitted) if (r.fold) pending.push(r.fold);
   const last = fitted[folds.length];
   const fittedAll = last.fitted!;

@@ -5,6 +5,7 @@ import { logitAlsPredictor123 } from '../../../src/app/predictors/logit-als.js';
 import { meanPredictor } from '../../../src/app/predictors/mean.js';
 import { learnStackWeights, predictorCandidate, stackPredictor } from '../../../src/app/predictors/stack.js';
 import type { Predictor } from '../../../src/app/predictors/types.js';
+import { DEFAULT_INTERVAL_FOLDS, withIntervals } from '../../../src/app/trust/intervals.js';
 import { Rng } from '../../../src/numeric/rng.js';
 
 /** A percent-scale table whose logits are bias + rank-2, with a share of cells held out. */
@@ -86,19 +87,23 @@ describe('learnStackWeights', () => {
 });
 
 describe('stack', () => {
-  it('learns to trust the candidate the data came from and does not refit zero-weight candidates', async () => {
+  it('learns to trust the candidate the data came from and never predicts with a zero-weight candidate', async () => {
     const { ds, keep, hidden, truth } = logitTable(40, 8, 6, 0.3);
     const train = trainView(ds, keep);
     const oracle: Predictor = { name: 'oracle', description: '', usesFactors: false, fit: async () => ({ chosen: {}, predict: (m, t) => Float64Array.from(m, (x, i) => truth(x, t[i])) }) };
-    const fullFits: number[] = [];
+    // Cells the awful candidate's fits on the whole training table were asked to predict.
+    let fullPredicted = 0;
     const awful: Predictor = {
       name: 'awful',
       description: '',
       usesFactors: false,
-      fit: async (d) => {
-        fullFits.push(d.scores.value.length);
-        return { chosen: {}, predict: (m) => new Float64Array(m.length).fill(1000) };
-      },
+      fit: async (d) => ({
+        chosen: {},
+        predict: (m) => {
+          if (d.scores.value.length === train.scores.value.length) fullPredicted += m.length;
+          return new Float64Array(m.length).fill(1000);
+        },
+      }),
     };
     const s = stackPredictor('s', [predictorCandidate(meanPredictor), predictorCandidate(oracle), predictorCandidate(awful)]);
     const f = await s.fit(train, { seed: 2 });
@@ -107,10 +112,30 @@ describe('stack', () => {
     expect(ws.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
     expect(ws[1]).toBeGreaterThan(0.9);
     expect(ws[2]).toBe(0);
-    expect(fullFits.length).toBeGreaterThan(0); // fitted out of fold…
-    expect(fullFits).not.toContain(train.scores.value.length); // …but never on the whole training table
+    expect(f.chosen['few.awful']).toBe(0);
     expect(maeOnHidden(f, ds, hidden)).toBeLessThan(1);
+    expect(fullPredicted).toBe(0);
   });
+
+  it('gives the same predictions with or without intervals, from one set of fold fits', async () => {
+    const { ds, keep, hidden } = logitTable(30, 8, 7, 0.25);
+    const train = trainView(ds, keep);
+    let fits = 0;
+    const counted: Predictor = { ...meanPredictor, name: 'counted', fit: (d, c) => (fits++, meanPredictor.fit(d, c)) };
+    const s = stackPredictor('s', [predictorCandidate(counted), predictorCandidate(logitAlsPredictor123)]);
+    const models = Int32Array.from(hidden, (e) => ds.scores.model[e]);
+    const tasks = Int32Array.from(hidden, (e) => ds.scores.task[e]);
+    const plain = (await s.fit(train, { seed: 4 })).predict(models, tasks);
+    const fitsPlain = fits;
+    fits = 0;
+    const wrapped = await withIntervals(s).fit(train, { seed: 4 });
+    expect(Array.from(wrapped.predict(models, tasks))).toEqual(Array.from(plain));
+    // The whole table once, then each of the 2K calibration folds once: no fits of its own for the wrapper.
+    expect(fits).toBe(fitsPlain);
+    expect(fits).toBe(1 + 2 * DEFAULT_INTERVAL_FOLDS);
+    const iv = wrapped.interval(models, tasks);
+    for (let i = 0; i < models.length; i++) expect(iv.lower[i]).toBeLessThanOrEqual(iv.upper[i]);
+  }, 60000);
 
   it('never sees held-out cells: changing their true values leaves predictions on them unchanged', async () => {
     const { ds, keep, hidden } = logitTable(30, 8, 7, 0.25);
