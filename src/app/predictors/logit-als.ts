@@ -5,7 +5,9 @@
  * starts averaged, then mapped back. Accuracy near 0 % and 100 % saturates on real leaderboards;
  * in logit space a model's lead is additive across easy and hard tasks alike, so a low rank fits.
  */
+import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 import { Rng } from '../../numeric/rng.js';
+import { CollabperfError } from '../../errors.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
@@ -139,12 +141,13 @@ function solveSide(
         for (let c2 = 0; c2 <= a; c2++) A[a * p + c2] += x[a] * x[c2];
       }
     }
-    for (let a = 0; a < p; a++) for (let c2 = 0; c2 < a; c2++) A[c2 * p + a] = A[a * p + c2];
     A[0] += LOGIT_ALS_BIAS_LAMBDA;
     for (let k = 1; k < p; k++) A[k * p + k] += lambda;
-    const sol = solveSpd(A, b, p);
-    ob[i] = sol[0];
-    for (let k = 0; k < r; k++) OF[i * r + k] = sol[k + 1];
+    // In place on the lower triangle: no allocation per row (this loop is most of the fit).
+    if (!choleskyInPlace(A, p)) throw new CollabperfError('E_NUMERIC', `logit-als: the normal equations of row ${i} are not positive definite`);
+    choleskySolveInPlace(A, p, b);
+    ob[i] = b[0];
+    for (let k = 0; k < r; k++) OF[i * r + k] = b[k + 1];
   }
 }
 
