@@ -144,7 +144,12 @@ export async function completeMatrix(
   clampCells(prediction, bounds, ts, scales);
   const warnings: PredictionWarning[] = overrideWarnings(ds, scales);
   const tableFactors = [...ds.factorSchema.model, ...ds.factorSchema.task].map((f) => f.name);
-  if (tableFactors.length > 0 && !predictor.usesFactors) warnings.push(factorsUnused(predictor.name, tableFactors, `the table's factors (${tableFactors.join(', ')})`));
+  if (tableFactors.length > 0 && (!predictor.usesFactors || fitted.chosen.factorsUsed === false)) {
+    const w = factorsUnused(predictor.name, tableFactors, `the table's factors (${tableFactors.join(', ')})`);
+    // A composite whose factor-aware candidates were left out or earned no weight says why.
+    if (typeof fitted.chosen.factorsUnusedWhy === 'string') w.message = w.message.replace('does not use factors', `did not use factors (${fitted.chosen.factorsUnusedWhy})`);
+    warnings.push(w);
+  }
   return {
     method: predictor.name,
     chosen: fitted.chosen,
@@ -274,7 +279,9 @@ export async function predictNewModel(
   const missingFactors = ds.factorSchema.model.map((f) => f.name).filter((n) => !(given.factors !== undefined && n in given.factors));
   const original = predictor;
   // With no score at all, the factors are all there is to predict from.
-  if (hasFactors && !predictor.usesFactors && given.factorMethod !== undefined && (missingFactors.length === 0 || given.scores.length === 0)) predictor = given.factorMethod;
+  // (factorMethod is given only for the default; the stack reads factors too, but ncf-factors still
+  // measured better for a new model given every factor: docs/accuracy.md.)
+  if (hasFactors && given.factorMethod !== undefined && predictor !== given.factorMethod && (missingFactors.length === 0 || given.scores.length === 0)) predictor = given.factorMethod;
   if (given.scores.length === 0 && !predictor.usesFactors) {
     throw new CollabperfError('E_INVALID_ARGUMENT', `method "${predictor.name}" needs at least one score of the new model; with factors only, use a factor method such as factors-only or cmf`);
   }

@@ -94,13 +94,20 @@ describe('predict output', () => {
     expect(v.slice(2)).toEqual(lines(plain.stdout).slice(1));
   });
   it('filling a table whose factors the method ignores says so in --json and with --verbose, not on every run', async () => {
-    const plain = await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals');
+    const plain = await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--method', 'ensemble');
     expect(plain.code).toBe(0);
     expect(lines(plain.stdout)[0]).toBe('crowdsource: 19 missing cell(s) predicted with ensemble');
     expect(plain.stderr).not.toMatch(/does not use factors/);
-    expect((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--verbose')).stderr).toMatch(/method "ensemble" does not use factors/);
-    const j = JSON.parse((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--json')).stdout);
+    expect((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--method', 'ensemble', '--verbose')).stderr).toMatch(/method "ensemble" does not use factors/);
+    const j = JSON.parse((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--method', 'ensemble', '--json')).stdout);
     expect(j.warnings.some((w: string) => /does not use factors/.test(w))).toBe(true);
+  });
+  it('the default (stack) fills a table with factors through its factor-aware candidate, and says nothing about factors', async () => {
+    const j = JSON.parse((await runCli('predict', '--model', 'Llama 3 8B', '--no-intervals', '--json')).stdout);
+    expect(j.method).toBe('stack');
+    expect(j.chosen.factorsUsed).toBe(true);
+    expect(j.chosen['many.cmf'] + j.chosen['few.cmf']).toBeGreaterThan(0);
+    expect(j.warnings.some((w: string) => /factors/.test(w))).toBe(false);
   });
   it('prints every prediction and interval bound with two decimals, 100.00 beside 87.66', async () => {
     const r = await runCli('predict', '--data', tables.wide, '--method', 'mean');

@@ -279,6 +279,19 @@ function combine(cands: readonly StackCandidate[], lib: LibraryFit, ds: Dataset,
 }
 
 /**
+ * Whether the fitted stack's prediction depends on the table's factors (`factorsUsed`), and when it
+ * does not although the library has factor-aware candidates, why (`factorsUnusedWhy`).
+ */
+function factorUse(library: readonly StackCandidate[], lib: readonly StackCandidate[], columns: readonly string[], wMany: Float64Array, wFew: Float64Array, train: Dataset): Record<string, boolean | string> {
+  const aware = library.filter((c) => c.predictor?.usesFactors === true);
+  if (aware.length === 0 || !hasFactors(train)) return {};
+  const fitted = lib.filter((c) => aware.includes(c));
+  if (fitted.length === 0) return { factorsUsed: false, factorsUnusedWhy: `its factor-aware candidates (${aware.map((c) => c.columns[0]).join(', ')}) are fitted only on tables of at most ${STACK_BIG_CELLS} cells` };
+  const weighted = fitted.some((c) => c.columns.some((col) => wMany[columns.indexOf(col)] > 0 || wFew[columns.indexOf(col)] > 0));
+  return weighted ? { factorsUsed: true } : { factorsUsed: false, factorsUnusedWhy: `its factor-aware candidates (${fitted.map((c) => c.columns[0]).join(', ')}) earned no weight on this table` };
+}
+
+/**
  * Stacking over a library of candidates (default {@link STACK_LIBRARY}) with per-regime weights learned
  * on out-of-fold predictions of the training cells ({@link learnStackWeights}, module comment). The
  * folds are the calibration folds ({@link calibrationFolds}, {@link DEFAULT_CALIBRATION_FOLDS} of each
@@ -307,7 +320,7 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     const all = nMany < MIN_REGIME_CELLS || nFew < MIN_REGIME_CELLS ? Float64Array.from([...r.many, ...r.few]) : null;
     const wMany = nMany >= MIN_REGIME_CELLS ? learnStackWeights(Float64Array.from(r.many), nMany, J) : learnStackWeights(all!, nMany + nFew, J);
     const wFew = nFew >= MIN_REGIME_CELLS ? learnStackWeights(Float64Array.from(r.few), nFew, J) : wMany;
-    const chosen: Record<string, number | string | boolean> = { fewThreshold: few, folds: folds.length, cellsMany: nMany, cellsFew: nFew };
+    const chosen: Record<string, number | string | boolean> = { fewThreshold: few, folds: folds.length, cellsMany: nMany, cellsFew: nFew, ...factorUse(library, lib, columns, wMany, wFew, train) };
     columns.forEach((c, j) => {
       chosen[`many.${c}`] = Number(wMany[j].toFixed(4));
       chosen[`few.${c}`] = Number(wFew[j].toFixed(4));
@@ -323,7 +336,8 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
   return {
     name,
     description: 'stacking of mean, knn, plain kNN (5/10/20), pca, logit-als, mf-sgd and cmf (with factors), non-negative weights from out-of-fold predictions, per regime (many / few known scores)',
-    usesFactors: false,
+    // cmf reads the table's factors (on small tables; `chosen.factorsUsed` says whether they counted).
+    usesFactors: library.some((c) => c.predictor?.usesFactors === true),
     canFoldIn: library.every((c) => c.canFoldIn !== false),
     members: library.flatMap((c) => (c.predictor ? [c.predictor] : [])),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
