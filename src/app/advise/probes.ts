@@ -8,7 +8,9 @@
  * The advisor plans all k probes at once from nothing known (as `advise --budget k` would, before any
  * of them is run), choosing only among the benchmarks the held-out model has a score for (a probe
  * needs a result to reveal); the random arm draws from the same benchmarks. Both arms are scored on
- * the cells each leaves unrevealed, which is the error a user would see.
+ * the cells each leaves unrevealed, which is the error a user would see. A method that folds in
+ * predicts each held-out model as `predict --new` would, from one fit on the fold's training models
+ * and its revealed probes folded in; any other is refitted with the revealed probes added.
  */
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../numeric/rng.js';
@@ -18,7 +20,7 @@ import type { Dataset } from '../data/dataset.js';
 import { cellPositions } from '../data/observed-cells.js';
 import { taskScales } from '../eval/metrics.js';
 import { trainView } from '../eval/split.js';
-import type { PredictContext, Predictor } from '../predictors/types.js';
+import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
 import { adviseWith, type AdviseOptions } from './advisor.js';
 import { resolveSeeds } from '../eval/evaluate.js';
 
@@ -124,6 +126,27 @@ export function parseProbesProtocol(text: string): number | undefined {
   return Number(arg);
 }
 
+/**
+ * Predictions of the cells `cells.ms` / `cells.ts` (listed model by model, in `group` order) from
+ * `fitted.foldIn` of each held-out model's first `j` probes.
+ */
+function foldInPredictions(
+  fitted: FittedPredictor,
+  group: readonly number[],
+  probes: readonly number[][],
+  j: number,
+  cells: { ms: number[]; ts: number[] },
+  valueOf: (m: number, t: number) => number,
+): Float64Array {
+  const out = new Float64Array(cells.ms.length);
+  let p = 0;
+  group.forEach((m, gi) => {
+    const row = fitted.foldIn!(probes[gi].slice(0, j).map((t) => ({ task: t, value: valueOf(m, t) })));
+    for (; p < cells.ms.length && cells.ms[p] === m; p++) out[p] = row[cells.ts[p]];
+  });
+  return out;
+}
+
 const meanStd = (xs: number[]): [number, number] => {
   const v = xs.filter((x) => !Number.isNaN(x));
   const mu = v.length === 0 ? NaN : v.reduce((a, b) => a + b, 0) / v.length;
@@ -218,14 +241,23 @@ export async function evaluateProbes(ds: Dataset, predictor: Predictor, opts: Pr
         });
         return { mask, ms, ts };
       });
-      const preds = await runFolds(
-        predictor,
-        plan.length,
-        (i) => ({ train: trainView(ds, planCells[i].mask), ctx }),
-        (fitted, i) => fitted.predict(Int32Array.from(planCells[i].ms), Int32Array.from(planCells[i].ts)),
-        { signal: opts.ctx?.signal, what: 'probes evaluation' },
-      );
-      fits += plan.length;
+      let preds: Float64Array[];
+      if (predictor.canFoldIn) {
+        // As `predict --new` and the advisor do: one fit on the training models, each held-out model
+        // folded in from its revealed probes (a row added to the table, solved with the rest fixed).
+        const fitted = await predictor.fit(train, ctx);
+        fits += 1;
+        preds = plan.map(({ arm, j }, i) => foldInPredictions(fitted, group, probes[arm], j, planCells[i], (m, t) => ds.scores.value[cellOf[m * nT + t]]));
+      } else {
+        preds = await runFolds(
+          predictor,
+          plan.length,
+          (i) => ({ train: trainView(ds, planCells[i].mask), ctx }),
+          (fitted, i) => fitted.predict(Int32Array.from(planCells[i].ms), Int32Array.from(planCells[i].ts)),
+          { signal: opts.ctx?.signal, what: 'probes evaluation' },
+        );
+        fits += plan.length;
+      }
       plan.forEach(({ arm, j }, i) => {
         const { ms, ts } = planCells[i];
         const pred = preds[i];
