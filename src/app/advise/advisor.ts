@@ -185,6 +185,8 @@ interface StepEstimate {
   support: Int32Array;
   pool: number;
   fits: number;
+  /** The settings the step's fit chose, which later steps reuse (see {@link PredictContext.settings}). */
+  chosen?: FittedPredictor['chosen'];
 }
 
 /**
@@ -353,6 +355,7 @@ async function simulateStep(
   pool.forEach((m, i) => hidden[i].forEach((t) => (ms0.push(m), ts0.push(t))));
   if (ctx.signal?.aborted) throw new CollabperfError('E_ABORTED', 'advice aborted');
   const fitted0 = await predictor.fit(trainView(ds, mask0), ctx);
+  const chosen = fitted0.chosen;
   const flat0 = score(fitted0, ms0, ts0);
   const err0: Map<number, number>[] = pool.map(() => new Map());
   let o = 0;
@@ -439,7 +442,7 @@ async function simulateStep(
     }
     after[c] = n === 0 ? 0 : s / n;
   }
-  return { before, after, support, pool: pool.length, fits: 1 + plans.length };
+  return { before, after, support, pool: pool.length, fits: 1 + plans.length, chosen };
 }
 
 /** One simulated reveal: reference model at pool position `i` reveals `c`; its error on `t` before (`x`) and after (`y`). */
@@ -686,6 +689,7 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
   let fits = 0;
   let prevAfter = NaN;
   let stopped: Advice['stopped'] = null;
+  let settings: FittedPredictor['chosen'] | undefined;
   for (let s = 0; s < budget; s++) {
     const knownNow = new Set([...known, ...chosen]);
     const pool = choosePool(table, knownNow, values, opts.factors, target, opts.referenceModels, ctx.seed);
@@ -693,11 +697,13 @@ export async function adviseWith(ds: Dataset, predictor: Predictor, opts: Advise
     const key = `${[...knownNow].sort((a, b) => a - b).join(',')}|${pool.join(',')}|${left.join(',')}|${fitsPerStep}`;
     let est = cache?.get(key);
     if (!est) {
-      est = await simulateStep(table, predictor, ctx, knownNow, pool, left, fitsPerStep);
+      // Later steps refit on the same table with one more task known: they keep the first step's
+      // settings rather than choosing them again (the stack, say, skips its folds).
+      est = await simulateStep(table, predictor, settings ? { ...ctx, settings } : ctx, knownNow, pool, left, fitsPerStep);
       fits += est.fits;
       cache?.set(key, est);
     }
-    if (s === 0) (baselineError = est.before), (firstPool = est.pool);
+    if (s === 0) (baselineError = est.before), (firstPool = est.pool), (settings = est.chosen);
     // Each step's pool measures its own "before"; the reported errors chain the relative reduction
     // of every step onto the previous step's estimate, so the sequence stays consistent.
     const before = s === 0 || !Number.isFinite(prevAfter) ? est.before : prevAfter;

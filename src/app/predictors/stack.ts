@@ -279,6 +279,43 @@ function combine(cands: readonly StackCandidate[], lib: LibraryFit, ds: Dataset,
 }
 
 /**
+ * The stack with its weights and its candidates' settings taken from `settings` (the `chosen` of an
+ * earlier stack fit, see {@link PredictContext.settings}): one fit of each weighted candidate and no
+ * folds, for callers that refit on many slight variations of one table (the advisor's simulated
+ * steps). Undefined when `settings` lacks a weight of some column of this table's library.
+ */
+async function fitWithSettings(library: readonly StackCandidate[], train: Dataset, ctx: PredictContext, settings: NonNullable<PredictContext['settings']>): Promise<FittedPredictor | undefined> {
+  const lib = library.filter((c) => c.applies(train));
+  const columns = lib.flatMap((c) => c.columns);
+  const weight = (regime: string, col: string): number | undefined => {
+    const w = settings[`${regime}.${col}`];
+    return typeof w === 'number' && w >= 0 ? w : undefined;
+  };
+  if (columns.some((col) => weight('many', col) === undefined || weight('few', col) === undefined)) return undefined;
+  const wMany = Float64Array.from(columns, (col) => weight('many', col)!);
+  const wFew = Float64Array.from(columns, (col) => weight('few', col)!);
+  const few = typeof settings.fewThreshold === 'number' ? settings.fewThreshold : fewThreshold(train.tasks.length);
+  const first: number[] = [];
+  lib.reduce((at, cand) => (first.push(at), at + cand.columns.length), 0);
+  const fits = await startLastFirst(lib, async (cand, c) => {
+    const cols = cand.columns.map((_, i) => first[c] + i);
+    if (cols.every((j) => wMany[j] === 0 && wFew[j] === 0)) return unweighted(cand);
+    const prefix = `${cand.columns[0]}.`;
+    const own = Object.fromEntries(Object.entries(settings).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+    return cand.fit(train, { ...ctx, settings: own });
+  });
+  return combine(lib, { fits }, train, wMany, wFew, few, { ...settings });
+}
+
+/** A stand-in for a candidate with no weight, which {@link combine} never calls. */
+function unweighted(cand: StackCandidate): FittedCandidate {
+  const never = (): never => {
+    throw new Error(`stack: candidate ${cand.columns.join(', ')} has no weight and was not fitted`);
+  };
+  return { predict: never, foldIn: never };
+}
+
+/**
  * Whether the fitted stack's prediction depends on the table's factors (`factorsUsed`), and when it
  * does not although the library has factor-aware candidates, why (`factorsUnusedWhy`).
  */
@@ -341,6 +378,8 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     canFoldIn: library.every((c) => c.canFoldIn !== false),
     members: library.flatMap((c) => (c.predictor ? [c.predictor] : [])),
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
+      const fixed = ctx.settings ? await fitWithSettings(library, train, ctx, ctx.settings) : undefined;
+      if (fixed) return fixed;
       const folds = calibrationFolds(train, ctx.seed, { folds: DEFAULT_CALIBRATION_FOLDS, sparseModels: true });
       return (await fitWithFolds(train, ctx, folds, folds.map((f) => trainView(train, f.keep)))).fitted;
     },

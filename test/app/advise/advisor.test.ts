@@ -33,6 +33,21 @@ describe('advise on a planted matrix', () => {
     }
   });
 
+  it('later steps refit with the settings the first step chose, not choosing them again', async () => {
+    const ds = plantedAdviceDataset();
+    const seen: Array<Record<string, unknown> | undefined> = [];
+    const recording: Predictor = { ...knnPredictor, name: 'recording', fit: (d, c) => (seen.push(c.settings), knnPredictor.fit(d, c)) };
+    const a = await advise(ds, recording, { budget: 3, ctx: { seed: 1 }, known: [{ task: 'N1', value: 49 }] });
+    expect(a.steps).toHaveLength(3);
+    expect(seen[0]).toBeUndefined();
+    const first = (await knnPredictor.fit(ds, { seed: 1 })).chosen;
+    expect(seen.length).toBeGreaterThan(1);
+    for (const st of seen.slice(1)) {
+      expect(st).toBeDefined();
+      expect(Object.keys(st!).sort()).toEqual(Object.keys(first).sort());
+    }
+  });
+
   it('reports a consistent plan: steps chain, rankings hold every candidate, errors on the 0-100 scale', async () => {
     const ds = plantedAdviceDataset();
     const a = await advise(ds, knnPredictor, { budget: 3, ctx: { seed: 1 }, known: [{ task: 'N1', value: 49 }] });

@@ -137,6 +137,29 @@ describe('stack', () => {
     for (let i = 0; i < models.length; i++) expect(iv.lower[i]).toBeLessThanOrEqual(iv.upper[i]);
   }, 60000);
 
+  it('given the settings of an earlier fit, refits each weighted candidate once with them and keeps the weights', async () => {
+    const { ds, keep, hidden } = logitTable(30, 8, 7, 0.25);
+    const train = trainView(ds, keep);
+    let fits = 0;
+    const counted: Predictor = { ...meanPredictor, name: 'counted', fit: (d, c) => (fits++, meanPredictor.fit(d, c)) };
+    const s = stackPredictor('s', [predictorCandidate(counted), predictorCandidate(logitAlsPredictor123)]);
+    const a = await s.fit(train, { seed: 4 });
+    fits = 0;
+    const b = await s.fit(train, { seed: 4, settings: a.chosen });
+    expect(fits).toBe(a.chosen['many.counted'] > 0 || a.chosen['few.counted'] > 0 ? 1 : 0);
+    for (const k of ['many.counted', 'few.counted', 'many.logit-als', 'few.logit-als', 'logit-als.rank', 'logit-als.lambda']) expect(b.chosen[k], k).toBe(a.chosen[k]);
+    const models = Int32Array.from(hidden, (e) => ds.scores.model[e]);
+    const tasks = Int32Array.from(hidden, (e) => ds.scores.task[e]);
+    const pa = a.predict(models, tasks);
+    const pb = b.predict(models, tasks);
+    // Same fits and weights up to the 4 decimals chosen keeps.
+    for (let i = 0; i < pa.length; i++) expect(Math.abs(pb[i] - pa[i])).toBeLessThan(0.05);
+    // Settings without the stack's weights (another method's) are not the stack's: it fits as usual.
+    fits = 0;
+    await s.fit(train, { seed: 4, settings: { rank: 2 } });
+    expect(fits).toBe(1 + 2 * DEFAULT_INTERVAL_FOLDS);
+  }, 60000);
+
   it('never sees held-out cells: changing their true values leaves predictions on them unchanged', async () => {
     const { ds, keep, hidden } = logitTable(30, 8, 7, 0.25);
     const changed: Dataset = { ...ds, scores: { ...ds.scores, value: Float64Array.from(ds.scores.value) } };
