@@ -40,11 +40,21 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
   const dist = new Float64Array(active.length);
   const bestD = new Float64Array(kMax);
   const bestJ = new Int32Array(kMax);
+  // The L nearest candidates of the current query row, by (distance, position in `active`): a cell
+  // walks these first and scans every candidate only when fewer than kMax of them have its task.
+  const L = Math.min(active.length, 4 * kMax);
+  const nearD = new Float64Array(L);
+  const nearA = new Int32Array(L);
+  let nNear = 0;
+  /** Candidates at a finite distance from the current query row. */
+  let nFinite = 0;
   /**
    * Distances of the z-score row `q` (NaN = missing, `qo` its offset in `Q`) to every active model;
    * `self` (−1 for a row not in the table) is never its own neighbour.
    */
   const distances = (Q: Float64Array, qo: number, need: number, self: number): void => {
+    nNear = 0;
+    nFinite = 0;
     for (let i = 0; i < active.length; i++) {
       const j = active[i];
       const jo = j * T;
@@ -54,15 +64,81 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
         const a = Q[qo + t];
         const b = Z[jo + t];
         if (a === a && b === b) {
-          s += (a - b) ** 2;
+          const d = a - b;
+          s += d * d;
           n++;
         }
       }
-      dist[i] = j === self || n < need ? Infinity : s / n;
+      const d = j === self || n < need ? Infinity : s / n;
+      dist[i] = d;
+      if (d === Infinity) continue;
+      nFinite++;
+      // A max-heap of the L nearest by (distance, position): a leaderboard sorted by score brings
+      // ever closer rows towards the query, and a sorted list would shift on almost every one.
+      if (nNear < L) heapPush(d, i);
+      else if (d < nearD[0]) heapReplaceTop(d, i);
     }
+    sortNear();
+  };
+  /** Whether (d1, a1) comes after (d2, a2): farther, or as far and later in `active`. */
+  const after = (d1: number, a1: number, d2: number, a2: number): boolean => d1 > d2 || (d1 === d2 && a1 > a2);
+  const heapPush = (d: number, a: number): void => {
+    let p = nNear++;
+    while (p > 0) {
+      const up = (p - 1) >> 1;
+      if (!after(d, a, nearD[up], nearA[up])) break;
+      nearD[p] = nearD[up];
+      nearA[p] = nearA[up];
+      p = up;
+    }
+    nearD[p] = d;
+    nearA[p] = a;
+  };
+  const heapReplaceTop = (d: number, a: number): void => {
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1;
+      if (l >= nNear) break;
+      const r = l + 1;
+      const c = r < nNear && after(nearD[r], nearA[r], nearD[l], nearA[l]) ? r : l;
+      if (!after(nearD[c], nearA[c], d, a)) break;
+      nearD[p] = nearD[c];
+      nearA[p] = nearA[c];
+      p = c;
+    }
+    nearD[p] = d;
+    nearA[p] = a;
+  };
+  /** Heap order to ascending (distance, position): the order in which the full scan ranks them. */
+  const sortNear = (): void => {
+    const idx = Array.from({ length: nNear }, (_, i) => i);
+    idx.sort((x, y) => nearD[x] - nearD[y] || nearA[x] - nearA[y]);
+    const d = idx.map((i) => nearD[i]);
+    const a = idx.map((i) => nearA[i]);
+    for (let i = 0; i < nNear; i++) (nearD[i] = d[i]), (nearA[i] = a[i]);
   };
   /** Writes the prediction of task `t` from the current distances, for each k, into `outs[ki][i]`. */
   const predictTask = (t: number, outs: Float64Array[], i: number): void => {
+    let found = 0;
+    for (let p = 0; p < nNear && found < kMax; p++) {
+      const j = active[nearA[p]];
+      if (Z[j * T + t] !== Z[j * T + t]) continue;
+      bestD[found] = nearD[p];
+      bestJ[found++] = j;
+    }
+    // Fewer than kMax of the nearest have the task (and there are others): the full scan, which
+    // finds the same neighbours in the same order whenever the walk above would have sufficed.
+    if (found < kMax && nNear < nFinite) found = scanTask(t);
+    ks.forEach((k, ki) => {
+      const use = Math.min(k, found);
+      let s = 0;
+      for (let p = 0; p < use; p++) s += Z[bestJ[p] * T + t];
+      const z = use > 0 ? s / use : 0;
+      outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t] + mom.sd[t] * z));
+    });
+  };
+  /** The kMax nearest candidates having task `t`, by a scan of every candidate; returns how many. */
+  const scanTask = (t: number): number => {
     let found = 0;
     for (let a = 0; a < active.length; a++) {
       const d = dist[a];
@@ -79,13 +155,7 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
       bestD[p] = d;
       bestJ[p] = active[a];
     }
-    ks.forEach((k, ki) => {
-      const use = Math.min(k, found);
-      let s = 0;
-      for (let p = 0; p < use; p++) s += Z[bestJ[p] * T + t];
-      const z = use > 0 ? s / use : 0;
-      outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t] + mom.sd[t] * z));
-    });
+    return found;
   };
   return {
     ks,

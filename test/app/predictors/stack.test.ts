@@ -146,7 +146,7 @@ describe('stack', () => {
     const a = await s.fit(train, { seed: 4 });
     fits = 0;
     const b = await s.fit(train, { seed: 4, settings: a.chosen });
-    expect(fits).toBe(a.chosen['many.counted'] > 0 || a.chosen['few.counted'] > 0 ? 1 : 0);
+    expect(fits).toBe((a.chosen['many.counted'] as number) > 0 || (a.chosen['few.counted'] as number) > 0 ? 1 : 0);
     for (const k of ['many.counted', 'few.counted', 'many.logit-als', 'few.logit-als', 'logit-als.rank', 'logit-als.lambda']) expect(b.chosen[k], k).toBe(a.chosen[k]);
     const models = Int32Array.from(hidden, (e) => ds.scores.model[e]);
     const tasks = Int32Array.from(hidden, (e) => ds.scores.task[e]);
