@@ -152,7 +152,7 @@ const FRONTIER_STUDY = [
  */
 async function frontierOriginal(): Promise<void> {
   const ds = loadBuiltinDataset('frontier');
-  const names = flag('methods')?.split(',') ?? [DEFAULT_METHOD, 'stack', ...REFERENCES];
+  const names = flag('methods')?.split(',') ?? [...new Set([DEFAULT_METHOD, 'stack', 'ensemble', ...REFERENCES])];
   const methods = names.map((n) => getPredictor(n));
   const split = Array.from({ length: seeds }, (_, s) => frontierOriginalFolds(ds, s)).flat();
   const t = performance.now();
@@ -188,7 +188,7 @@ async function frontierOriginal(): Promise<void> {
  */
 async function newModelFactors(): Promise<void> {
   const names = flag('datasets')?.split(',') ?? listBuiltinDatasets().map((d) => d.name).filter((n) => n !== 'openllm-v1' && loadBuiltinDataset(n).factorSchema.model.length > 0);
-  const methods = (flag('methods')?.split(',') ?? [DEFAULT_METHOD, 'stack', 'ncf-factors', 'cmf', 'scaling-law']).map((n) => getPredictor(n));
+  const methods = (flag('methods')?.split(',') ?? [...new Set([DEFAULT_METHOD, 'stack', 'ensemble', 'ncf-factors', 'cmf', 'scaling-law'])]).map((n) => getPredictor(n));
   say(`## New models with factors: new-model:k (k = ${flag('reveal') ?? '2 for ≤ 7 tasks, else 5'}), ${seeds} seeds, MAE on a 0-100 scale`);
   say();
   say('| dataset | held-out models keep | ' + methods.map((m) => m.name).join(' | ') + ' |');
