@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
-import { startPcaWorker } from '../app/predictors/pca-pool.js';
-import { fitsPca } from '../app/predictors/pca.js';
+import { startFitWorker, usesFitWorker } from '../app/predictors/fit-pool.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { READER_NOTE } from '../app/data/wide-table.js';
 import { observedOutsideScales, withDeclaredScales, type Scale } from '../app/data/scale.js';
@@ -68,7 +67,7 @@ export async function loadFromFlags(f: DataFlags): Promise<FlagData> {
  */
 export function warmUpMethods(names: string | undefined): void {
   const list = (names ?? DEFAULT_METHOD).split(',').map((n) => n.trim());
-  if (PREDICTORS.some((p) => (list.includes('all') || list.includes(p.name)) && fitsPca(p))) startPcaWorker();
+  if (PREDICTORS.some((p) => (list.includes('all') || list.includes(p.name)) && usesFitWorker(p))) startFitWorker();
 }
 
 export function seedFlag(v: string | undefined): number {

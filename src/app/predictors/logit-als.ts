@@ -12,6 +12,7 @@ import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, innerHoldout, settingIn, throwIfAborted } from './baseline-shared.js';
+import { fitLogitAlsOffThread, markOffThread } from './fit-pool.js';
 import { taskStats } from '../stats/task-stats.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
@@ -184,6 +185,46 @@ function predictOne(f: BiasLowRankFit, m: number, t: number): number {
   return v;
 }
 
+/** What {@link fitLogitAlsModel} fits: the candidate settings, the random starts averaged, the seed. */
+export interface LogitAlsJob {
+  grid: ReadonlyArray<{ rank: number; lambda: number }>;
+  starts: number;
+  seed: number;
+}
+
+/** The settings chosen and the fits of the starts, averaged at prediction. */
+export interface LogitAlsModel {
+  best: { rank: number; lambda: number };
+  fits: BiasLowRankFit[];
+}
+
+/**
+ * The whole logit-ALS fit of cells already in the transformed space: rank and penalty on a seeded
+ * 15% inner holdout (one start each; none with a one-entry grid), then `starts` fits with the chosen
+ * setting. Pure and deterministic for the seed, so the worker of {@link fitLogitAlsOffThread} gives
+ * the main thread's result bit for bit.
+ */
+export function fitLogitAlsModel(c: Cells, job: LogitAlsJob, signal?: AbortSignal): LogitAlsModel {
+  const { grid, starts, seed } = job;
+  let best = grid.find((g) => g.rank === 2 && g.lambda === 3) ?? grid[0];
+  if (grid.length > 1 && c.value.length >= 20) {
+    const { fit, hold } = innerHoldout(c, seed, STREAM);
+    if (hold.value.length >= 5) {
+      const errors = grid.map((g) => {
+        throwIfAborted(signal, 'the logit-als fit');
+        const f = fitBiasLowRank(fit, g.rank, g.lambda, seed);
+        let s = 0;
+        for (let i = 0; i < hold.value.length; i++) s += (predictOne(f, hold.model[i], hold.task[i]) - hold.value[i]) ** 2;
+        return s / hold.value.length;
+      });
+      best = grid[argmin(errors)];
+    }
+  }
+  const fits: BiasLowRankFit[] = [];
+  for (let s = 0; s < starts; s++) fits.push(fitBiasLowRank(c, best.rank, best.lambda, seed + 7919 * s));
+  return { best: { rank: best.rank, lambda: best.lambda }, fits };
+}
+
 /** Options of {@link logitAlsPredictor}. */
 export interface LogitAlsOptions {
   name?: string;
@@ -204,7 +245,7 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
   const name = opts.name ?? 'logit-als';
   const lambdas = opts.lambdas ?? LOGIT_ALS_LAMBDAS;
   const starts = opts.starts ?? LOGIT_ALS_STARTS;
-  return {
+  const p: Predictor = {
     name,
     description: `logit-space global + model + task bias + rank-${(opts.ranks ?? LOGIT_ALS_RANKS).join('/')} ALS, averaged random starts (rank and L2 by inner validation)`,
     usesFactors: false,
@@ -218,22 +259,9 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
       const ranks = (opts.ranks ?? LOGIT_ALS_RANKS).filter((r) => r >= 1 && r <= Math.max(1, c.nTasks - 1));
       const grid = ranks.flatMap((rank) => lambdas.map((lambda) => ({ rank, lambda })));
       const fixed = settingIn(grid, ctx.settings);
-      let best = fixed ?? grid.find((g) => g.rank === 2 && g.lambda === 3) ?? grid[0];
-      if (!fixed && grid.length > 1 && c.value.length >= 20) {
-        const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
-        if (hold.value.length >= 5) {
-          const errors = grid.map((g) => {
-            throwIfAborted(ctx.signal, `the ${name} fit`);
-            const f = fitBiasLowRank(fit, g.rank, g.lambda, ctx.seed);
-            let s = 0;
-            for (let i = 0; i < hold.value.length; i++) s += (predictOne(f, hold.model[i], hold.task[i]) - hold.value[i]) ** 2;
-            return s / hold.value.length;
-          });
-          best = grid[argmin(errors)];
-        }
-      }
-      const fits: BiasLowRankFit[] = [];
-      for (let s = 0; s < starts; s++) fits.push(fitBiasLowRank(c, best.rank, best.lambda, ctx.seed + 7919 * s));
+      const job = { grid: fixed ? [fixed] : grid, starts, seed: ctx.seed };
+      const inline = (): LogitAlsModel => fitLogitAlsModel(c, job, ctx.signal);
+      const { best, fits } = (await fitLogitAlsOffThread(c, job, inline, ctx.signal)) ?? inline();
       const zAt = (m: number, t: number): number => {
         let v = 0;
         for (const f of fits) v += predictOne(f, m, t);
@@ -277,6 +305,8 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
       };
     },
   };
+  markOffThread(p);
+  return p;
 }
 
 /** The default logit ALS (ranks 1–3 by inner validation). */

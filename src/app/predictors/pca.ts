@@ -11,7 +11,7 @@ import { ridgeRegression, rowDots, solveSpd, SubspaceIteration, topEigenvectors 
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { argmin, checkPredictArgs, clipRanges, innerHoldout, scaledMse, throwIfAborted } from './baseline-shared.js';
 import { taskStats, type TaskStats } from '../stats/task-stats.js';
-import { fitPcaOffThread } from './pca-pool.js';
+import { fitPcaOffThread, markOffThread } from './fit-pool.js';
 import type { FittedPredictor, PredictContext, Predictor } from './types.js';
 
 /**
@@ -435,7 +435,8 @@ export const pcaPredictor: Predictor = {
     throwIfAborted(ctx.signal, 'the pca fit');
     const c = cellsOf(train);
     const rank = typeof ctx.settings?.rank === 'number' ? ctx.settings.rank : undefined;
-    const f = (await fitPcaOffThread(c, ctx.seed, ctx.signal, rank)) ?? fitPcaModel(c, ctx.seed, ctx.signal, rank);
+    const inline = (): PcaFit => fitPcaModel(c, ctx.seed, ctx.signal, rank);
+    const f = (await fitPcaOffThread(c, ctx.seed, inline, ctx.signal, rank)) ?? inline();
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { rank: f.rank, iterations: f.iterations },
@@ -453,7 +454,4 @@ export const pcaPredictor: Predictor = {
   },
 };
 
-/** Whether fitting `p` fits PCA: the pca method itself, or a composite with it among its members. */
-export function fitsPca(p: Predictor): boolean {
-  return p === pcaPredictor || (p.members ?? []).some(fitsPca);
-}
+markOffThread(pcaPredictor);
