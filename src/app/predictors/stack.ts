@@ -189,11 +189,28 @@ interface LibraryFit {
   fits: FittedCandidate[];
 }
 
-/** Fits every candidate of `lib` on `train`, candidate j with `settings[j]` when given. */
-async function fitLibrary(lib: readonly StackCandidate[], train: Dataset, ctx: PredictContext, settings?: ReadonlyArray<FittedPredictor['chosen'] | undefined>): Promise<LibraryFit> {
+/**
+ * Every candidate on every training cell (its own inner validation) and then, with the settings it
+ * chose, on every fold view. Each candidate goes on to its folds as soon as its own full fit is done
+ * (a fold fit needs only that candidate's settings), so the quick candidates' folds run while a slow
+ * one (logit-als on the worker thread) is still choosing its settings. Results are in library order
+ * and do not depend on the scheduling.
+ */
+async function fitLibraryOnFolds(lib: readonly StackCandidate[], train: Dataset, views: readonly Dataset[], ctx: PredictContext): Promise<{ full: LibraryFit; foldFits: LibraryFit[] }> {
   throwIfAborted(ctx.signal, 'the stack fit');
-  const fits = await startLastFirst(lib, (cand, j) => cand.fit(train, settings?.[j] ? { ...ctx, settings: settings[j] } : ctx));
-  return { fits };
+  const perCandidate = await startLastFirst(lib, async (cand) => {
+    const full = await cand.fit(train, ctx);
+    const own = full.chosen ? { ...ctx, settings: full.chosen } : ctx;
+    const onFolds = await runFolds({ fit: (view: Dataset, c: PredictContext) => cand.fit(view, c) }, views.length, (i) => ({ train: views[i], ctx: own }), (f) => f, {
+      signal: ctx.signal,
+      what: 'the stack fit',
+    });
+    return { full, onFolds };
+  });
+  return {
+    full: { fits: perCandidate.map((p) => p.full) },
+    foldFits: views.map((_, i) => ({ fits: perCandidate.map((p) => p.onFolds[i]) })),
+  };
 }
 
 /**
@@ -345,12 +362,7 @@ export function stackPredictor(name = 'stack', library: readonly StackCandidate[
     const columns = lib.flatMap((c) => c.columns);
     const J = columns.length;
     const few = fewThreshold(train.tasks.length);
-    const full = await fitLibrary(lib, train, own);
-    const settings = full.fits.map((f) => f.chosen);
-    const foldFits = await runFolds({ fit: (view: Dataset, c: PredictContext) => fitLibrary(lib, view, c, settings) }, folds.length, (i) => ({ train: views[i], ctx: own }), (f) => f, {
-      signal: ctx.signal,
-      what: 'the stack fit',
-    });
+    const { full, foldFits } = await fitLibraryOnFolds(lib, train, views, own);
     const r = oofResiduals(train, folds, views, foldFits, J, few);
     const nMany = r.many.length / J;
     const nFew = r.few.length / J;
