@@ -107,40 +107,83 @@ function groupBy(key: Int32Array, n: number): { start: Int32Array; idx: Int32Arr
 /**
  * The normal equations of one row for rank <= 3 (the ranks inner validation tries), summed in local
  * variables: the same products added in the same order as the general loop (x0 = 1, so its
- * products are exact), hence the same bits, without an array store per product. Writes the lower
- * triangle of A (p x p, p = r + 1) and b.
+ * products are exact), hence the same bits, without an array store per product. One loop per rank,
+ * so that each stays monomorphic. Writes the lower triangle of A (p x p, p = r + 1) and b.
  */
 function accumulateSmall(idx: Int32Array, s: number, end: number, otherKey: Int32Array, y: Float64Array, mu: number, otherBias: Float64Array, otherF: Float64Array, r: number, A: Float64Array, b: Float64Array): void {
   let a00 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a22 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
   let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-  for (let j = s; j < end; j++) {
-    const e = idx[j];
-    const o = otherKey[e];
-    const t = y[e] - mu - otherBias[o];
-    const x1 = r >= 1 ? otherF[o * r] : 0;
-    const x2 = r >= 2 ? otherF[o * r + 1] : 0;
-    const x3 = r >= 3 ? otherF[o * r + 2] : 0;
-    b0 += 1 * t;
-    a00 += 1 * 1;
-    b1 += x1 * t;
-    a10 += x1 * 1;
-    a11 += x1 * x1;
-    b2 += x2 * t;
-    a20 += x2 * 1;
-    a21 += x2 * x1;
-    a22 += x2 * x2;
-    b3 += x3 * t;
-    a30 += x3 * 1;
-    a31 += x3 * x1;
-    a32 += x3 * x2;
-    a33 += x3 * x3;
+  if (r === 1) {
+    for (let j = s; j < end; j++) {
+      const e = idx[j];
+      const o = otherKey[e];
+      const t = y[e] - mu - otherBias[o];
+      const x1 = otherF[o];
+      b0 += 1 * t;
+      a00 += 1 * 1;
+      b1 += x1 * t;
+      a10 += x1 * 1;
+      a11 += x1 * x1;
+    }
+  } else if (r === 2) {
+    for (let j = s; j < end; j++) {
+      const e = idx[j];
+      const o = otherKey[e];
+      const t = y[e] - mu - otherBias[o];
+      const x1 = otherF[2 * o];
+      const x2 = otherF[2 * o + 1];
+      b0 += 1 * t;
+      a00 += 1 * 1;
+      b1 += x1 * t;
+      a10 += x1 * 1;
+      a11 += x1 * x1;
+      b2 += x2 * t;
+      a20 += x2 * 1;
+      a21 += x2 * x1;
+      a22 += x2 * x2;
+    }
+  } else {
+    for (let j = s; j < end; j++) {
+      const e = idx[j];
+      const o = otherKey[e];
+      const t = y[e] - mu - otherBias[o];
+      const x1 = otherF[3 * o];
+      const x2 = otherF[3 * o + 1];
+      const x3 = otherF[3 * o + 2];
+      b0 += 1 * t;
+      a00 += 1 * 1;
+      b1 += x1 * t;
+      a10 += x1 * 1;
+      a11 += x1 * x1;
+      b2 += x2 * t;
+      a20 += x2 * 1;
+      a21 += x2 * x1;
+      a22 += x2 * x2;
+      b3 += x3 * t;
+      a30 += x3 * 1;
+      a31 += x3 * x1;
+      a32 += x3 * x2;
+      a33 += x3 * x3;
+    }
   }
   const p = r + 1;
-  const lower = [[a00], [a10, a11], [a20, a21, a22], [a30, a31, a32, a33]];
-  const rhs = [b0, b1, b2, b3];
-  for (let a = 0; a < p; a++) {
-    b[a] = rhs[a];
-    for (let c = 0; c <= a; c++) A[a * p + c] = lower[a][c];
+  b[0] = b0;
+  A[0] = a00;
+  b[1] = b1;
+  A[p] = a10;
+  A[p + 1] = a11;
+  if (r >= 2) {
+    b[2] = b2;
+    A[2 * p] = a20;
+    A[2 * p + 1] = a21;
+    A[2 * p + 2] = a22;
+  }
+  if (r >= 3) {
+    b[3] = b3;
+    A[3 * p] = a30;
+    A[3 * p + 1] = a31;
+    A[3 * p + 2] = a32;
+    A[3 * p + 3] = a33;
   }
 }
 
@@ -169,7 +212,7 @@ function solveSide(
       for (let k = 0; k < r; k++) OF[i * r + k] = 0;
       continue;
     }
-    if (r <= 3) accumulateSmall(groups.idx, s, end, otherKey, y, mu, otherBias, otherF, r, A, b);
+    if (r >= 1 && r <= 3) accumulateSmall(groups.idx, s, end, otherKey, y, mu, otherBias, otherF, r, A, b);
     else {
       A.fill(0);
       b.fill(0);
