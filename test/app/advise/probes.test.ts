@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateProbes, parseProbesProtocol, type ProbesResult } from '../../../src/app/advise/probes.js';
 import { knnPredictor } from '../../../src/app/predictors/knn.js';
+import type { Predictor } from '../../../src/app/predictors/types.js';
 import { expectError, expectRejects } from '../data/helpers.js';
 import { spyPredictor, taskMeanPredictor, type SpyFit } from '../eval/helpers.js';
 import { plantedAdviceDataset } from './helpers.js';
@@ -46,6 +47,28 @@ describe('evaluateProbes', () => {
     const r = await evaluateProbes(ds, knnPredictor, { k: 1, seeds: 1, folds: 3 });
     expect(r.curve[1].advisor).toBeLessThan(r.curve[1].random);
     expect(r.curve[1].advisor).toBeLessThan(r.curve[0].advisor);
+  });
+
+  it('a method that folds in predicts each held-out model from one fit of the fold and its revealed probes folded in', async () => {
+    const ds = plantedAdviceDataset({ models: 24, missing: 0.25 });
+    let fits = 0;
+    let foldIns = 0;
+    const counting: Predictor = {
+      ...knnPredictor,
+      name: 'counting',
+      async fit(d, c) {
+        fits++;
+        const f = await knnPredictor.fit(d, c);
+        return { ...f, foldIn: (scores) => (foldIns++, f.foldIn!(scores)) };
+      },
+    };
+    const r = await evaluateProbes(ds, counting, { k: 2, seeds: [0], folds: 3 });
+    expect(r.fits).toBe(fits);
+    // Per fold, after the advisor's own fits: one fit for every arm and number of probes, and a
+    // fold-in per held-out model for each of the 2k + 1 plan entries (and more for the advisor).
+    expect(foldIns).toBeGreaterThanOrEqual(24 * (2 * 2 + 1));
+    const refit = await evaluateProbes(ds, { ...knnPredictor, name: 'no-fold-in', canFoldIn: false }, { k: 2, seeds: [0], folds: 3 });
+    expect(refit.fits - r.fits).toBe(3 * (2 * 2 + 1 - 1));
   });
 
   it('never lets a held-out model\'s unrevealed cells reach a fit', async () => {
