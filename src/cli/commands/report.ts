@@ -33,7 +33,7 @@ export function registerReport(program: Command, run: CliRunner): void {
       .command('report')
       .description('write a self-contained HTML report: score heatmap, predicted vs actual, errors, interval coverage, advice curve')
       .requiredOption('--out <file.html>', 'where to write the report')
-      .option('--methods <list>', 'methods to evaluate (comma-separated, or all)', 'mean,knn,pca,mf-sgd,ensemble')
+      .option('--methods <list>', 'methods to evaluate (comma-separated, or all)', 'mean,knn,pca,mf-sgd,ensemble,stack')
       .option('--method <name>', `method that fills the heatmap's missing cells (default ${DEFAULT_METHOD})`)
       .option('--protocol <spec>', 'held-out cells for the error charts', 'cells:0.2')
       .option('--seeds <n>', 'seeds of the evaluation', '1')
