@@ -100,6 +100,22 @@ async function fitAndPredict(ds: Dataset, predictor: Predictor, ctx: PredictCont
   return { fitted, prediction: iv.prediction, bounds: { lower: iv.lower, upper: iv.upper } };
 }
 
+/**
+ * A new row folded into one fit of the table as given: predictions for every task and, with a
+ * `level`, the intervals of {@link FittedIntervalPredictor.foldInInterval} (calibrated on the table's
+ * folds like a table row with as many scores). Null when the fit cannot fold in.
+ */
+async function foldInNewRow(ds: Dataset, predictor: Predictor, ctx: PredictContext, scores: ReadonlyArray<{ task: number; value: number }>, level?: number): Promise<{ chosen: FittedPredictor['chosen']; prediction: Float64Array; bounds: Bounds } | null> {
+  if (level === undefined) {
+    const fitted = await predictor.fit(ds, ctx);
+    return fitted.foldIn ? { chosen: fitted.chosen, prediction: Float64Array.from(fitted.foldIn(scores)), bounds: null } : null;
+  }
+  const fitted = await withIntervals(predictor, { level }).fit(ds, ctx);
+  if (!fitted.foldInInterval) return null;
+  const iv = fitted.foldInInterval(scores);
+  return { chosen: fitted.chosen, prediction: Float64Array.from(iv.prediction), bounds: { lower: iv.lower, upper: iv.upper } };
+}
+
 /** The result of filling a table's missing cells. */
 export interface Completion {
   method: string;
@@ -249,7 +265,8 @@ export interface NewModelPrediction {
 /**
  * Predicts a model that is not in the table from a few of its scores and/or its factors. Methods
  * that can fold in (every member of the default and of the stack, and the factorizations) fit the
- * table once and solve the new row alone; the others, and any prediction with intervals or factors,
+ * table once and solve the new row alone, intervals included (calibrated on the table's folds like a
+ * table row with as many scores); the others, and a prediction with factors that the method reads,
  * fit on the table with the model added as one more row.
  */
 export async function predictNewModel(
@@ -304,19 +321,25 @@ export async function predictNewModel(
   }
   const switched = predictor !== original ? { switchedFrom: original.name } : {};
   // Factors a method ignores are no reason to refit.
-  if (predictor.canFoldIn && given.level === undefined && (!hasFactors || !predictor.usesFactors)) {
-    const fitted = await predictor.fit(ds, ctx);
-    const pred = Float64Array.from(fitted.foldIn!(given.scores));
-    clampCells(pred, null, allTasks, scales);
-    return {
-      method: predictor.name,
-      chosen: fitted.chosen,
-      mode: 'fold-in',
-      ...switched,
-      scales,
-      warnings,
-      cells: ds.tasks.map((t, i) => ({ task: t.name, prediction: pred[i], ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}) })),
-    };
+  if (predictor.canFoldIn && (!hasFactors || !predictor.usesFactors)) {
+    const folded = await foldInNewRow(ds, predictor, ctx, given.scores, given.level);
+    if (folded) {
+      clampCells(folded.prediction, folded.bounds, allTasks, scales);
+      return {
+        method: predictor.name,
+        chosen: folded.chosen,
+        mode: 'fold-in',
+        ...switched,
+        scales,
+        warnings,
+        cells: ds.tasks.map((t, i) => ({
+          task: t.name,
+          prediction: folded.prediction[i],
+          ...(folded.bounds ? { lower: folded.bounds.lower[i], upper: folded.bounds.upper[i] } : {}),
+          ...(givenBy.has(i) ? { given: givenBy.get(i) } : {}),
+        })),
+      };
+    }
   }
   const name = given.name ?? 'new model';
   if (ds.models.some((m) => m.name === name)) throw new CollabperfError('E_DUPLICATE_ENTRY', `the table already has a model named "${name}"`, { field: 'name' });

@@ -92,9 +92,17 @@ describe('fold-in', () => {
     const p = getPredictor('mf-als');
     const scores = parseNewScores(ds, 'MMLU=66.6,GSM8K=45.8,HumanEval=30,ARC-c=55');
     const folded = await predictNewModel(ds, p, ctx, { scores });
-    const refit = await predictNewModel(ds, p, ctx, { scores, level: 0.9 });
+    const refit = await predictNewModel(ds, { ...p, canFoldIn: false }, ctx, { scores, level: 0.9 });
     expect(folded.mode).toBe('fold-in');
     expect(refit.mode).toBe('refit');
+    // With intervals the row is still folded in, each prediction inside its interval.
+    const foldedIv = await predictNewModel(ds, p, ctx, { scores, level: 0.9 });
+    expect(foldedIv.mode).toBe('fold-in');
+    foldedIv.cells.forEach((c, i) => {
+      expect(c.prediction).toBeCloseTo(folded.cells[i].prediction, 9);
+      expect(c.lower!).toBeLessThanOrEqual(c.prediction);
+      expect(c.upper!).toBeGreaterThanOrEqual(c.prediction);
+    });
     let diff = 0;
     folded.cells.forEach((c, i) => (diff += Math.abs(c.prediction - refit.cells[i].prediction)));
     expect(diff / folded.cells.length).toBeLessThan(5);

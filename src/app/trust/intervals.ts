@@ -121,6 +121,12 @@ export interface FittedIntervalPredictor extends FittedPredictor {
    * quantile of |residual| over random held-out cells), clipped like {@link interval}.
    */
   globalInterval(models: Int32Array, tasks: Int32Array, level?: number): Intervals;
+  /**
+   * Intervals for every task of a model that is not in the table, from its scores folded in
+   * ({@link FittedPredictor.foldIn}): calibrated like a table row with that many scores, without
+   * refitting. Present when the base predictor's fit can fold in.
+   */
+  foldInInterval?(scores: ReadonlyArray<{ task: number; value: number }>, level?: number): Intervals;
   /** Difficulty sigma of each cell on the 0–100 scale (the interval half-width is q · sigma). */
   difficulty(models: Int32Array, tasks: Int32Array): Float64Array;
   readonly calibration: CalibrationSummary;
@@ -273,6 +279,22 @@ function fitStats(fitted: FittedPredictor, d: Dataset, range100: Float64Array, s
   }
   for (let t = 0; t < nT; t++) taskSd[t] = taskCount[t] > 1 ? Math.max(Math.sqrt(taskSd[t] / taskCount[t]), 1e-6) : 10;
   return { modelCount, taskCount, maxTaskCount, modelErr, taskErr, meanErr: all, taskMean, taskSd };
+}
+
+/**
+ * `s` with one more model (index `s.modelCount.length`): a row outside the table with the given
+ * scores, whose in-sample error is that of its folded-in predictions `pred` (one per task) on them.
+ */
+function withNewRow(s: FitStats, scores: ReadonlyArray<{ task: number; value: number }>, pred: Float64Array, range100: Float64Array): FitStats {
+  const grow = <T extends Int32Array | Float64Array>(a: T, v: number): T => {
+    const out = new (a.constructor as { new (n: number): T })(a.length + 1);
+    out.set(a);
+    out[a.length] = v;
+    return out;
+  };
+  let err = 0;
+  for (const g of scores) err += (Math.abs(g.value - pred[g.task]) * 100) / range100[g.task];
+  return { ...s, modelCount: grow(s.modelCount, scores.length), modelErr: grow(s.modelErr, scores.length > 0 ? err / scores.length : s.meanErr) };
 }
 
 /**
@@ -578,12 +600,12 @@ async function fitWithIntervals(
     groupCoef: full.coefs.map((c) => [c.intercept, ...c.coef]),
   };
 
-  const difficulty = (models: Int32Array, tasks: Int32Array, pred: Float64Array): Float64Array => {
+  const difficulty = (models: Int32Array, tasks: Int32Array, pred: Float64Array, stats: FitStats = statsAll): Float64Array => {
     const F = new Float64Array(models.length * P);
     const out = new Float64Array(models.length);
     for (let i = 0; i < models.length; i++) {
-      features(F, i, statsAll, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oof[0](tasks[i], 0, false), oof[1](tasks[i], 0, false), delta);
-      out[i] = full.sigma(F, i, groupOf(groups, statsAll.modelCount[models[i]]));
+      features(F, i, stats, models[i], tasks[i], (pred[i] * 100) / range100[tasks[i]], oof[0](tasks[i], 0, false), oof[1](tasks[i], 0, false), delta);
+      out[i] = full.sigma(F, i, groupOf(groups, stats.modelCount[models[i]]));
     }
     return out;
   };
@@ -619,6 +641,23 @@ async function fitWithIntervals(
       const q = groupScores.map((s) => conformalQuantile(s, lvl));
       return build(models, tasks, pred, (i) => q[groupOf(groups, statsAll.modelCount[models[i]])] * sigma[i]);
     },
+    ...(fittedAll.foldIn
+      ? {
+          foldInInterval(scores: ReadonlyArray<{ task: number; value: number }>, lvl = o.level): Intervals {
+            checkLevel(lvl);
+            const pred = Float64Array.from(fittedAll.foldIn!(scores));
+            // The new row as one more model of the final fit's statistics: its count of scores and
+            // how well the folded-in row explains them, as a refit would have it.
+            const stats = withNewRow(statsAll, scores, pred, range100);
+            const models = new Int32Array(nT).fill(nM);
+            const tasks = Int32Array.from({ length: nT }, (_, t) => t);
+            const sigma = difficulty(models, tasks, pred, stats);
+            const q = groupScores.map((sc) => conformalQuantile(sc, lvl));
+            const g = groupOf(groups, scores.length);
+            return build(models, tasks, pred, (i) => q[g] * sigma[i]);
+          },
+        }
+      : {}),
     globalInterval(models, tasks, lvl = o.level) {
       checkLevel(lvl);
       checkPredictArgs(models, tasks, nM, nT);

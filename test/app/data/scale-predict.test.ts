@@ -101,17 +101,21 @@ describe('predict keeps predictions and intervals on each task scale', () => {
     ]);
     expect(folded.scales.map((s) => s.kind)).toEqual(['percent', 'fraction', 'unbounded', 'percent']);
 
-    const refit = await predictNewModel(ds, offScale, { seed: 0 }, { scores: given, level: 0.8 });
-    expect(refit.mode).toBe('refit');
-    for (const c of refit.cells) {
-      if (c.task === 'E') continue;
-      const hi = c.task === 'F' ? 1 : 100;
-      for (const v of [c.prediction, c.lower!, c.upper!]) {
-        expect(v).toBeGreaterThanOrEqual(0);
-        expect(v).toBeLessThanOrEqual(hi);
+    // With intervals: folded in (the method can), and refitted with the row added (when it cannot).
+    const foldedIv = await predictNewModel(ds, offScale, { seed: 0 }, { scores: given, level: 0.8 });
+    const refit = await predictNewModel(ds, { ...offScale, canFoldIn: false }, { seed: 0 }, { scores: given, level: 0.8 });
+    expect([foldedIv.mode, refit.mode]).toEqual(['fold-in', 'refit']);
+    for (const r of [foldedIv, refit]) {
+      for (const c of r.cells) {
+        if (c.task === 'E') continue;
+        const hi = c.task === 'F' ? 1 : 100;
+        for (const v of [c.prediction, c.lower!, c.upper!]) {
+          expect(v).toBeGreaterThanOrEqual(0);
+          expect(v).toBeLessThanOrEqual(hi);
+        }
       }
+      expect(r.warnings.map((w) => w.kind)).toEqual(['fraction-on-percent']);
     }
-    expect(refit.warnings.map((w) => w.kind)).toEqual(['fraction-on-percent']);
     // scores that fit raise no warning
     const ok = await predictNewModel(ds, offScale, { seed: 0 }, { scores: parseNewScores(ds, 'P=66.6,F=0.5,E=1e6') });
     expect(ok.warnings).toEqual([]);

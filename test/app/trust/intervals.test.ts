@@ -147,4 +147,27 @@ describe('withIntervals', () => {
     expect(iv.upper[2] - iv.lower[2]).toBeLessThanOrEqual(1);
     expect(iv.upper[4] - iv.lower[4]).toBeGreaterThan(1);
   });
+
+  it('foldInInterval bounds every task of a row outside the table, wider from one score than from all of its scores', async () => {
+    const ds = plantedScores({ models: 60, tasks: 10, noise: 3, density: 0.8, seed: 7 });
+    // Model 0 leaves the table; its scores are then given as a new row.
+    const keep = Uint8Array.from(ds.scores.model, (m) => (m === 0 ? 0 : 1));
+    const fitted = await withIntervals(meanPredictor).fit(trainView(ds, keep), { seed: 1 });
+    const own = Array.from(ds.scores.model, (m, e) => (m === 0 ? { task: ds.scores.task[e], value: ds.scores.value[e] } : null)).filter((x) => x !== null);
+    expect(own.length).toBeGreaterThan(4);
+    const width = (iv: { lower: Float64Array; upper: Float64Array }): number => iv.upper.reduce((s, u, t) => s + u - iv.lower[t], 0) / iv.upper.length;
+    const all = fitted.foldInInterval!(own);
+    const one = fitted.foldInInterval!(own.slice(0, 1));
+    for (const iv of [all, one]) {
+      expect(iv.prediction).toHaveLength(ds.tasks.length);
+      iv.prediction.forEach((p, t) => {
+        expect(Number.isFinite(iv.lower[t]) && Number.isFinite(iv.upper[t])).toBe(true);
+        expect(iv.lower[t]).toBeLessThanOrEqual(p);
+        expect(iv.upper[t]).toBeGreaterThanOrEqual(p);
+      });
+    }
+    expect(width(one)).toBeGreaterThan(width(all));
+    // The point prediction is the base predictor's fold-in.
+    expect(Array.from(all.prediction)).toEqual(Array.from((await meanPredictor.fit(trainView(ds, keep), { seed: 1 })).foldIn!(own)));
+  });
 });
