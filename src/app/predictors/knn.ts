@@ -212,8 +212,10 @@ export const knnPredictor: Predictor = {
     const fixed = settingIn(grid, st);
     let bestK = fixed?.k ?? KNN_K_GRID[1];
     let bestBeta = fixed?.beta ?? KNN_BETA_GRID[1];
-    const { fit, hold } = innerHoldout(c, ctx.seed, STREAM);
-    if (!fixed && hold.value.length >= 5) {
+    // Settings given (a fold refit): no inner holdout to draw at all.
+    const inner = fixed ? null : innerHoldout(c, ctx.seed, STREAM);
+    if (inner && inner.hold.value.length >= 5) {
+      const { fit, hold } = inner;
       const innerBase = fitMeanFixed(fit, base.space, base.lambda);
       const innerSd = taskStats(fit).sd;
       const nb = buildNeighbourhood(fit, innerBase, innerSd, ctx.seed);
