@@ -28,8 +28,9 @@ struct SideJob {
   // read instead of otherF and widened as they are gathered: half the bytes of a double copy, the
   // same doubles in the sums.
   const float* otherF32 = nullptr;
-  // float32 models: the k x k Gram block summed in float lanes (twice as many per vector), each
-  // chunk's float sums added into the double system; the rest stays double. Tiles only (AVX2 / AVX-512).
+  // float32 models: the k x k Gram block summed in float lanes (twice as many per vector) from the
+  // gathered rows read in place, each chunk's float sums added into the double system; the rest
+  // stays double. Tiles only (AVX2 / AVX-512).
   bool floatGram = false;
   const double* otherF = nullptr;  // nOther rows of k doubles, row stride otherStride
   int64_t otherStride = 0;         // doubles between rows of otherF (k, or a 64-byte-aligned copy's kp)
@@ -78,8 +79,9 @@ inline size_t workspaceDoubles(int k) {
   const size_t dm = static_cast<size_t>(paddedD(k));
   const size_t ch = static_cast<size_t>(chunkRows(k));
   const size_t kf = static_cast<size_t>(paddedKf(k));
-  // X, Xw, w, wt, A, s, bv, M, rhs, then the float Gram's Xf, Xwf, Af (in doubles), (+ slack)
-  return 2 * ch * kp + 2 * ch + kp * kp + 2 * kp + dm * dm + dm + (2 * ch * kf + kf * kf + 1) / 2 + 64;
+  // X (or, for the float Gram, the chunk's row pointers), Xw, w, wt, A, s, bv, M, rhs, then the
+  // float Gram's block Af (in doubles), (+ slack)
+  return 2 * ch * kp + 2 * ch + kp * kp + 2 * kp + dm * dm + dm + (kf * kf + 1) / 2 + 64;
 }
 
 /**

@@ -130,6 +130,16 @@ int main(int argc, char** argv) {
                 secs, cpu, cpu / threads, std::sqrt(s.sse / s.wsum), now() - tl);
   };
 
+  auto printProfile = [](const AlsProfile& prof) {
+    std::printf("    rows %.3f s, cols %.3f s; thread time: gather %.3f s, Gram %.3f s (%.1f GFLOP/s per thread), "
+                "solve %.3f s\n",
+                prof.rowPassSeconds, prof.colPassSeconds, prof.gatherSeconds, prof.gramSeconds,
+                prof.gramFlops / prof.gramSeconds * 1e-9, prof.solveSeconds);
+    std::printf("    row pass: gather %.3f, Gram %.3f, solve %.3f; column pass: gather %.3f, Gram %.3f, solve %.3f\n",
+                prof.passGather[0], prof.passGram[0], prof.passSolve[0], prof.passGather[1], prof.passGram[1],
+                prof.passSolve[1]);
+  };
+
   if (alsSweeps > 0) {
     Model M(P.nRows, P.nCols, k);
     M.mu = P.mean;
@@ -151,15 +161,7 @@ int main(int argc, char** argv) {
       best = std::min(best, secs);
       bestCpu = std::min(bestCpu, cpu);
       report(M, "sweep", it, secs, cpu);
-      if (profile)
-        std::printf("    rows %.3f s, cols %.3f s; thread time: gather %.3f s, Gram %.3f s (%.1f GFLOP/s per thread), "
-                    "solve %.3f s\n",
-                    prof.rowPassSeconds, prof.colPassSeconds, prof.gatherSeconds, prof.gramSeconds,
-                    prof.gramFlops / prof.gramSeconds * 1e-9, prof.solveSeconds);
-      if (profile)
-        std::printf("    row pass: gather %.3f, Gram %.3f, solve %.3f; column pass: gather %.3f, Gram %.3f, solve %.3f\n",
-                    prof.passGather[0], prof.passGram[0], prof.passSolve[0], prof.passGather[1], prof.passGram[1],
-                    prof.passSolve[1]);
+      if (profile) printProfile(prof);
     }
     std::printf("ALS best sweep %.3f s wall, %.3f s CPU\n", best, bestCpu);
     if (alsFloat32) {
@@ -173,12 +175,15 @@ int main(int argc, char** argv) {
       for (int it = 0; it < alsSweeps; ++it) {
         t0 = now();
         const double c0 = cpuSeconds();
-        alsSweep(P.view(), mv, o, &tuning, nullptr);
-        best32 = std::min(best32, now() - t0);
-        bestCpu32 = std::min(bestCpu32, cpuSeconds() - c0);
+        AlsProfile prof;
+        alsSweep(P.view(), mv, o, &tuning, profile ? &prof : nullptr);
+        const double secs = now() - t0, cpu = cpuSeconds() - c0;
+        best32 = std::min(best32, secs);
+        bestCpu32 = std::min(bestCpu32, cpu);
         LossSums ls;
         trainLoss(P.view(), mv, o, ls);
-        std::printf("  float32 sweep %d: train rmse %.5f\n", it, std::sqrt(ls.sse / ls.wsum));
+        std::printf("  float32 sweep %d: %.3f s wall, %.3f s CPU   train rmse %.5f\n", it, secs, cpu, std::sqrt(ls.sse / ls.wsum));
+        if (profile) printProfile(prof);
       }
       std::printf("ALS float32 best sweep %.3f s wall, %.3f s CPU (%.2fx the float64 CPU)\n", best32, bestCpu32, bestCpu32 / bestCpu);
     }
