@@ -22,11 +22,10 @@
 //                                                 onProgress(BatchProgress) at most every ~100 ms;
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
 //   recommendMany(model, rows, n, options)    -> { idx, score, count }  (synchronous; see "recommendMany" below)
-//   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, version, blasConfig, simd }
+//   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, float32Sgd, version, blasConfig, simd }
 //
-// A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage: alsSweep, trainLoss,
-// deterministic sgdEpoch, 'als', 'ials' and deterministic 'sgd' jobs; parallel SGD refuses it with
-// E_INVALID_ARGUMENT).
+// A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage, for every kernel:
+// alsSweep, trainLoss, sgdEpoch in both modes, 'als', 'ials' and 'sgd' jobs).
 //
 // Argument problems throw synchronously (the promise is never created): E_INVALID_ARGUMENT (wrong
 // type, non-integer, out-of-range option, k > 65536, threads outside [1, 1024]; more threads than
@@ -699,8 +698,6 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       else if (a == "ials") job.algo = collabperf::Algo::Ials;
       else fail(ErrorCode::InvalidArgument, J + ".algo must be 'als', 'sgd' or 'ials'");
       if (job.algo == collabperf::Algo::Ials) job.options.implicit = readImplicit(jo.Get("options"));
-      if (job.model.float32() && job.algo == collabperf::Algo::Sgd && job.options.sgdMode == collabperf::SgdMode::Parallel)
-        fail(ErrorCode::InvalidArgument, J + ": float32 factors are available for ALS, implicit ALS and deterministic SGD only, not parallel SGD");
       if (job.algo != collabperf::Algo::Sgd && job.model.k > collabperf::kMaxAlsK)
         fail(ErrorCode::InvalidArgument, J + ".model.k is too large for ALS (at most 4096)");
       job.iters = static_cast<int>(requireInteger(jo, J.c_str(), "iters", 1, 2147483647.0));

@@ -36,11 +36,6 @@ inline void checkShape(const ProblemView& p, const ModelView& m, const Options& 
           ErrorCode::InvalidArgument, "model arrays missing (or float32 and float64 mixed)");
 }
 
-/** Implicit ALS and parallel SGD have no float32 kernels. */
-inline void requireFloat64(const ModelView& m, const char* what) {
-  require(!m.float32(), ErrorCode::InvalidArgument, std::string("float32 factors are available for explicit ALS only, not ") + what);
-}
-
 inline std::string str(long long v) { return std::to_string(v); }
 
 }  // namespace detail

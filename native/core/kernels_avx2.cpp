@@ -1,4 +1,4 @@
-// ALS row solver and parallel-SGD row update for CPUs with AVX2 + FMA (selected at run time, see cpu.cpp).
+// ALS row solver and parallel-SGD row update (double and float) for CPUs with AVX2 + FMA (selected at run time, see cpu.cpp).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -64,12 +64,19 @@ static inline float cp_avx2_fdot(const float* y, const float* z, int k) {
 #define CP_IALS_CG_FUNC ialsCgAvx2
 #define CP_IALS_CG32_FUNC ialsCg32Avx2
 #define CP_SGD_FUNC sgdTasksAvx2
+#define CP_SGD32_FUNC sgdTasks32Avx2
 #define CP_SGD_NVMAX 4
 static inline double cp_avx2_hsum(__m256d v) {
   const __m128d lo = _mm256_castpd256_pd128(v);
   const __m128d hi = _mm256_extractf128_pd(v, 1);
   const __m128d s = _mm_add_pd(lo, hi);
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#define VFREDUCE(v) cp_avx2_hsumf(v)
+static inline float cp_avx2_hsumf(__m256 v) {
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
 }
 #include "lanes.inc"
 #include "als_kernel.inc"
@@ -93,6 +100,7 @@ Fault ialsCg32Avx2(const IalsSide32& job, int steps, int64_t begin, int64_t end,
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }
+int64_t sgdTasks32Avx2(const RowCtx32& cx, const RowTask* tasks, int64_t n) { return sgdTasks32Generic(cx, tasks, n); }
 }  // namespace sgd_detail
 }  // namespace collabperf
 #endif

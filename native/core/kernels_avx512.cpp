@@ -1,4 +1,4 @@
-// ALS row solver and parallel-SGD row update for CPUs with AVX-512 (selected at run time, see cpu.cpp).
+// ALS row solver and parallel-SGD row update (double and float) for CPUs with AVX-512 (selected at run time, see cpu.cpp).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -59,11 +59,19 @@ static inline double cp_avx512_hsum(__m512d v) {
   const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
+#define VFREDUCE(v) cp_avx512_hsumf(v)
+static inline float cp_avx512_hsumf(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
 #define CP_FUNC solveRangeAvx512
 #define CP_IALS_FUNC ialsExactAvx512
 #define CP_IALS_CG_FUNC ialsCgAvx512
 #define CP_IALS_CG32_FUNC ialsCg32Avx512
 #define CP_SGD_FUNC sgdTasksAvx512
+#define CP_SGD32_FUNC sgdTasks32Avx512
 #define CP_SGD_NVMAX 4
 #include "lanes.inc"
 #include "als_kernel.inc"
@@ -87,6 +95,7 @@ Fault ialsCg32Avx512(const IalsSide32& job, int steps, int64_t begin, int64_t en
 }  // namespace als_detail
 namespace sgd_detail {
 int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n) { return sgdTasksGeneric(cx, tasks, n); }
+int64_t sgdTasks32Avx512(const RowCtx32& cx, const RowTask* tasks, int64_t n) { return sgdTasks32Generic(cx, tasks, n); }
 }  // namespace sgd_detail
 }  // namespace collabperf
 #endif

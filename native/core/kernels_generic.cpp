@@ -1,4 +1,4 @@
-// ALS row solver (Gram step by OpenBLAS cblas_dsyrk / cblas_dgemm) and parallel-SGD row update for any CPU.
+// ALS row solver (Gram step by OpenBLAS cblas_dsyrk / cblas_dgemm) and parallel-SGD row update (double and float) for any CPU.
 #include <cstdint>
 
 #include "als_kernel.hpp"
@@ -41,11 +41,13 @@ static inline float cp_generic_fdot(const float* y, const float* z, int k) {
 #define CP_MR 1
 #define CP_NV 1
 #define VREDUCE(v) (v)
+#define VFREDUCE(v) (v)
 #define CP_FUNC solveRangeGeneric
 #define CP_IALS_FUNC ialsExactGeneric
 #define CP_IALS_CG_FUNC ialsCgGeneric
 #define CP_IALS_CG32_FUNC ialsCg32Generic
 #define CP_SGD_FUNC sgdTasksGeneric
+#define CP_SGD32_FUNC sgdTasks32Generic
 #define CP_SGD_NVMAX 0
 #include "lanes.inc"
 #include "als_kernel.inc"

@@ -212,6 +212,28 @@ Status sgdDeterministic(const ProblemView& p, const ModelView& m, const Options&
 // ---- Parallel mode ---------------------------------------------------------------------------
 
 typedef int64_t (*TasksFn)(const sgd_detail::RowCtx&, const sgd_detail::RowTask*, int64_t);
+typedef int64_t (*Tasks32Fn)(const sgd_detail::RowCtx32&, const sgd_detail::RowTask*, int64_t);
+
+/** The block workers' context before the block's column range is set (T = the model's storage). */
+template <class T>
+sgd_detail::RowCtxT<T> rowContext(const ProblemView& p, const ModelView& m, const Options& o, int64_t epoch, T* U, T* V,
+                                  T* rowBias, T* colBias) {
+  sgd_detail::RowCtxT<T> base;
+  base.colIdx = p.colIdx;
+  base.value = p.value;
+  base.weight = p.weight;
+  base.U = U;
+  base.V = V;
+  base.rowBias = rowBias;
+  base.colBias = colBias;
+  base.k = m.k;
+  base.useBias = o.useBias;
+  base.mu = m.mu;
+  base.lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
+  base.lambda = o.lambda;
+  base.lambdaBias = o.lambdaBias;
+  return base;
+}
 
 /** Checks an offsets array (n+1 entries, non-decreasing, inside [0, nnz]). */
 void checkOffsets(const int32_t* ptr, int64_t n, int64_t nnz, const char* field) {
@@ -341,27 +363,24 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
   for (int i = 0; i < nBlocks; ++i) order[static_cast<size_t>(i)] = i;
   master.shuffle(order.data(), order.size());
 
+  // A float32 model runs the float kernel on its own arrays (same blocks, seeds and order).
+  const bool f32 = m.float32();
   TasksFn tasksFn = sgd_detail::sgdTasksGeneric;
+  Tasks32Fn tasks32Fn = sgd_detail::sgdTasks32Generic;
   switch (activeIsa()) {
-    case Isa::Avx512: tasksFn = sgd_detail::sgdTasksAvx512; break;
-    case Isa::Avx2: tasksFn = sgd_detail::sgdTasksAvx2; break;
+    case Isa::Avx512:
+      tasksFn = sgd_detail::sgdTasksAvx512;
+      tasks32Fn = sgd_detail::sgdTasks32Avx512;
+      break;
+    case Isa::Avx2:
+      tasksFn = sgd_detail::sgdTasksAvx2;
+      tasks32Fn = sgd_detail::sgdTasks32Avx2;
+      break;
     default: break;
   }
 
-  sgd_detail::RowCtx base;
-  base.colIdx = p.colIdx;
-  base.value = p.value;
-  base.weight = p.weight;
-  base.U = m.U;
-  base.V = m.V;
-  base.rowBias = m.rowBias;
-  base.colBias = m.colBias;
-  base.k = m.k;
-  base.useBias = o.useBias;
-  base.mu = m.mu;
-  base.lr = o.learningRate / (1 + o.lrDecay * static_cast<double>(epoch));
-  base.lambda = o.lambda;
-  base.lambdaBias = o.lambdaBias;
+  const sgd_detail::RowCtx base = rowContext<double>(p, m, o, epoch, m.U, m.V, m.rowBias, m.colBias);
+  const sgd_detail::RowCtx32 base32 = rowContext<float>(p, m, o, epoch, m.U32, m.V32, m.rowBias32, m.colBias32);
 
   if (tuning.profile) tuning.profile->setupSeconds += seconds() - tStart;
   std::mutex profMutex;
@@ -411,8 +430,9 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
           tasks.push_back(sgd_detail::RowTask{r, lo, hi, start});
         }
         sgd_detail::RowCtx cx = base;
-        cx.cLo = cb[static_cast<size_t>(bj)];
-        cx.cHi = cb[static_cast<size_t>(bj) + 1];
+        sgd_detail::RowCtx32 cx32 = base32;
+        cx.cLo = cx32.cLo = cb[static_cast<size_t>(bj)];
+        cx.cHi = cx32.cHi = cb[static_cast<size_t>(bj) + 1];
         // Batches of about kCancelEvery entries, with a look at the cancel flag in between.
         size_t i = 0;
         while (i < tasks.size()) {
@@ -422,7 +442,8 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
             entries += tasks[j].hi - tasks[j].lo;
             ++j;
           }
-          const int64_t bad = tasksFn(cx, tasks.data() + i, static_cast<int64_t>(j - i));
+          const int64_t bad = f32 ? tasks32Fn(cx32, tasks.data() + i, static_cast<int64_t>(j - i))
+                                  : tasksFn(cx, tasks.data() + i, static_cast<int64_t>(j - i));
           if (bad == -2) throw std::bad_alloc();
           if (bad >= 0) {
             int64_t expected = -1;
@@ -466,8 +487,6 @@ Status sgdParallel(const ProblemView& p, const ModelView& m, const Options& o, i
 Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Options& options, int64_t epoch,
                 const SgdTuning* tuning) {
   detail::checkShape(problem, model, options);
-  // The block-scheduled kernels are float64 only (a float32 model runs deterministic SGD).
-  if (options.sgdMode == SgdMode::Parallel) detail::requireFloat64(model, "parallel SGD");
   detail::checkNonNegative(options.lambda, "options.lambda");
   detail::checkNonNegative(options.lambdaBias, "options.lambdaBias");
   detail::require(std::isfinite(options.learningRate), ErrorCode::NonFinite, "options.learningRate must be finite");
@@ -476,7 +495,7 @@ Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Option
                   "epoch must be an integer in [0, 2^31)");
   if (cancelRequested(options.cancel)) return Status::Aborted;
   if (problem.nnz == 0) return Status::Ok;
-  if (options.sgdMode == SgdMode::Parallel && options.threads >= 2) {
+  if (options.sgdMode == SgdMode::Parallel && (options.threads >= 2 || (tuning && tuning->blocksOnOneThread))) {
     detail::require(problem.rowPtr && problem.colIdx && problem.value && problem.colPtr, ErrorCode::InvalidArgument,
                     "problem CSR arrays missing");
     const SgdTuning defaults;

@@ -21,11 +21,14 @@ struct SgdTuning {
   bool rotateRows = true;         // parallel mode: start each row's entries at a seeded random one
   bool shuffleRows = false;       // parallel mode: rows of a block fully shuffled (else a seeded rotation)
   SgdProfile* profile = nullptr;  // filled when set
+  bool blocksOnOneThread = false; // parallel mode with threads = 1 too: the blocks one after the other, in
+                                  // the seeded order (tests compare the float64 and float32 kernels)
 };
 
 /**
  * One epoch (epoch counts from 0). Deterministic mode when options.sgdMode is Deterministic or
- * options.threads < 2. Throws Error E_INDEX_OUT_OF_RANGE / E_INVALID_ARGUMENT on bad input.
+ * options.threads < 2 (unless tuning->blocksOnOneThread); float64 or float32 models in either mode.
+ * Throws Error E_INDEX_OUT_OF_RANGE / E_INVALID_ARGUMENT on bad input.
  * Returns Status::Aborted soon after *options.cancel becomes non-zero.
  */
 Status sgdEpoch(const ProblemView& problem, const ModelView& model, const Options& options, int64_t epoch,

@@ -8,15 +8,19 @@
 namespace collabperf {
 namespace sgd_detail {
 
-/** What a block worker needs to update entries inside the block's column range. */
-struct RowCtx {
+/**
+ * What a block worker needs to update entries inside the block's column range. T is the factor
+ * storage: double (RowCtx) or float (RowCtx32, a float32 model's arrays, updated in place).
+ */
+template <class T>
+struct RowCtxT {
   const int32_t* colIdx = nullptr;
   const double* value = nullptr;
   const double* weight = nullptr;  // or nullptr
-  double* U = nullptr;
-  double* V = nullptr;
-  double* rowBias = nullptr;
-  double* colBias = nullptr;
+  T* U = nullptr;
+  T* V = nullptr;
+  T* rowBias = nullptr;
+  T* colBias = nullptr;
   int k = 1;
   bool useBias = true;
   double mu = 0.0;
@@ -26,6 +30,8 @@ struct RowCtx {
   int32_t cLo = 0;  // the block's column range [cLo, cHi): every entry must fall inside it
   int32_t cHi = 0;
 };
+typedef RowCtxT<double> RowCtx;
+typedef RowCtxT<float> RowCtx32;
 
 /**
  * One row's part of a block: CSR entries [lo, hi) of row r, visited from `start` to hi-1 and then
@@ -46,6 +52,15 @@ struct RowTask {
 int64_t sgdTasksAvx512(const RowCtx& cx, const RowTask* tasks, int64_t n);
 int64_t sgdTasksAvx2(const RowCtx& cx, const RowTask* tasks, int64_t n);
 int64_t sgdTasksGeneric(const RowCtx& cx, const RowTask* tasks, int64_t n);
+
+/**
+ * The same for float factors (float32 models): dot products and factor updates in float lanes
+ * (twice as many per vector), prediction, gradient and bias updates in double from the widened
+ * floats; every value stored is a float. Same task order, same return values.
+ */
+int64_t sgdTasks32Avx512(const RowCtx32& cx, const RowTask* tasks, int64_t n);
+int64_t sgdTasks32Avx2(const RowCtx32& cx, const RowTask* tasks, int64_t n);
+int64_t sgdTasks32Generic(const RowCtx32& cx, const RowTask* tasks, int64_t n);
 
 }  // namespace sgd_detail
 }  // namespace collabperf
