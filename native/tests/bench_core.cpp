@@ -4,6 +4,7 @@
 //   bench_core --rows 20000 --cols 5000 --nnz 2000000 --als 5 --lapack --blas-gram --isa avx2
 //   bench_core --preset large --k 64 --als 0 --sgd 0 --ials 3   # implicit CG-3, float64 and float32
 //   bench_core --preset large --als 3 --sgd 0 --als-float32     # explicit ALS on float32 storage too
+//   bench_core --preset large --als 0 --sgd 3 --det 0 --sgd-float32  # parallel SGD on float32 storage too
 #include <sys/resource.h>
 
 #include <chrono>
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   spec.minPerRow = 20;
   int prefetch = 32;
   int k = 32, threads = 2, ialsSweeps = 0, alsSweeps = 3, sgdEpochs = 3, deterministicEpochs = -1, blocks = 0;
-  bool ialsOnly32 = false, alsFloat32 = false, shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
+  bool ialsOnly32 = false, alsFloat32 = false, sgdFloat32 = false, shuffleRows = false, noAlignedCopy = false, lapack = false, blasGram = false, noRowShuffle = false, weighted = false, profile = true;
   double lr = 0.005, lambda = 0.05;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     else if (a == "--ials32-only") ialsOnly32 = true;
     else if (a == "--als-float32") alsFloat32 = true;
     else if (a == "--sgd") sgdEpochs = std::atoi(next());
+    else if (a == "--sgd-float32") sgdFloat32 = true;
     else if (a == "--det") deterministicEpochs = std::atoi(next());
     else if (a == "--blocks") blocks = std::atoi(next());
     else if (a == "--lr") lr = std::atof(next());
@@ -235,8 +237,12 @@ int main(int argc, char** argv) {
     tuning.shuffleRows = shuffleRows;
     SgdProfile sp;
     if (mode == 1 && profile) tuning.profile = &sp;
-    std::printf("SGD %s:\n", mode == 0 ? "deterministic" : "parallel");
-    double best = 1e300, bestCpu = 1e300;
+    // --sgd-float32: each parallel epoch is followed by the same epoch on float32 storage (the float
+    // kernel), from the same start rounded to float32, so the two alternate under the same load.
+    const bool with32 = mode == 1 && sgdFloat32;
+    Model32 M32(with32 ? M : Model(0, 0, k));
+    std::printf("SGD %s%s:\n", mode == 0 ? "deterministic" : "parallel", with32 ? " (float64, then float32 each epoch)" : "");
+    double best = 1e300, bestCpu = 1e300, best32 = 1e300, bestCpu32 = 1e300;
     for (int ep = 0; ep < epochs; ++ep) {
       t0 = now();
       const double c0 = cpuSeconds();
@@ -251,8 +257,35 @@ int main(int argc, char** argv) {
                     sp.waitSeconds);
         sp = SgdProfile();
       }
+      if (!with32) continue;
+      const ModelView mv = M32.view();
+      t0 = now();
+      const double c32 = cpuSeconds();
+      sgdEpoch(P.view(), mv, o, ep, &tuning);
+      const double secs32 = now() - t0;
+      const double cpu32 = cpuSeconds() - c32;
+      best32 = std::min(best32, secs32);
+      bestCpu32 = std::min(bestCpu32, cpu32);
+      LossSums ls;
+      trainLoss(P.view(), mv, o, ls);
+      std::printf("  float32 epoch %d: %.3f s wall, %.3f s CPU (%.3f s per thread)   train rmse %.5f\n", ep, secs32, cpu32,
+                  cpu32 / threads, std::sqrt(ls.sse / ls.wsum));
+      if (tuning.profile) {
+        std::printf("    setup %.3f s, thread time: updates %.3f s, waiting %.3f s\n", sp.setupSeconds, sp.processSeconds,
+                    sp.waitSeconds);
+        sp = SgdProfile();
+      }
     }
     std::printf("SGD %s best epoch %.3f s wall, %.3f s CPU\n", mode == 0 ? "deterministic" : "parallel", best, bestCpu);
+    if (with32) {
+      LossSums l64, l32;
+      trainLoss(P.view(), M.view(), o, l64);
+      trainLoss(P.view(), M32.view(), o, l32);
+      std::printf("SGD parallel float32 best epoch %.3f s wall, %.3f s CPU (%.2fx the float64 wall, %.2fx its CPU); "
+                  "train rmse float64 %.5f, float32 %.5f\n",
+                  best32, bestCpu32, best32 / best, bestCpu32 / bestCpu, std::sqrt(l64.sse / l64.wsum),
+                  std::sqrt(l32.sse / l32.wsum));
+    }
   }
   std::printf("peak RSS %.0f MiB\n", peakRssMiB());
   return 0;
