@@ -27,8 +27,8 @@ export interface KernelProblem {
 }
 
 /**
- * Storage of a model's parameters: float64, or float32 (half the memory; explicit ALS and
- * deterministic SGD, see docs/kernels.md "float32 factors"). The four arrays of one model share one type.
+ * Storage of a model's parameters: float64, or float32 (half the memory; explicit and implicit ALS,
+ * SGD in both modes, see docs/kernels.md "float32 factors"). The four arrays of one model share one type.
  */
 export type FactorArray = Float64Array | Float32Array;
 
@@ -121,7 +121,10 @@ export interface BackendDetails {
   implicitAls?: boolean;
   /** Whether `alsSweep`, `trainLoss` and `fitMany` (algo 'als') take float32 models; absent means no. */
   float32Als?: boolean;
-  /** Whether deterministic SGD (`sgdEpoch`, `fitMany` algo 'sgd') takes float32 models; absent means no. */
+  /**
+   * Whether SGD (`sgdEpoch`, `fitMany` algo 'sgd') takes float32 models, in deterministic mode and,
+   * where `parallelSgd`, in parallel mode; absent means no.
+   */
   float32Sgd?: boolean;
 }
 
@@ -144,7 +147,7 @@ export interface KernelValidation {
  */
 export interface FitJob<A extends FactorArray = Float64Array> {
   problem: KernelProblem;
-  /** float32 storage (Float32Array arrays) only with algo 'als', or 'sgd' in deterministic mode. */
+  /** float32 storage (Float32Array arrays) with any algo, where the backend's details say so. */
   model: KernelModel<A>;
   options: KernelOptions;
   /** 'ials' is implicit-feedback ALS (options.implicit), run only by backends whose details say `implicitAls`. */
@@ -220,7 +223,7 @@ export interface KernelBackend {
   readonly name: BackendName;
   /** Accepts float32 storage (all four arrays Float32Array). */
   alsSweep(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<KernelStatus>;
-  /** Accepts float32 storage in deterministic mode (`float32Sgd`). */
+  /** Accepts float32 storage (`float32Sgd`), in either mode. */
   sgdEpoch(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions, epoch: number): Promise<KernelStatus>;
   /** Accepts float32 storage. */
   trainLoss(problem: KernelProblem, model: AnyKernelModel, options: KernelOptions): Promise<LossSums>;

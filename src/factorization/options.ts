@@ -106,9 +106,10 @@ export interface FitOptions {
   /**
    * Storage of the factors and biases: 'float64' (default) or 'float32' (half the memory; the
    * model's arrays are then Float32Arrays). float32 is available for explicit and implicit ALS
-   * and deterministic SGD. Each stored value is rounded to float32; the TypeScript backend computes
-   * in double, the native one sums explicit ALS's Gram blocks and runs implicit CG in float lanes
-   * (faster; within a stated tolerance of TypeScript, docs/kernels.md "float32 factors").
+   * and SGD in both modes. Each stored value is rounded to float32; the TypeScript backend computes
+   * in double, the native one sums explicit ALS's Gram blocks, runs implicit CG and parallel SGD in
+   * float lanes (faster; within a stated tolerance of TypeScript or of float64, docs/kernels.md
+   * "float32 factors").
    */
   dtype?: Dtype;
 }
@@ -238,9 +239,6 @@ export function resolveFitOptions(o: FitOptions = {}): ResolvedFitOptions {
   if (solver !== 'cg' && solver !== 'cholesky') throw new CollabperfError('E_INVALID_ARGUMENT', `solver must be "cg" or "cholesky", got ${String(solver)}`, { field: 'solver' });
   const dtype = o.dtype === undefined ? 'float64' : o.dtype;
   if (dtype !== 'float64' && dtype !== 'float32') throw new CollabperfError('E_INVALID_ARGUMENT', `dtype must be "float32" or "float64", got ${String(dtype)}`, { field: 'dtype' });
-  if (dtype === 'float32' && algo === 'sgd' && sgdMode === 'parallel') {
-    throw new CollabperfError('E_INVALID_ARGUMENT', 'dtype "float32" runs SGD in the deterministic mode only (the parallel kernels are float64)', { field: 'dtype' });
-  }
   if (o.remapIds !== undefined) bool('remapIds', o.remapIds, false);
   if (o.maxBytes !== undefined) num('maxBytes', o.maxBytes, 0, (x) => x > 0, 'a positive number');
   const lambda = num('lambda', o.lambda, implicit ? 0.1 : als ? 0.05 : 0.02, (x) => x >= 0, 'a finite number >= 0');

@@ -40,10 +40,11 @@ describe('dtype option', () => {
     }
   });
 
-  it('refuses float32 for parallel SGD only, which has no float32 kernels', () => {
+  it('accepts float32 for every algorithm and SGD mode', () => {
     expect(resolveFitOptions({ dtype: 'float32', algo: 'sgd' }).dtype).toBe('float32');
     expect(resolveFitOptions({ dtype: 'float32', implicit: true }).dtype).toBe('float32');
-    expect(caught(() => resolveFitOptions({ dtype: 'float32', algo: 'sgd', sgdMode: 'parallel' })).message).toMatch(/deterministic mode only/);
+    const par = resolveFitOptions({ dtype: 'float32', algo: 'sgd', sgdMode: 'parallel' });
+    expect([par.dtype, par.algo, par.sgdMode]).toEqual(['float32', 'sgd', 'parallel']);
     // sgdMode means nothing to ALS.
     expect(resolveFitOptions({ dtype: 'float32', sgdMode: 'parallel' }).dtype).toBe('float32');
   });
