@@ -7,7 +7,10 @@
  *   npm run bench -- --sizes small      # one size
  *   npm run bench -- --json             # machine-readable
  *   npm run bench -- --write-triplets DIR  # also write train/test triplet files per size
- *   npm run bench -- --dtype float32    # ALS and deterministic SGD factors stored as float32 (parallel SGD stays float64)
+ *   npm run bench -- --dtype float32    # ALS and SGD factors stored as float32 (both SGD modes)
+ *
+ * A float64 run also times native float32 ALS and float32 parallel SGD from the same start, in the
+ * same process, and gives their ratios to the float64 figures just measured.
  *
  * Implicit mode (issue 10): implicit ALS on the synthetic implicit generator (tiny, small, or large
  * = 138,493 x 26,744 with ~20M interactions and skewed popularity), at k = 64 on 2 threads:
@@ -61,6 +64,9 @@ interface BackendFigures {
   sgdSecondsPerEpoch: number;
   sgdParallelSecondsPerEpoch?: number;
   sgdTestRmse?: number;
+  /** Parallel SGD on float32 factors (the float kernels), timed in the same run (native float64 runs). */
+  sgdParallelFloat32SecondsPerEpoch?: number;
+  sgdParallelFloat32TestRmse?: number;
   /** Peak RSS of the child that ran this backend (generate + build + fit). */
   peakRssMb?: number;
 }
@@ -88,9 +94,8 @@ function freshModel(p: KernelProblem, dtype: Dtype, seed = 42): FactorModel {
   return new FactorModel(p.nRows, p.nCols, RANK, mu, U, V, new F(p.nRows), new F(p.nCols), { options: o, backend: '', iterations: 0, trainRmse: NaN });
 }
 
-/** Parallel SGD has no float32 kernels: its models are always float64. */
-function parallelSgdModel(p: KernelProblem): FactorModel & KernelModel {
-  return freshModel(p, 'float64') as FactorModel & KernelModel;
+function parallelSgdModel(p: KernelProblem, dtype: Dtype): FactorModel & KernelModel<FactorArray> {
+  return freshModel(p, dtype) as FactorModel & KernelModel<FactorArray>;
 }
 
 function testRmse(m: FactorModel, t: SyntheticEntries): number {
@@ -140,8 +145,10 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
   memoryMark(`${b.name} deterministic SGD`);
   let sgdParallel: number | undefined;
   let sgdTestRmse: number | undefined;
+  let sgdPar32: number | undefined;
+  let sgdPar32TestRmse: number | undefined;
   if (b.details().parallelSgd) {
-    m = parallelSgdModel(p);
+    m = parallelSgdModel(p, dtype);
     const par = { ...als, sgdMode: 'parallel' as const };
     sgdParallel = await timeIters(3, (e) => b.sgdEpoch(p, m, par, e));
     log(`SGD parallel ${sgdParallel.toFixed(3)} s/epoch`);
@@ -149,6 +156,15 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
     for (let e = 3; e < 20; e++) await b.sgdEpoch(p, m, par, e);
     sgdTestRmse = testRmse(m, test);
     log(`SGD test RMSE after 20 parallel epochs ${sgdTestRmse.toFixed(4)}`);
+    // float32 parallel SGD (the float kernels) against the float64 epochs just timed, from the same start.
+    if (native && dtype === 'float64' && b.details().float32Sgd === true) {
+      const m32 = parallelSgdModel(p, 'float32');
+      sgdPar32 = await timeIters(3, (e) => b.sgdEpoch(p, m32, par, e));
+      log(`SGD parallel float32 ${sgdPar32.toFixed(3)} s/epoch (${(sgdPar32 / sgdParallel).toFixed(2)} x float64)`);
+      for (let e = 3; e < 20; e++) await b.sgdEpoch(p, m32, par, e);
+      sgdPar32TestRmse = testRmse(m32, test);
+      log(`SGD float32 test RMSE after 20 parallel epochs ${sgdPar32TestRmse.toFixed(4)}`);
+    }
   } else if (!large) {
     for (let e = epochs; e < 20; e++) await b.sgdEpoch(p, m, als, e);
     sgdTestRmse = testRmse(m, test);
@@ -164,6 +180,8 @@ async function benchBackend(b: KernelBackend, p: KernelProblem, test: SyntheticE
     sgdSecondsPerEpoch: sgdSec,
     sgdParallelSecondsPerEpoch: sgdParallel,
     sgdTestRmse,
+    sgdParallelFloat32SecondsPerEpoch: sgdPar32,
+    sgdParallelFloat32TestRmse: sgdPar32TestRmse,
   };
 }
 
@@ -229,7 +247,7 @@ async function child(size: 'small' | 'large', backends: string[], dtype: Dtype, 
 function table(all: Figures[]): string {
   const f = (x: number | undefined, d = 3) => (x === undefined ? '—' : x.toFixed(d));
   const lines = [
-    `collabperf bench, k = ${RANK}, ${THREADS} threads, factors ${all[0]?.dtype ?? "float64"} (ALS, deterministic SGD; parallel SGD float64), double arithmetic except the native float32 ALS line (float Gram sums)`,
+    `collabperf bench, k = ${RANK}, ${THREADS} threads, factors ${all[0]?.dtype ?? "float64"} (ALS and SGD), double arithmetic except native float32 ALS (float Gram sums) and parallel SGD (float lanes)`,
     '',
     '| size | backend | ALS s/sweep | Gram GFLOP/s | ALS test RMSE | SGD s/epoch (det.) | SGD s/epoch (parallel) | SGD test RMSE | peak RSS (MB, whole run) |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -251,6 +269,11 @@ function table(all: Figures[]): string {
       if (n.alsFloat32SecondsPerSweep !== undefined) lines.push(`- large, native ALS on float32 factors: ${n.alsFloat32SecondsPerSweep.toFixed(3)} s/sweep = ${(n.alsFloat32SecondsPerSweep / n.alsSecondsPerSweep).toFixed(2)} x the float64 sweep (target <= 0.6)`);
       if (n.sgdParallelSecondsPerEpoch !== undefined) lines.push(`- large, native parallel SGD: ${n.sgdParallelSecondsPerEpoch.toFixed(3)} s/epoch = ${(n.sgdParallelSecondsPerEpoch / 0.26).toFixed(2)} x the 0.26 s target (LIBMF here)`);
       lines.push(`- large, native run peak RSS ${n.peakRssMb!.toFixed(0)} MB (generate + build + every kernel) = ${(n.peakRssMb! / 1200).toFixed(2)} x the 1.2 GB target`);
+    }
+    if (n?.sgdParallelFloat32SecondsPerEpoch !== undefined && n.sgdParallelSecondsPerEpoch !== undefined) {
+      lines.push(
+        `- ${s.size}, native parallel SGD on float32 factors: ${n.sgdParallelFloat32SecondsPerEpoch.toFixed(3)} s/epoch = ${(n.sgdParallelFloat32SecondsPerEpoch / n.sgdParallelSecondsPerEpoch).toFixed(2)} x the float64 epoch in this run; test RMSE after 20 epochs ${f(n.sgdParallelFloat32TestRmse, 4)} (float64 ${f(n.sgdTestRmse, 4)})`,
+      );
     }
     lines.push(`- ${s.size}: generate ${s.generateSeconds.toFixed(1)} s, build CSR/CSC ${s.buildSeconds.toFixed(2)} s`);
   }
