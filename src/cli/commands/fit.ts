@@ -63,7 +63,7 @@ export function registerFit(program: Command, run: CliRunner): void {
     .option('--seed <n>', 'seed (default 42)')
     .option('--threads <n>', 'kernel threads (default: all cores)')
     .option('--sgd-mode <mode>', 'deterministic (default) or parallel (native only)')
-    .option('--dtype <float64|float32>', 'factor storage: float64 (default) or float32 (half the memory; explicit and implicit ALS, deterministic SGD)')
+    .option('--dtype <float64|float32>', 'factor storage: float64 (default) or float32 (half the memory; explicit and implicit ALS, SGD in both modes)')
     .option('--no-bias', 'no row/column biases')
     .option('--test <file>', 'test triplets: RMSE reported each iteration (not used for stopping); with --implicit, ranking metrics after the fit')
     .option('--implicit', 'implicit feedback (counts, plays, clicks): confidence-weighted implicit ALS, no biases')
