@@ -8,13 +8,15 @@
 import { performance } from 'node:perf_hooks';
 import { CollabperfError } from '../../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import type { PredictContext, Predictor } from '../predictors/types.js';
+import type { FittedPredictor, PredictContext, Predictor } from '../predictors/types.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
 import { computeMetrics, METRIC_KEYS, taskScales, type Metrics, type ScoredCells } from './metrics.js';
 import { formatProtocol, makeFolds, parseProtocol, type Fold, type ProtocolSpec } from './protocols.js';
 import { maskIndices, trainView } from './split.js';
 import { runFolds } from '../folds/runner.js';
 import { FitCache, memberPredictors } from '../predictors/fit-cache.js';
+import { PREDICTORS } from '../predictors/index.js';
+import { FoldPool, type FoldJob, type FoldOutcome, type FoldWorkerSource } from './fold-pool.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -35,6 +37,12 @@ export interface EvaluateOptions {
   ctx?: Omit<PredictContext, 'seed'>;
   /** Called after every fit-and-predict. */
   onProgress?: (p: EvaluateProgress) => void;
+  /**
+   * Worker threads for the folds of plain-JavaScript methods (see fold-pool.ts): `false` keeps every
+   * fit on this thread; `minCells` replaces {@link FOLD_WORKER_MIN_CELLS} and `source` the built
+   * worker (tests). Predictions are the same either way.
+   */
+  workers?: false | { minCells?: number; source?: FoldWorkerSource };
 }
 
 /** Progress of {@link evaluate}. */
@@ -213,6 +221,44 @@ export function summarizeMetrics(list: Metrics[]): { mean: Metrics; std: Metrics
 }
 
 /**
+ * Below this many observed cells an evaluation fits on its own thread: starting the fold workers
+ * (about a tenth of a second each, loading the package) would cost more than they save.
+ */
+export const FOLD_WORKER_MIN_CELLS = 5000;
+
+/** A worker resolves a method by name: only the registered predictor of that name may go there. */
+function isRegistered(pred: Predictor): boolean {
+  return PREDICTORS.some((p) => p === pred);
+}
+
+const trainMaskOf = (m: Fold['trainMask']): Uint8Array => (m instanceof Uint8Array ? m : Uint8Array.from(m, (v) => (v ? 1 : 0)));
+
+let nextFoldJob = 0;
+
+/**
+ * Runs `count` fold jobs of `pred` on the pool and maps each outcome through `onResult`; a job the
+ * pool hands back (its workers went down) is fitted here by `inline`. Results are in job order; an
+ * aborted `signal` stops between fits with E_ABORTED.
+ */
+async function runOnPool<R>(
+  pool: FoldPool,
+  pred: Predictor,
+  count: number,
+  jobOf: (j: number) => Omit<FoldJob, 'id' | 'method'>,
+  how: { onResult: (r: FoldOutcome, j: number) => R; inline: (j: number) => Promise<R>; signal?: AbortSignal },
+): Promise<R[]> {
+  const aborted = (): CollabperfError => new CollabperfError('E_ABORTED', 'evaluation aborted');
+  return Promise.all(
+    Array.from({ length: count }, async (_, j) => {
+      if (how.signal?.aborted) throw aborted();
+      const r = await pool.run({ id: nextFoldJob++, method: pred.name, ...jobOf(j) });
+      if (how.signal?.aborted) throw aborted();
+      return r ? how.onResult(r, j) : how.inline(j);
+    }),
+  );
+}
+
+/**
  * Evaluate predictors under a protocol (or fixed split) over seeds. Every predictor sees exactly the
  * same folds. Predictions must be finite (`E_NON_FINITE` otherwise, naming the method); an aborted
  * `ctx.signal` stops between fits with `E_ABORTED`.
@@ -250,18 +296,25 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
   const fitCache = members.size > 0 ? new FitCache(members) : undefined;
   const views: Dataset[] = [];
   const viewOf = (j: number): Dataset => (fitCache ? (views[j] ??= trainView(ds, jobs[j].fold.trainMask)) : trainView(ds, jobs[j].fold.trainMask));
-  for (let p = 0; p < predictors.length; p++) {
-    const pred = predictors[p];
-    const t0 = performance.now();
-    const results = await runFolds(
-      fitCache ? { ...pred, fit: (train: Dataset, ctx: PredictContext) => fitCache.fit(pred, train, ctx) } : pred,
-      jobs.length,
-      (j) => ({ train: viewOf(j), ctx: { ...opts.ctx, seed: jobs[j].seed, ...(fitCache ? { fitCache } : {}) } }),
-      (fitted, j, ms) => {
+  // A method whose fits are plain JavaScript spreads its folds over worker threads on a large
+  // enough table (fold-pool.ts), unless a composite evaluated with it needs its fits in the cache.
+  const workers = opts.workers === false ? undefined : (opts.workers ?? {});
+  const offThread = (pred: Predictor): boolean =>
+    workers !== undefined &&
+    pred.portable === true &&
+    !members.has(pred) &&
+    isRegistered(pred) &&
+    jobs.length >= 2 &&
+    ds.scores.value.length >= (workers.minCells ?? FOLD_WORKER_MIN_CELLS);
+  let pool: FoldPool | null | undefined;
+  try {
+    for (let p = 0; p < predictors.length; p++) {
+      const pred = predictors[p];
+      const t0 = performance.now();
+      const scoreFold = (prediction: Float64Array, chosen: FittedPredictor['chosen'], j: number, ms: number): { result: FoldResult; chunk: FoldPredictions } => {
         const { seed, fold, f, folds } = jobs[j];
         const cells = held[j];
         const { model, task } = cells;
-        const prediction = Float64Array.from(fitted.predict(Int32Array.from(model), Int32Array.from(task)));
         if (prediction.length !== model.length) {
           throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${model.length} cells`);
         }
@@ -279,23 +332,43 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
           trainCells: countSet(fold.trainMask),
           testCells: model.length,
           metrics: computeMetrics(ds, { task, truth: cells.value, prediction }, scales),
-          chosen: { ...fitted.chosen },
+          chosen: { ...chosen },
           ms,
         };
-        const chunk: FoldPredictions = { cells, prediction, seed, fold: f + 1 };
-        return { result, chunk };
-      },
-      { signal, what: 'evaluation' },
-    );
-    acc[p].ms = performance.now() - t0;
-    for (const r of results) {
-      acc[p].folds.push(r.result);
-      acc[p].chunks.push(r.chunk);
+        return { result, chunk: { cells, prediction, seed, fold: f + 1 } };
+      };
+      const fitHere = (fitted: FittedPredictor, j: number, ms: number) =>
+        scoreFold(Float64Array.from(fitted.predict(Int32Array.from(held[j].model), Int32Array.from(held[j].task))), fitted.chosen, j, ms);
+      const ctxOf = (j: number): PredictContext => ({ ...opts.ctx, seed: jobs[j].seed, ...(fitCache ? { fitCache } : {}) });
+      if (offThread(pred) && pool === undefined) pool = FoldPool.open(ds, workers?.source ? { source: workers.source } : {});
+      const results = offThread(pred) && pool
+        ? await runOnPool(pool, pred, jobs.length, (j) => ({ seed: jobs[j].seed, trainMask: trainMaskOf(jobs[j].fold.trainMask), model: held[j].model, task: held[j].task }), {
+            onResult: (r, j) => scoreFold(r.prediction, r.chosen, j, r.ms),
+            inline: async (j) => {
+              const t = performance.now();
+              return fitHere(await pred.fit(viewOf(j), ctxOf(j)), j, performance.now() - t);
+            },
+            signal,
+          })
+        : await runFolds(
+            fitCache ? { ...pred, fit: (train: Dataset, ctx: PredictContext) => fitCache.fit(pred, train, ctx) } : pred,
+            jobs.length,
+            (j) => ({ train: viewOf(j), ctx: ctxOf(j) }),
+            (fitted, j, ms) => fitHere(fitted, j, ms),
+            { signal, what: 'evaluation' },
+          );
+      acc[p].ms = performance.now() - t0;
+      for (const r of results) {
+        acc[p].folds.push(r.result);
+        acc[p].chunks.push(r.chunk);
+      }
+      for (const { seed } of splits) {
+        const pooled = poolPredictions(acc[p].chunks.filter((c) => c.seed === seed));
+        acc[p].perSeed.push({ seed, metrics: computeMetrics(ds, pooled, scales) });
+      }
     }
-    for (const { seed } of splits) {
-      const pooled = poolPredictions(acc[p].chunks.filter((c) => c.seed === seed));
-      acc[p].perSeed.push({ seed, metrics: computeMetrics(ds, pooled, scales) });
-    }
+  } finally {
+    await pool?.close();
   }
 
   return {

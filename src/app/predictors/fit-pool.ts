@@ -87,8 +87,6 @@ function fitWorker(): Worker | null {
   if (worker !== undefined) return worker;
   if (process.env.COLLABPERF_WORKERS === '0' || availableParallelism() < 2 || !existsSync(fileURLToPath(WORKER_URL))) return (worker = null);
   const w = new Worker(WORKER_URL);
-  // Referenced only while a fit is out, so an idle worker never keeps the process alive.
-  w.unref();
   w.on('message', (r: FitReply) => {
     const p = pending.get(r.id);
     if (!p) return;
@@ -99,6 +97,9 @@ function fitWorker(): Worker | null {
   });
   w.on('error', abandon);
   w.on('exit', abandon);
+  // Referenced only while a fit is out, so an idle worker never keeps the process alive (after the
+  // listeners: adding a 'message' listener references the worker again).
+  w.unref();
   return (worker = w);
 }
 

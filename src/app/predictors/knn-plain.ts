@@ -196,6 +196,7 @@ export function plainKnnPredictor(k: number): Predictor {
     name: `knn-plain-${k}`,
     description: `plain average of the ${k} nearest models' scores (mean squared z-score distance over shared tasks)`,
     usesFactors: false,
+    portable: true,
     canFoldIn: true,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, 'the plain knn fit');

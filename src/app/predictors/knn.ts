@@ -199,6 +199,7 @@ export const knnPredictor: Predictor = {
   name: 'knn',
   description: 'k nearest models by residual similarity over shared tasks, on top of the mean predictor (k and overlap shrinkage by inner validation)',
   usesFactors: false,
+  portable: true,
   canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the knn fit');

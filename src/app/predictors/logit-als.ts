@@ -335,6 +335,7 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
     name,
     description: `logit-space global + model + task bias + rank-${(opts.ranks ?? LOGIT_ALS_RANKS).join('/')} ALS, averaged random starts (rank and L2 by inner validation)`,
     usesFactors: false,
+    portable: true,
     canFoldIn: true,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, `the ${name} fit`);

@@ -223,6 +223,7 @@ export const meanPredictor: Predictor = {
   name: 'mean',
   description: 'global mean + model bias + task bias (additive model; raw or z-score space and penalty by inner validation)',
   usesFactors: false,
+  portable: true,
   canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the mean predictor fit');

@@ -311,6 +311,7 @@ function make(variant: Variant, description: string, opts: NcfOptions): Predicto
     name: variant,
     description,
     usesFactors: variant !== 'ncf',
+    portable: true,
     fit: (train: Dataset, ctx: PredictContext) => fitNcf(variant, o, train, ctx),
   };
 }

@@ -430,6 +430,7 @@ export const pcaPredictor: Predictor = {
   name: 'pca',
   description: 'principal components of the z-scored matrix (iterative SVD imputation), each task regressed on the component scores (rank by inner validation)',
   usesFactors: false,
+  portable: true,
   canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the pca fit');

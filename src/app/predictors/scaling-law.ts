@@ -337,6 +337,7 @@ export const scalingLawPredictor: Predictor = {
   name: 'scaling-law',
   description: 'per-task sigmoid in log parameters (and log pretraining tokens), fitted by Levenberg-Marquardt; mean predictor for models without a size',
   usesFactors: true,
+  portable: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the scaling-law fit');
     const c = cellsOf(train);

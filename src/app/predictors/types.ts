@@ -64,6 +64,12 @@ export interface Predictor {
   /** True when its fitted predictors have {@link FittedPredictor.foldIn}. */
   readonly canFoldIn?: boolean;
   /**
+   * True when a fit is plain JavaScript on its input and seed alone (no factorization backend, no
+   * member fits, nothing shared), so that an evaluation may run it on a worker thread, where it
+   * gives the same bits as here.
+   */
+  readonly portable?: boolean;
+  /**
    * The predictors a composite method fits on its whole training table (an ensemble's members, a
    * stack's final candidates), whose fits {@link PredictContext.fitCache} may share.
    */
