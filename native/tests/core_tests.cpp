@@ -60,10 +60,12 @@ static Options baseOptions() {
   return o;
 }
 
-static double rmse(const Problem& P, Model& M) {
+/** Training RMSE of a Model or a Model32. */
+template <class M>
+static double rmse(const Problem& P, M& model) {
   Options o = baseOptions();
   LossSums s;
-  trainLoss(P.view(), M.view(), o, s);
+  trainLoss(P.view(), model.view(), o, s);
   return std::sqrt(s.sse / s.wsum);
 }
 
@@ -443,13 +445,6 @@ static void test_sgd_parallel() {
   setIsaLimit(Isa::Avx512);
 }
 
-static double rmse32(const Problem& P, Model32& M) {
-  Options o = baseOptions();
-  LossSums s;
-  trainLoss(P.view(), M.view(), o, s);
-  return std::sqrt(s.sse / s.wsum);
-}
-
 /**
  * Parallel SGD on float32 models (the float kernels sgdTasks32*): on generic, AVX2 and AVX-512, for
  * k in the register-resident loop and in the any-k loop of both lane widths (float AVX-512: 16, 32,
@@ -493,7 +488,7 @@ static void test_sgd_parallel_float32() {
           CHECK(sgdEpoch(P.view(), D.view(), o, epoch) == Status::Ok);
           CHECK(sgdEpoch(P.view(), F.view(), o, epoch) == Status::Ok);
         }
-        const double r64 = rmse(P, D), r32 = rmse32(P, F);
+        const double r64 = rmse(P, D), r32 = rmse(P, F);
         // 1 thread: the same blocks in the same order for both.
         SgdTuning one;
         one.blocksOnOneThread = true;
@@ -527,14 +522,14 @@ static void test_sgd_parallel_float32() {
         std::printf("  %sk = %d %s: rmse %.5f -> float64 %.5f, float32 %.5f (|diff| %.2g; 1 thread: %.5f, %.5f); "
                     "1 thread max |float32 - float64| %.3g after 1 epoch, %.3g after 5 (scale %.3g)%s\n",
                     weighted ? "weighted " : "", k, isaName(activeIsa()), first, r64, r32, std::fabs(r32 - r64),
-                    rmse(P, D1), rmse32(P, F1), diff1, diff5, scale,
+                    rmse(P, D1), rmse(P, F1), diff1, diff5, scale,
                     sameOrder ? "" : regF ? " [float: register loop, double: any-k loop]" : " [float: any-k loop, double: register loop]");
         CHECK_MSG(r64 < first * (o.useBias ? 0.8 : 0.99), "k = %d %s: float64 rmse %.5f from %.5f", k, isaName(activeIsa()),
                   r64, first);
         CHECK_MSG(std::fabs(r32 - r64) <= 1e-3, "k = %d %s: float32 rmse %.6f, float64 %.6f", k, isaName(activeIsa()), r32,
                   r64);
-        CHECK_MSG(std::fabs(rmse(P, D1) - rmse32(P, F1)) <= 1e-4, "k = %d %s: 1 thread rmse %.6f, %.6f", k,
-                  isaName(activeIsa()), rmse(P, D1), rmse32(P, F1));
+        CHECK_MSG(std::fabs(rmse(P, D1) - rmse(P, F1)) <= 1e-4, "k = %d %s: 1 thread rmse %.6f, %.6f", k,
+                  isaName(activeIsa()), rmse(P, D1), rmse(P, F1));
         if (sameOrder) {
           CHECK_MSG(diff1 <= 2e-6 * scale, "k = %d %s: 1 epoch %.3g", k, isaName(activeIsa()), diff1);
           CHECK_MSG(diff5 <= 3e-5 * scale, "k = %d %s: 5 epochs %.3g", k, isaName(activeIsa()), diff5);
