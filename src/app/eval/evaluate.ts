@@ -258,6 +258,58 @@ async function runOnPool<R>(
   );
 }
 
+/** One (seed, fold) of an evaluation: the fold, its position among the seed's folds. */
+interface EvalJob {
+  seed: number;
+  fold: Fold;
+  /** 0-based fold index within the seed. */
+  f: number;
+  folds: number;
+}
+
+/** A fold's scores and its predictions, as {@link evaluate} keeps them. */
+interface ScoredFold {
+  result: FoldResult;
+  chunk: FoldPredictions;
+}
+
+/**
+ * Checks a method's predictions for a fold's held-out cells (one finite value per cell:
+ * E_LENGTH_MISMATCH / E_NON_FINITE otherwise, naming the method and cell) and scores them.
+ */
+function scoreFoldPredictions(
+  ds: Dataset,
+  scales: ReturnType<typeof taskScales>,
+  method: string,
+  job: EvalJob,
+  cells: Cells,
+  prediction: Float64Array,
+  chosen: FittedPredictor['chosen'],
+  ms: number,
+): ScoredFold {
+  const { seed, fold, f } = job;
+  const { model, task } = cells;
+  if (prediction.length !== model.length) {
+    throw new CollabperfError('E_LENGTH_MISMATCH', `method "${method}" returned ${prediction.length} predictions for ${model.length} cells`);
+  }
+  for (let i = 0; i < prediction.length; i++) {
+    if (!Number.isFinite(prediction[i])) {
+      throw new CollabperfError('E_NON_FINITE', `method "${method}" predicted ${prediction[i]} for (${ds.models[model[i]].name}, ${ds.tasks[task[i]].name}) (seed ${seed}, fold ${f + 1})`);
+    }
+  }
+  const result: FoldResult = {
+    seed,
+    fold: f + 1,
+    description: fold.description,
+    trainCells: countSet(fold.trainMask),
+    testCells: model.length,
+    metrics: computeMetrics(ds, { task, truth: cells.value, prediction }, scales),
+    chosen: { ...chosen },
+    ms,
+  };
+  return { result, chunk: { cells, prediction, seed, fold: f + 1 } };
+}
+
 /**
  * Evaluate predictors under a protocol (or fixed split) over seeds. Every predictor sees exactly the
  * same folds. Predictions must be finite (`E_NON_FINITE` otherwise, naming the method); an aborted
@@ -286,7 +338,7 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
 
   // Every (seed, fold) of one method goes through the fold runner together; methods run one after
   // the other so that each one's seconds are its own.
-  const jobs = splits.flatMap(({ seed, folds }) => folds.map((fold, f) => ({ seed, fold, f, folds: folds.length })));
+  const jobs: EvalJob[] = splits.flatMap(({ seed, folds }) => folds.map((fold, f) => ({ seed, fold, f, folds: folds.length })));
   const held = jobs.map(({ fold }) => cellsOf(ds, maskIndices(ds, fold.testMask)));
   // When composite methods (ensemble, stack) run with their members, each fold's member fits are
   // made once and shared through a FitCache, which needs every method of a fold to see the same
@@ -311,31 +363,11 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
     for (let p = 0; p < predictors.length; p++) {
       const pred = predictors[p];
       const t0 = performance.now();
-      const scoreFold = (prediction: Float64Array, chosen: FittedPredictor['chosen'], j: number, ms: number): { result: FoldResult; chunk: FoldPredictions } => {
-        const { seed, fold, f, folds } = jobs[j];
-        const cells = held[j];
-        const { model, task } = cells;
-        if (prediction.length !== model.length) {
-          throw new CollabperfError('E_LENGTH_MISMATCH', `method "${pred.name}" returned ${prediction.length} predictions for ${model.length} cells`);
-        }
-        for (let i = 0; i < prediction.length; i++) {
-          if (!Number.isFinite(prediction[i])) {
-            throw new CollabperfError('E_NON_FINITE', `method "${pred.name}" predicted ${prediction[i]} for (${ds.models[model[i]].name}, ${ds.tasks[task[i]].name}) (seed ${seed}, fold ${f + 1})`);
-          }
-        }
+      const scoreFold = (prediction: Float64Array, chosen: FittedPredictor['chosen'], j: number, ms: number): ScoredFold => {
+        const scored = scoreFoldPredictions(ds, scales, pred.name, jobs[j], held[j], prediction, chosen, ms);
         done++;
-        opts.onProgress?.({ method: pred.name, seed, fold: f + 1, folds, done, total });
-        const result: FoldResult = {
-          seed,
-          fold: f + 1,
-          description: fold.description,
-          trainCells: countSet(fold.trainMask),
-          testCells: model.length,
-          metrics: computeMetrics(ds, { task, truth: cells.value, prediction }, scales),
-          chosen: { ...chosen },
-          ms,
-        };
-        return { result, chunk: { cells, prediction, seed, fold: f + 1 } };
+        opts.onProgress?.({ method: pred.name, seed: jobs[j].seed, fold: jobs[j].f + 1, folds: jobs[j].folds, done, total });
+        return scored;
       };
       const fitHere = (fitted: FittedPredictor, j: number, ms: number) =>
         scoreFold(Float64Array.from(fitted.predict(Int32Array.from(held[j].model), Int32Array.from(held[j].task))), fitted.chosen, j, ms);
