@@ -35,6 +35,24 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
     count[c.model[e]]++;
   }
   const active = Int32Array.from(Array.from({ length: M }, (_, m) => m).filter((m) => count[m] > 0));
+  const A = active.length;
+  // Task-major copies over the active models for the distance scan: the z-score (0 where missing)
+  // and a 0/1 presence weight, so that the scan adds `w (q - z)²` without a branch: a missing task
+  // adds exactly +0, a present one exactly (q - z)², in the same task order as a row-wise scan.
+  const ZT = new Float64Array(T * A);
+  const WT = new Float64Array(T * A);
+  for (let i = 0; i < A; i++) {
+    const jo = active[i] * T;
+    for (let t = 0; t < T; t++) {
+      const z = Z[jo + t];
+      if (z === z) {
+        ZT[t * A + i] = z;
+        WT[t * A + i] = 1;
+      }
+    }
+  }
+  const sumSq = new Float64Array(A);
+  const shared = new Float64Array(A);
   const { lo, hi } = clipRanges(train);
   const kMax = Math.max(...ks);
   const dist = new Float64Array(active.length);
@@ -55,21 +73,29 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
   const distances = (Q: Float64Array, qo: number, need: number, self: number): void => {
     nNear = 0;
     nFinite = 0;
-    for (let i = 0; i < active.length; i++) {
-      const j = active[i];
-      const jo = j * T;
-      let s = 0;
-      let n = 0;
-      for (let t = 0; t < T; t++) {
-        const a = Q[qo + t];
-        const b = Z[jo + t];
-        if (a === a && b === b) {
-          const d = a - b;
-          s += d * d;
-          n++;
-        }
+    // (Locals: the closure's variables would be reloaded from its context on every step.)
+    const n = A;
+    const zt = ZT;
+    const wt = WT;
+    const ss = sumSq;
+    const sh = shared;
+    ss.fill(0);
+    sh.fill(0);
+    for (let t = 0; t < T; t++) {
+      const a = Q[qo + t];
+      if (a !== a) continue;
+      const o = t * n;
+      for (let i = 0; i < n; i++) {
+        const w = wt[o + i];
+        const d = a - zt[o + i];
+        ss[i] += w * (d * d);
+        sh[i] += w;
       }
-      const d = j === self || n < need ? Infinity : s / n;
+    }
+    for (let i = 0; i < n; i++) {
+      const j = active[i];
+      const c = sh[i];
+      const d = j === self || c < need ? Infinity : ss[i] / c;
       dist[i] = d;
       if (d === Infinity) continue;
       nFinite++;
