@@ -7,6 +7,7 @@
       "sources": [
         "native/binding/addon.cpp",
         "native/core/als.cpp",
+        "native/core/als_small.cpp",
         "native/core/sgd.cpp",
         "native/core/loss.cpp",
         "native/core/info.cpp",

@@ -125,8 +125,12 @@ bool runSide(SideJob job, bool rows, const Options& options, SolveFn fn, AlsProf
   std::vector<Profile> profs(static_cast<size_t>(threads));
   std::vector<Fault> faults(static_cast<size_t>(threads));
   team.run([&](int tid) {
-    double* ws = threadWorkspace(job.k);
-    clearWorkspace(ws, job.k);
+    // (The scalar small-rank solver keeps its sums in registers: no workspace to clear.)
+    double* ws = nullptr;
+    if (fn != solveRangeSmall) {
+      ws = threadWorkspace(job.k);
+      clearWorkspace(ws, job.k);
+    }
     Profile* prof = profile ? &profs[static_cast<size_t>(tid)] : nullptr;
     int64_t b, e;
     while (!team.stopped() && queue.next(b, e)) {
@@ -180,15 +184,23 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   detail::require(problem.rowPtr && problem.colPtr, ErrorCode::InvalidArgument, "problem.rowPtr/colPtr missing");
   if (cancelRequested(options.cancel)) return Status::Aborted;
 
+  const bool f32 = model.float32();
+  const bool blasKnobs = tuning && (tuning->useLapack || tuning->useBlasGram);
+  // Small ranks: the scalar solver, the same on every CPU (and the TS backend's bits).
+  const bool small = !f32 && model.k <= kMaxSmallAlsK && !blasKnobs;
   SolveFn fn = solveRangeGeneric;
-  switch (activeIsa()) {
-    case Isa::Avx512: fn = solveRangeAvx512; break;
-    case Isa::Avx2: fn = solveRangeAvx2; break;
-    default: break;
+  if (small) {
+    fn = solveRangeSmall;
+  } else {
+    switch (activeIsa()) {
+      case Isa::Avx512: fn = solveRangeAvx512; break;
+      case Isa::Avx2: fn = solveRangeAvx2; break;
+      default: break;
+    }
   }
   // Only the generic kernel (no SIMD Gram tiles) and the benchmark knobs call BLAS / LAPACK: make
   // OpenBLAS single-threaded then, and not before (see initBlas for why it is process-wide).
-  if (fn == solveRangeGeneric || (tuning && (tuning->useLapack || tuning->useBlasGram))) initBlas();
+  if (fn == solveRangeGeneric || blasKnobs) initBlas();
 
   SideJob job;
   job.k = model.k;
@@ -204,7 +216,6 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
     job.prefetch = tuning->prefetch;
   }
 
-  const bool f32 = model.float32();
   job.floatGram = f32;
   // Row pass: a = [V[c], 1], t = (y - mu) - colBias[c].
   job.nSelf = problem.nRows;
@@ -223,7 +234,8 @@ Status alsSweep(const ProblemView& problem, const ModelView& model, const Option
   // An aligned copy of the other side's factors (see runSide), sized for the larger side; float32
   // models always go through it (it is where their factors become doubles).
   double* aligned = nullptr;
-  const bool copy = (f32 || !(tuning && !tuning->alignedCopy)) && problem.nnz > 0;
+  // (Not for the scalar small-rank solver: it reads k values per entry, no whole vectors.)
+  const bool copy = !small && (f32 || !(tuning && !tuning->alignedCopy)) && problem.nnz > 0;
   if (copy) {
     const size_t n = static_cast<size_t>(std::max(problem.nRows, problem.nCols)) * static_cast<size_t>(paddedK(model.k));
     aligned = static_cast<double*>(threadScratch(kScratchAlsAligned, n * sizeof(double)));

@@ -166,5 +166,10 @@ Fault solveRangeAvx512(const SideJob& job, int64_t begin, int64_t end, double* w
 Fault solveRangeAvx2(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
 Fault solveRangeGeneric(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
 
+/** Ranks the scalar small-rank solver takes (float64 models; see als_small.cpp). */
+constexpr int kMaxSmallAlsK = 3;
+/** Solves rows [begin, end) of a float64 job with 1 <= k <= kMaxSmallAlsK, reading otherF with its stride; ws unused. */
+Fault solveRangeSmall(const SideJob& job, int64_t begin, int64_t end, double* ws, Profile* prof);
+
 }  // namespace als_detail
 }  // namespace collabperf

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { planted } from '../helpers/planted.js';
 import { Rng } from '../../src/numeric/rng.js';
+import { choleskyInPlace, choleskySolveInPlace } from '../../src/numeric/cholesky.js';
 import { nativeForSuite } from '../helpers/backends.js';
 
 /**
@@ -281,5 +282,73 @@ describe.each(backends.filter((b) => b.name === 'native').map((b) => [b.name, b]
     expect(await code(implicitJob(p, 3, { ...imp, epsilon: 0 }))).toBe('E_INVALID_ARGUMENT');
     expect(await code(implicitJob(p, 3, { ...imp, alpha: Number.NaN }))).toBe('E_NON_FINITE');
     expect(await code(implicitJob(p, 3, imp))).toBe('resolved');
+  });
+});
+
+/** Every small-rank variant: weights or not, biases or not, lambda scaled by the count or not. */
+function smallRankCases() {
+  const a = planted(90, 40, 2, 0.4, 0.1, 11);
+  const rng = new Rng(4, 7);
+  const weights = a.train.rows.map(() => 0.5 + rng.nextDouble());
+  const weighted = buildProblem(toEntries({ ...a.train, weights, nRows: 93, nCols: 42 }));
+  const plain = buildProblem(toEntries(a.train));
+  return [1, 2, 3].flatMap((k) =>
+    [
+      { problem: weighted, what: 'weighted' },
+      { problem: plain, what: 'plain' },
+    ].flatMap(({ problem, what }) =>
+      [true, false].flatMap((useBias) => [true, false].map((weightedLambda) => ({ name: `k = ${k}, ${what}, useBias ${useBias}, weightedLambda ${weightedLambda}`, problem, k, opts: { useBias, weightedLambda, lambda: 0.07, lambdaBias: 0.03 } }))),
+    ),
+  );
+}
+
+describe.runIf(native !== null)('small ranks (k <= 3, float64): the scalar solvers of both backends', () => {
+  it.each(smallRankCases())('native gives the TypeScript bits: $name', async (fx) => {
+    const ref = await run(reference, 'als', fx, 4);
+    const got = await run(native!, 'als', fx, 4);
+    expect(got.m.U).toEqual(ref.m.U);
+    expect(got.m.V).toEqual(ref.m.V);
+    expect(got.m.rowBias).toEqual(ref.m.rowBias);
+    expect(got.m.colBias).toEqual(ref.m.colBias);
+    expect(got.loss.sse).toBe(ref.loss.sse);
+  });
+});
+
+describe.each(backends.map((b) => [b.name, b] as const))('small ranks solve the contract\'s normal equations on %s', (_n, b) => {
+  it.each(smallRankCases().filter((_, i) => i % 3 === 0))('$name', async (fx) => {
+    const p = fx.problem;
+    const m = freshModel(p, fx.k, fx.opts.useBias);
+    const V0 = m.V.slice();
+    const cb0 = m.colBias.slice();
+    expect(await b.alsSweep(p, m, options(fx.opts))).toBe('ok');
+    // Row r's solution from its normal equations built directly, against the V the row pass saw.
+    const k = fx.k;
+    const d = fx.opts.useBias ? k + 1 : k;
+    let worst = 0;
+    for (let r = 0; r < p.nRows; r++) {
+      const n = p.rowPtr[r + 1] - p.rowPtr[r];
+      if (n === 0) continue;
+      const A = new Float64Array(d * d);
+      const rhs = new Float64Array(d);
+      for (let e = p.rowPtr[r]; e < p.rowPtr[r + 1]; e++) {
+        const c = p.colIdx[e];
+        const w = p.weight ? p.weight[e] : 1;
+        const a = Array.from({ length: d }, (_, f) => (f < k ? V0[c * k + f] : 1));
+        const t = p.value[e] - m.mu - cb0[c];
+        for (let i = 0; i < d; i++) {
+          rhs[i] += w * t * a[i];
+          for (let j = 0; j < d; j++) A[i * d + j] += w * a[i] * a[j];
+        }
+      }
+      const scale = fx.opts.weightedLambda ? n : 1;
+      for (let f = 0; f < k; f++) A[f * d + f] += fx.opts.lambda * scale;
+      if (fx.opts.useBias) A[k * d + k] += fx.opts.lambdaBias * scale;
+      expect(choleskyInPlace(A, d)).toBe(true);
+      choleskySolveInPlace(A, d, rhs);
+      const x = rhs;
+      for (let f = 0; f < k; f++) worst = Math.max(worst, Math.abs(x[f] - m.U[r * k + f]));
+      if (fx.opts.useBias) worst = Math.max(worst, Math.abs(x[k] - m.rowBias[r]));
+    }
+    expect(worst).toBeLessThanOrEqual(1e-10);
   });
 });

@@ -6,6 +6,7 @@ import { CollabperfError } from '../../errors.js';
 import type { AnyKernelModel, FactorArray, KernelOptions, KernelProblem, KernelStatus } from '../types.js';
 import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
 import { drive, Slice, solveRows, WorkBudget, type Steps } from './slice.js';
+import { MAX_SMALL_ALS_K, solveRangeSmall, type SmallPass } from './als-small.js';
 
 /** Entries gathered at a time for the Gram matrix (d * BLOCK doubles of scratch, twice). */
 export const BLOCK = 64;
@@ -102,11 +103,21 @@ export function* alsSweepSteps(problem: KernelProblem, model: AnyKernelModel, op
   };
 
   const budget = new WorkBudget();
+  // Small ranks of float64 models: the scalar solver of als-small.ts (native's bits).
+  const small = k <= MAX_SMALL_ALS_K && model.U instanceof Float64Array;
   for (const pass of [rowPass, colPass]) {
-    const status = yield* solveRows(pass.count, (from, work) => solveRange(pass, from, work, A, b, X, WX), budget, cancel, slice);
+    const solve = small ? (from: number, work: number) => solveRangeSmallOrThrow(pass, from, work) : (from: number, work: number) => solveRange(pass, from, work, A, b, X, WX);
+    const status = yield* solveRows(pass.count, solve, budget, cancel, slice);
     if (status === 'aborted') return status;
   }
   return 'ok';
+}
+
+function solveRangeSmallOrThrow(pass: AlsPass, from: number, budget: number): number {
+  const next = solveRangeSmall(pass as SmallPass, pass.count, from, budget);
+  if (next >= 0) return next;
+  const r = -1 - next;
+  throw numericError(pass, r, pass.ptr[r + 1] - pass.ptr[r]);
 }
 
 /**
