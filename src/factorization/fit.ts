@@ -182,6 +182,11 @@ export interface FitSpec {
   /** External ids of the problem's rows and columns, kept in the model. */
   rowIds?: IdList | null;
   colIds?: IdList | null;
+  /**
+   * Factors to start from instead of {@link initFactors} (copied; nRows*rank and nCols*rank values,
+   * row-major): a warm start, or a caller's own random start. Biases still start at 0.
+   */
+  start?: { U: ArrayLike<number>; V: ArrayLike<number> };
 }
 
 /** Hooks of {@link runFits}. */
@@ -201,7 +206,12 @@ function initialModel(spec: FitSpec, backend: KernelBackend): FactorModel {
   const F = o.dtype === 'float32' ? Float32Array : Float64Array;
   const U = new F(problem.nRows * k);
   const V = new F(problem.nCols * k);
-  initFactors(U, V, k, o.seed, o.initScale);
+  if (spec.start) {
+    U.set(spec.start.U);
+    V.set(spec.start.V);
+  } else {
+    initFactors(U, V, k, o.seed, o.initScale);
+  }
   const mu = o.useBias ? weightedMean(problem.value, problem.weight) : 0;
   // The training column sets are the problem's own CSR arrays: shared, not copied.
   return new FactorModel(
@@ -274,8 +284,14 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
   const { signal } = hooks;
   if (signal?.aborted) throw aborted();
   for (const [i, s] of specs.entries()) {
-    if (!s.options.implicit) continue;
     const where = specs.length === 1 ? '' : `fit ${i + 1} of ${specs.length}: `;
+    if (s.start) {
+      const k = s.options.rank;
+      if (s.start.U.length !== s.problem.nRows * k || s.start.V.length !== s.problem.nCols * k) {
+        throw new CollabperfError('E_INVALID_ARGUMENT', `${where}start has ${s.start.U.length} and ${s.start.V.length} factor values, the problem needs ${s.problem.nRows * k} (nRows x rank) and ${s.problem.nCols * k} (nCols x rank)`, { field: 'start' });
+      }
+    }
+    if (!s.options.implicit) continue;
     if (s.validation) throw new CollabperfError('E_INVALID_ARGUMENT', `${where}implicit ALS has no RMSE to validate on; evaluate held-out interactions with the ranking metrics instead`, { field: 'validation' });
     if (s.problem.weight !== null) throw new CollabperfError('E_INVALID_ARGUMENT', `${where}implicit ALS takes no weights: the values set the confidence`, { field: 'weights' });
     const v = s.problem.value;

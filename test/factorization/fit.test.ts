@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fit } from '../../src/factorization/fit.js';
+import { fit, runFits } from '../../src/factorization/fit.js';
+import { resolveFitOptions } from '../../src/factorization/options.js';
+import { buildProblem, toEntries } from '../../src/factorization/ratings.js';
+import { getBackend } from '../../src/backends/registry.js';
 import { CollabperfError } from '../../src/errors.js';
 import { planted, rmse } from '../helpers/planted.js';
 import type { IterationReport } from '../../src/factorization/options.js';
@@ -80,5 +83,30 @@ describe('fit options are checked', () => {
   });
   it('rejects validation cells outside the matrix', async () => {
     expect(await codeOf(fit(data.train, { validation: { rows: [1000], cols: [0], values: [1] } }))).toBe('E_INDEX_OUT_OF_RANGE');
+  });
+});
+
+describe('runFits: a fit from given starting factors (FitSpec.start)', () => {
+  const problem = buildProblem(toEntries(data.train));
+  const options = resolveFitOptions({ algo: 'als', rank: 3, iters: 4, seed: 2 });
+  const ts = getBackend('ts');
+  it('continues a fit: 4 sweeps from the factors of 4 sweeps are 8 sweeps, with zero biases restarted', async () => {
+    const noBias = resolveFitOptions({ algo: 'als', rank: 3, iters: 4, seed: 2, useBias: false });
+    const [first] = await runFits([{ problem, options: noBias }], ts);
+    const [again] = await runFits([{ problem, options: noBias, start: { U: first.model.U, V: first.model.V } }], ts);
+    const [eight] = await runFits([{ problem, options: { ...noBias, iters: 8 } }], ts);
+    expect(Array.from(again.model.U)).toEqual(Array.from(eight.model.U));
+    expect(Array.from(again.model.V)).toEqual(Array.from(eight.model.V));
+  });
+  it('does not change the arrays it was given', async () => {
+    const U = new Float64Array(problem.nRows * 3).fill(0.1);
+    const V = new Float64Array(problem.nCols * 3).fill(0.2);
+    await runFits([{ problem, options, start: { U, V } }], ts);
+    expect(U.every((v) => v === 0.1) && V.every((v) => v === 0.2)).toBe(true);
+  });
+  it('refuses factors of the wrong size, naming the field', async () => {
+    const run = () => runFits([{ problem, options, start: { U: new Float64Array(3), V: new Float64Array(problem.nCols * 3) } }], ts);
+    expect(await codeOf(run())).toBe('E_INVALID_ARGUMENT');
+    expect(((await run().catch((e: unknown) => e)) as CollabperfError).field).toBe('start');
   });
 });

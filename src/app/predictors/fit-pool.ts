@@ -1,9 +1,10 @@
 /**
- * Pure-JavaScript fits on a worker thread: PCA's imputation and logit-ALS's alternating solves, the
- * largest costs of `predict` that run in JavaScript, while the main thread has the neighbour methods
- * to compute and the second core is otherwise mostly idle; fits sent here run beside them. The
- * worker (fit-worker.ts) runs the same `fitPcaModel` / `fitLogitAlsModel` on the same cells, so its
- * result is bit-for-bit the main thread's.
+ * JavaScript fits on a worker thread: PCA's imputation, and logit-ALS when it runs on the
+ * TypeScript backend (which computes on the thread that calls it; on the native backend its ALS is
+ * off the main thread already). These are the largest costs of `predict` that would otherwise run
+ * on the main thread while it has the neighbour methods to compute and the second core is mostly
+ * idle. The worker (fit-worker.ts) runs the same `fitPcaModel` / `fitLogitAlsModel` on the same
+ * cells, so its result is bit-for-bit the main thread's.
  *
  * Only from the built package (the worker is `dist/app/predictors/fit-worker.js`; under the test
  * runner's TypeScript sources there is none), on a machine with two or more cores, and unless
@@ -56,7 +57,7 @@ const WORKER_URL = new URL('./fit-worker.js', import.meta.url);
 
 interface Pending {
   /** The same fit on this thread (the worker's modules import this one, so it cannot import theirs). */
-  inline(): PcaFit | LogitAlsModel;
+  inline(): PcaFit | LogitAlsModel | Promise<PcaFit | LogitAlsModel>;
   resolve(fit: PcaFit | LogitAlsModel): void;
   reject(err: unknown): void;
 }
@@ -73,13 +74,7 @@ function abandon(): void {
   worker = null;
   const held = [...pending.values()];
   pending.clear();
-  for (const p of held) {
-    try {
-      p.resolve(p.inline());
-    } catch (e) {
-      p.reject(e);
-    }
-  }
+  for (const p of held) Promise.resolve().then(p.inline).then(p.resolve, p.reject);
 }
 
 /** The worker, started on first use; null when fits should run inline (see the module comment). */
@@ -104,7 +99,7 @@ function fitWorker(): Worker | null {
 }
 
 /** Sends a job to the worker; null when there is none. An aborted `signal` rejects with E_ABORTED. */
-function offThread<R extends PcaFit | LogitAlsModel>(job: FitJob, inline: () => R, what: string, signal?: AbortSignal): Promise<R> | null {
+function offThread<R extends PcaFit | LogitAlsModel>(job: FitJob, inline: () => R | Promise<R>, what: string, signal?: AbortSignal): Promise<R> | null {
   const w = fitWorker();
   if (!w) return null;
   return new Promise<R>((resolve, reject) => {
@@ -142,8 +137,11 @@ export function fitPcaOffThread(c: Cells, seed: number, inline: () => PcaFit, si
   return offThread<PcaFit>({ ...cellsOfJob(c), kind: 'pca', seed, ...(rank !== undefined ? { rank } : {}) }, inline, 'pca', signal);
 }
 
-/** `fitLogitAlsModel` of the (transformed) cells on the worker thread, or null when there is none. */
-export function fitLogitAlsOffThread(c: Cells, job: LogitAlsJob, inline: () => LogitAlsModel, signal?: AbortSignal): Promise<LogitAlsModel> | null {
+/**
+ * `fitLogitAlsModel` of the (transformed) cells on the worker thread, on the TypeScript backend
+ * (for callers whose backend is that one), or null when there is no worker.
+ */
+export function fitLogitAlsOffThread(c: Cells, job: LogitAlsJob, inline: () => Promise<LogitAlsModel>, signal?: AbortSignal): Promise<LogitAlsModel> | null {
   if (!fitWorker()) return null;
   return offThread<LogitAlsModel>({ ...cellsOfJob(c), kind: 'logit-als', grid: job.grid.map((g) => ({ ...g })), starts: job.starts, seed: job.seed }, inline, 'logit-als', signal);
 }

@@ -1,13 +1,17 @@
 /**
  * The logit ALS predictor: each task's scores go to an unbounded space (logit of the share of the
  * task's scale for bounded tasks, z-scores otherwise), where score ≈ global mean + model bias + task
- * bias + a rank-r interaction, fitted by regularised alternating least squares, several random
- * starts averaged, then mapped back. Accuracy near 0 % and 100 % saturates on real leaderboards;
+ * bias + a rank-r interaction, fitted by regularised alternating least squares (the factorization
+ * API's ALS with biases, on the backend the context chooses: batched on the native core's threads),
+ * several random starts averaged, then mapped back. Accuracy near 0 % and 100 % saturates on real leaderboards;
  * in logit space a model's lead is additive across easy and hard tasks alike, so a low rank fits.
  */
-import { choleskyInPlace, choleskySolveInPlace } from '../../numeric/cholesky.js';
+import { chooseBackend } from '../../backends/registry.js';
+import type { KernelBackend, KernelProblem } from '../../backends/types.js';
+import { runFits } from '../../factorization/fit.js';
+import { resolveFitOptions, type ResolvedFitOptions } from '../../factorization/options.js';
+import { buildProblem, toEntries } from '../../factorization/ratings.js';
 import { Rng } from '../../numeric/rng.js';
-import { CollabperfError } from '../../errors.js';
 import { scaleBounds, type Dataset } from '../data/dataset.js';
 import { solveSpd } from '../linalg/dense.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
@@ -89,180 +93,66 @@ export interface BiasLowRankFit {
   V: Float64Array;
 }
 
-/** Cell positions grouped by row key (CSR). */
-function groupBy(key: Int32Array, n: number): { start: Int32Array; idx: Int32Array } {
-  const start = new Int32Array(n + 1);
-  for (let e = 0; e < key.length; e++) start[key[e] + 1]++;
-  for (let i = 0; i < n; i++) start[i + 1] += start[i];
-  const fill = start.slice(0, n);
-  const idx = new Int32Array(key.length);
-  for (let e = 0; e < key.length; e++) idx[fill[key[e]]++] = e;
-  return { start, idx };
+/** The fit options of one bias + low-rank fit (the penalty on the biases fixed, no early stopping). */
+function fitOptions(rank: number, lambda: number, seed: number, threads: number, sweeps: number): ResolvedFitOptions {
+  return resolveFitOptions({ algo: 'als', rank, lambda, lambdaBias: LOGIT_ALS_BIAS_LAMBDA, useBias: true, weightedLambda: false, iters: sweeps, seed, threads });
 }
 
 /**
- * Solves one side of the ALS: for each row i of `own` (bias `ob`, factors `OF`), the penalised least
- * squares of y − mu − otherBias − OF_i·other factors over its cells, unknowns (bias, factors).
+ * The kernel problem of cells in the transformed space, tasks as rows and models as columns: a
+ * sweep then solves the task side first, as the alternation starts.
  */
-/**
- * The normal equations of one row for rank <= 3 (the ranks inner validation tries), summed in local
- * variables: the same products added in the same order as the general loop (x0 = 1, so its
- * products are exact), hence the same bits, without an array store per product. One loop per rank,
- * so that each stays monomorphic. Writes the lower triangle of A (p x p, p = r + 1) and b.
- */
-function accumulateSmall(idx: Int32Array, s: number, end: number, otherKey: Int32Array, y: Float64Array, mu: number, otherBias: Float64Array, otherF: Float64Array, r: number, A: Float64Array, b: Float64Array): void {
-  let a00 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a22 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
-  let b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-  if (r === 1) {
-    for (let j = s; j < end; j++) {
-      const e = idx[j];
-      const o = otherKey[e];
-      const t = y[e] - mu - otherBias[o];
-      const x1 = otherF[o];
-      b0 += 1 * t;
-      a00 += 1 * 1;
-      b1 += x1 * t;
-      a10 += x1 * 1;
-      a11 += x1 * x1;
-    }
-  } else if (r === 2) {
-    for (let j = s; j < end; j++) {
-      const e = idx[j];
-      const o = otherKey[e];
-      const t = y[e] - mu - otherBias[o];
-      const x1 = otherF[2 * o];
-      const x2 = otherF[2 * o + 1];
-      b0 += 1 * t;
-      a00 += 1 * 1;
-      b1 += x1 * t;
-      a10 += x1 * 1;
-      a11 += x1 * x1;
-      b2 += x2 * t;
-      a20 += x2 * 1;
-      a21 += x2 * x1;
-      a22 += x2 * x2;
-    }
-  } else {
-    for (let j = s; j < end; j++) {
-      const e = idx[j];
-      const o = otherKey[e];
-      const t = y[e] - mu - otherBias[o];
-      const x1 = otherF[3 * o];
-      const x2 = otherF[3 * o + 1];
-      const x3 = otherF[3 * o + 2];
-      b0 += 1 * t;
-      a00 += 1 * 1;
-      b1 += x1 * t;
-      a10 += x1 * 1;
-      a11 += x1 * x1;
-      b2 += x2 * t;
-      a20 += x2 * 1;
-      a21 += x2 * x1;
-      a22 += x2 * x2;
-      b3 += x3 * t;
-      a30 += x3 * 1;
-      a31 += x3 * x1;
-      a32 += x3 * x2;
-      a33 += x3 * x3;
-    }
-  }
-  const p = r + 1;
-  b[0] = b0;
-  A[0] = a00;
-  b[1] = b1;
-  A[p] = a10;
-  A[p + 1] = a11;
-  if (r >= 2) {
-    b[2] = b2;
-    A[2 * p] = a20;
-    A[2 * p + 1] = a21;
-    A[2 * p + 2] = a22;
-  }
-  if (r >= 3) {
-    b[3] = b3;
-    A[3 * p] = a30;
-    A[3 * p + 1] = a31;
-    A[3 * p + 2] = a32;
-    A[3 * p + 3] = a33;
-  }
+function taskMajorProblem(c: Cells, maxRank: number): KernelProblem {
+  return buildProblem(toEntries({ rows: c.task, cols: c.model, values: c.value, nRows: c.nTasks, nCols: c.nModels }, 'ratings', { rank: maxRank }));
 }
 
-function solveSide(
-  groups: { start: Int32Array; idx: Int32Array },
-  n: number,
-  otherKey: Int32Array,
-  y: Float64Array,
-  mu: number,
-  ob: Float64Array,
-  OF: Float64Array,
-  otherBias: Float64Array,
-  otherF: Float64Array,
-  r: number,
-  lambda: number,
-): void {
-  const p = r + 1;
-  const A = new Float64Array(p * p);
-  const b = new Float64Array(p);
-  const x = new Float64Array(p);
-  for (let i = 0; i < n; i++) {
-    const s = groups.start[i];
-    const end = groups.start[i + 1];
-    if (end === s) {
-      ob[i] = 0;
-      for (let k = 0; k < r; k++) OF[i * r + k] = 0;
-      continue;
-    }
-    if (r >= 1 && r <= 3) accumulateSmall(groups.idx, s, end, otherKey, y, mu, otherBias, otherF, r, A, b);
-    else {
-      A.fill(0);
-      b.fill(0);
-      for (let j = s; j < end; j++) {
-        const e = groups.idx[j];
-        const o = otherKey[e];
-        x[0] = 1;
-        for (let k = 0; k < r; k++) x[k + 1] = otherF[o * r + k];
-        const target = y[e] - mu - otherBias[o];
-        for (let a = 0; a < p; a++) {
-          b[a] += x[a] * target;
-          for (let c2 = 0; c2 <= a; c2++) A[a * p + c2] += x[a] * x[c2];
-        }
-      }
-    }
-    A[0] += LOGIT_ALS_BIAS_LAMBDA;
-    for (let k = 1; k < p; k++) A[k * p + k] += lambda;
-    // In place on the lower triangle: no allocation per row (this loop is most of the fit).
-    if (!choleskyInPlace(A, p)) throw new CollabperfError('E_NUMERIC', `logit-als: the normal equations of row ${i} are not positive definite`);
-    choleskySolveInPlace(A, p, b);
-    ob[i] = b[0];
-    for (let k = 0; k < r; k++) OF[i * r + k] = b[k + 1];
-  }
-}
-
-/**
- * Fits y ≈ mu + a[model] + b[task] + U[model]·V[task] on cells already in the transformed space, by
- * alternating exact ridge solves of (model bias, model factors) and (task bias, task factors), from a
- * seeded random start. `mu` is the mean of the cells (the biases absorb the rest).
- */
-export function fitBiasLowRank(c: Cells, rank: number, lambda: number, seed: number, sweeps = LOGIT_ALS_SWEEPS): BiasLowRankFit {
-  const { nModels: M, nTasks: T } = c;
-  const r = rank;
-  let mu = 0;
-  for (let e = 0; e < c.value.length; e++) mu += c.value[e];
-  mu = c.value.length ? mu / c.value.length : 0;
-  const a = new Float64Array(M);
-  const b = new Float64Array(T);
-  const U = new Float64Array(M * r);
-  const V = new Float64Array(T * r);
+/** The seeded random start of one fit: task factors, then model factors, uniform in ±0.3. */
+function randomStart(c: Cells, rank: number, seed: number): { U: Float64Array; V: Float64Array } {
   const rng = new Rng(seed, STREAM + rank);
-  for (let i = 0; i < V.length; i++) V[i] = 0.3 * (rng.nextDouble() * 2 - 1);
-  for (let i = 0; i < U.length; i++) U[i] = 0.3 * (rng.nextDouble() * 2 - 1);
-  const byModel = groupBy(c.model, M);
-  const byTask = groupBy(c.task, T);
-  for (let s = 0; s < sweeps; s++) {
-    solveSide(byTask, T, c.model, c.value, mu, b, V, a, U, r, lambda);
-    solveSide(byModel, M, c.task, c.value, mu, a, U, b, V, r, lambda);
-  }
-  return { rank, mu, modelBias: a, taskBias: b, U, V };
+  const tasks = new Float64Array(c.nTasks * rank);
+  const models = new Float64Array(c.nModels * rank);
+  for (let i = 0; i < tasks.length; i++) tasks[i] = 0.3 * (rng.nextDouble() * 2 - 1);
+  for (let i = 0; i < models.length; i++) models[i] = 0.3 * (rng.nextDouble() * 2 - 1);
+  return { U: tasks, V: models };
+}
+
+/** One fit of {@link fitBiasLowRanks}: rank, penalty and the seed of its random start. */
+export interface BiasLowRankSpec {
+  rank: number;
+  lambda: number;
+  seed: number;
+}
+
+/** How {@link fitBiasLowRanks} runs its fits: the backend, its threads, cancellation. */
+export interface BiasLowRankRun {
+  backend: KernelBackend;
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Fits y ≈ mu + a[model] + b[task] + U[model]·V[task] on cells already in the transformed space,
+ * once per spec, by {@link LOGIT_ALS_SWEEPS} sweeps of exact ridge solves of (task bias, task
+ * factors) and then (model bias, model factors) from a seeded random start: the factorization
+ * API's ALS with biases (unweighted penalties, the biases' fixed at {@link LOGIT_ALS_BIAS_LAMBDA}),
+ * every fit in one batch on `run.backend` (natively, spread over the core's threads). `mu` is the
+ * mean of the cells.
+ */
+export async function fitBiasLowRanks(c: Cells, specs: readonly BiasLowRankSpec[], run: BiasLowRankRun, sweeps = LOGIT_ALS_SWEEPS): Promise<BiasLowRankFit[]> {
+  const problem = taskMajorProblem(c, Math.max(...specs.map((s) => s.rank)));
+  const fits = await runFits(
+    specs.map((s) => ({ problem, options: fitOptions(s.rank, s.lambda, s.seed, run.threads ?? 1, sweeps), validation: null, start: randomStart(c, s.rank, s.seed) })),
+    run.backend,
+    { signal: run.signal },
+  );
+  return fits.map(({ model }, i) => ({
+    rank: specs[i].rank,
+    mu: model.mu,
+    modelBias: model.colBias as Float64Array,
+    taskBias: model.rowBias as Float64Array,
+    U: model.V as Float64Array,
+    V: model.U as Float64Array,
+  }));
 }
 
 function predictOne(f: BiasLowRankFit, m: number, t: number): number {
@@ -286,19 +176,20 @@ export interface LogitAlsModel {
 
 /**
  * The whole logit-ALS fit of cells already in the transformed space: rank and penalty on a seeded
- * 15% inner holdout (one start each; none with a one-entry grid), then `starts` fits with the chosen
- * setting. Pure and deterministic for the seed, so the worker of {@link fitLogitAlsOffThread} gives
- * the main thread's result bit for bit.
+ * 15% inner holdout (one start each, all in one batch; none with a one-entry grid), then `starts`
+ * fits with the chosen setting (one batch). Deterministic for the seed, and the same on every
+ * backend (the ALS of ranks 1-3 is bit-identical on native and TypeScript), so the worker of
+ * {@link fitLogitAlsOffThread} gives the main thread's result bit for bit.
  */
-export function fitLogitAlsModel(c: Cells, job: LogitAlsJob, signal?: AbortSignal): LogitAlsModel {
+export async function fitLogitAlsModel(c: Cells, job: LogitAlsJob, run: BiasLowRankRun): Promise<LogitAlsModel> {
   const { grid, starts, seed } = job;
   let best = grid.find((g) => g.rank === 2 && g.lambda === 3) ?? grid[0];
   if (grid.length > 1 && c.value.length >= 20) {
     const { fit, hold } = innerHoldout(c, seed, STREAM);
     if (hold.value.length >= 5) {
-      const errors = grid.map((g) => {
-        throwIfAborted(signal, 'the logit-als fit');
-        const f = fitBiasLowRank(fit, g.rank, g.lambda, seed);
+      throwIfAborted(run.signal, 'the logit-als fit');
+      const candidates = await fitBiasLowRanks(fit, grid.map((g) => ({ ...g, seed })), run);
+      const errors = candidates.map((f) => {
         let s = 0;
         for (let i = 0; i < hold.value.length; i++) s += (predictOne(f, hold.model[i], hold.task[i]) - hold.value[i]) ** 2;
         return s / hold.value.length;
@@ -306,8 +197,7 @@ export function fitLogitAlsModel(c: Cells, job: LogitAlsJob, signal?: AbortSigna
       best = grid[argmin(errors)];
     }
   }
-  const fits: BiasLowRankFit[] = [];
-  for (let s = 0; s < starts; s++) fits.push(fitBiasLowRank(c, best.rank, best.lambda, seed + 7919 * s));
+  const fits = await fitBiasLowRanks(c, Array.from({ length: starts }, (_, s) => ({ rank: best.rank, lambda: best.lambda, seed: seed + 7919 * s })), run);
   return { best: { rank: best.rank, lambda: best.lambda }, fits };
 }
 
@@ -347,8 +237,11 @@ export function logitAlsPredictor(opts: LogitAlsOptions = {}): Predictor {
       const grid = ranks.flatMap((rank) => lambdas.map((lambda) => ({ rank, lambda })));
       const fixed = settingIn(grid, ctx.settings);
       const job = { grid: fixed ? [fixed] : grid, starts, seed: ctx.seed };
-      const inline = (): LogitAlsModel => fitLogitAlsModel(c, job, ctx.signal);
-      const { best, fits } = (await fitLogitAlsOffThread(c, job, inline, ctx.signal)) ?? inline();
+      const choice = chooseBackend({ nnz: c.value.length, rank: Math.max(...job.grid.map((g) => g.rank)) }, ctx.backend);
+      const inline = (): Promise<LogitAlsModel> => fitLogitAlsModel(c, job, { backend: choice.backend, threads: ctx.threads, signal: ctx.signal });
+      // The TypeScript backend computes on the thread that calls it: there, the fit goes to the
+      // worker, beside the main thread's neighbour methods. A native fit is off the main thread already.
+      const { best, fits } = (choice.backend.name === 'ts' ? await fitLogitAlsOffThread(c, job, inline, ctx.signal) : null) ?? (await inline());
       const zAt = (m: number, t: number): number => {
         let v = 0;
         for (const f of fits) v += predictOne(f, m, t);

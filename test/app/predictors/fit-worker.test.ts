@@ -6,6 +6,10 @@ import { answerFitJob } from '../../../src/app/predictors/fit-worker.js';
 import { fitLogitAlsModel, type LogitAlsModel } from '../../../src/app/predictors/logit-als.js';
 import { fitPcaModel, type PcaFit } from '../../../src/app/predictors/pca.js';
 import { plantedMatrix } from './baseline-fixtures.js';
+import { getBackend } from '../../../src/backends/registry.js';
+import { nativeForSuite } from '../../helpers/backends.js';
+
+const native = nativeForSuite('logit-als on native against the worker');
 
 const bits = (a: Float64Array): string[] => Array.from(a, (v) => (Object.is(v, -0) ? '-0' : String(v)));
 
@@ -31,23 +35,26 @@ const base = (seed: number) => {
 const logitJob = { grid: [1, 2].flatMap((rank) => [1, 3].map((lambda) => ({ rank, lambda }))), starts: 2, seed: 6 };
 
 describe('fit worker', () => {
-  it('answers a pca job with the inline fit, bit for bit', () => {
+  it('answers a pca job with the inline fit, bit for bit', async () => {
     const { c, cells } = base(3);
-    const reply = answerFitJob({ ...cells, kind: 'pca', seed: 3 });
+    const reply = await answerFitJob({ ...cells, kind: 'pca', seed: 3 });
     expect('pca' in reply).toBe(true);
     if ('pca' in reply) expectSamePca(reply.pca, fitPcaModel(c, 3));
   });
 
-  it('answers a logit-als job with the inline fit, bit for bit', () => {
+  it('answers a logit-als job with the inline fit on either backend, bit for bit', async () => {
     const { c, cells } = base(6);
-    const reply = answerFitJob({ ...cells, kind: 'logit-als', ...logitJob });
+    const reply = await answerFitJob({ ...cells, kind: 'logit-als', ...logitJob });
     expect('logitAls' in reply).toBe(true);
-    if ('logitAls' in reply) expectSameLogit(reply.logitAls, fitLogitAlsModel(c, logitJob));
+    if (!('logitAls' in reply)) return;
+    expectSameLogit(reply.logitAls, await fitLogitAlsModel(c, logitJob, { backend: getBackend('ts') }));
+    // The worker runs TypeScript; a caller on native gets the same bits (ALS at ranks 1-3).
+    if (native) expectSameLogit(reply.logitAls, await fitLogitAlsModel(c, logitJob, { backend: native }));
   });
 
-  it('reports a fit that throws as an error reply with its code', () => {
+  it('reports a fit that throws as an error reply with its code', async () => {
     const { cells } = base(4);
-    const reply = answerFitJob({ ...cells, kind: 'pca', seed: 4, nTasks: cells.nTasks - 1 });
+    const reply = await answerFitJob({ ...cells, kind: 'pca', seed: 4, nTasks: cells.nTasks - 1 });
     expect('error' in reply).toBe(true);
   });
 
@@ -70,7 +77,7 @@ describe('fit worker', () => {
       else throw new Error('no pca fit in the reply');
       const logit = await ask({ ...cells, id: 7, kind: 'logit-als', ...logitJob });
       expect(logit.id).toBe(7);
-      if ('logitAls' in logit) expectSameLogit(logit.logitAls, fitLogitAlsModel(c, logitJob));
+      if ('logitAls' in logit) expectSameLogit(logit.logitAls, await fitLogitAlsModel(c, logitJob, { backend: getBackend('ts') }));
       else throw new Error('no logit-als fit in the reply');
     } finally {
       await w.terminate();
