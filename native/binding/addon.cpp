@@ -704,6 +704,8 @@ Napi::Value FitMany(const Napi::CallbackInfo& info) {
       job.earlyStopping = requireBool(jo, J.c_str(), "earlyStopping");
       job.patience = static_cast<int>(requireInteger(jo, J.c_str(), "patience", 1, 2147483647.0));
       job.minDelta = requireNumber(jo, J.c_str(), "minDelta");
+      // Optional (absent: true), so a caller written before it keeps the per-iteration loss.
+      if (!jo.Get("trackLoss").IsUndefined()) job.trackLoss = requireBool(jo, J.c_str(), "trackLoss");
       Napi::Value vv = jo.Get("validation");
       if (!vv.IsNull() && !vv.IsUndefined()) {
         const std::string V = J + ".validation";

@@ -73,6 +73,14 @@ struct Snapshot {
   }
 };
 
+/** The training loss of the model as it is: the implicit objective's sums for ials, else trainLoss. */
+LossSums lossOf(const ProblemView& p, const ModelView& m, const FitJob& job, const Confidences& conf) {
+  LossSums loss;
+  if (job.algo == Algo::Ials) implicitLoss(p, m, job.options, conf, loss);
+  else trainLoss(p, m, job.options, loss);
+  return loss;
+}
+
 bool isSmall(const FitJob& j) {
   if (j.algo == Algo::Sgd && j.options.sgdMode == SgdMode::Parallel && j.options.threads >= 2) return false;
   if (j.algo == Algo::Ials)
@@ -129,15 +137,16 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
       res.status = FitStatus::Aborted;
       break;
     }
-    LossSums loss;
-    if (implicit) implicitLoss(p, m, job.options, conf, loss);
-    else trainLoss(p, m, job.options, loss);
     FitIteration rep;
-    rep.trainRmse = std::sqrt(loss.sse / loss.wsum);
+    rep.trainRmse = std::numeric_limits<double>::quiet_NaN();
     rep.validRmse = std::numeric_limits<double>::quiet_NaN();
     rep.seconds = seconds;
-    rep.objective = loss.objective;
-    if (!std::isfinite(rep.trainRmse)) {
+    if (job.trackLoss) {
+      const LossSums loss = lossOf(p, m, job, conf);
+      rep.trainRmse = std::sqrt(loss.sse / loss.wsum);
+      rep.objective = loss.objective;
+    }
+    if (job.trackLoss && !std::isfinite(rep.trainRmse)) {
       res.history.push_back(rep);
       res.status = FitStatus::Diverged;
       if (hook) (*hook)(jobIndex, it + 1, false);
@@ -165,6 +174,14 @@ FitResult runFit(const FitJob& job, const IterationHook* hook, size_t jobIndex) 
     else best64.restore(m.U, m.V, m.rowBias, m.colBias);
   }
   res.bestIter = haveBest ? bestIter : n;
+  if (!job.trackLoss && res.status == FitStatus::Ok && n > 0) {
+    // The kept model's loss, once (it is that iteration's: the loss depends only on the model).
+    const LossSums loss = lossOf(p, m, job, conf);
+    FitIteration& kept = res.history[static_cast<size_t>(res.bestIter - 1)];
+    kept.trainRmse = std::sqrt(loss.sse / loss.wsum);
+    kept.objective = loss.objective;
+    if (!std::isfinite(kept.trainRmse)) res.status = FitStatus::Diverged;
+  }
   return res;
 }
 

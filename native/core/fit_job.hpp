@@ -40,6 +40,8 @@ struct FitJob {
   bool earlyStopping = false;
   int patience = 1;
   double minDelta = 0.0;
+  // false: the loss only once, on the kept model, after the loop (docs/kernels.md, FitJob.trackLoss).
+  bool trackLoss = true;
 };
 
 struct FitIteration {

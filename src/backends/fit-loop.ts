@@ -71,17 +71,18 @@ export class FitLoop {
    * Records the iteration `it` (0-based) that just finished with training sums `loss` after
    * `seconds` (the sweep's or epoch's own time). Returns false when the loop must stop (diverged or stopped early).
    */
-  afterIteration(it: number, loss: LossSums, seconds: number): boolean {
+  afterIteration(it: number, loss: LossSums | null, seconds: number): boolean {
     const job = this.job;
-    const trainRmse = Math.sqrt(loss.sse / loss.wsum);
-    if (!Number.isFinite(trainRmse)) {
+    // Untracked (loss null): no loss, so no divergence check until the end (see finalLoss).
+    const trainRmse = loss === null ? NaN : Math.sqrt(loss.sse / loss.wsum);
+    if (loss !== null && !Number.isFinite(trainRmse)) {
       this.history.push({ trainRmse, validRmse: NaN, seconds });
       this.status = 'diverged';
       return false;
     }
     const v = job.validation;
     const validRmse = v === null ? NaN : validationRmse(job, v);
-    this.history.push(loss.objective === undefined ? { trainRmse, validRmse, seconds } : { trainRmse, validRmse, seconds, objective: loss.objective });
+    this.history.push(loss?.objective === undefined ? { trainRmse, validRmse, seconds } : { trainRmse, validRmse, seconds, objective: loss.objective });
     if (job.earlyStopping && v !== null) {
       const best = this.best;
       if (best === null || validRmse < best.rmse - job.minDelta) {
@@ -103,6 +104,29 @@ export class FitLoop {
       }
     }
     return true;
+  }
+
+  /** Whether the loss is computed after every iteration (FitJob.trackLoss). */
+  get tracksLoss(): boolean {
+    return this.job.trackLoss !== false;
+  }
+
+  /**
+   * Untracked jobs, after {@link finish}: whether the kept model still needs its loss, which the
+   * caller computes on the model and gives to {@link finalLoss}.
+   */
+  needsFinalLoss(r: FitJobResult): boolean {
+    return !this.tracksLoss && r.status === 'ok' && r.history.length > 0;
+  }
+
+  /** The kept iteration's training loss (untracked jobs): its trainRmse, or 'diverged' when non-finite. */
+  finalLoss(r: FitJobResult, loss: LossSums): FitJobResult {
+    const trainRmse = Math.sqrt(loss.sse / loss.wsum);
+    const kept = r.history[r.bestIter - 1];
+    kept.trainRmse = trainRmse;
+    if (loss.objective !== undefined) kept.objective = loss.objective;
+    if (!Number.isFinite(trainRmse)) r.status = 'diverged';
+    return r;
   }
 
   /** Restores the best iteration into the model when it is not the last one, and reports. */
@@ -187,12 +211,13 @@ export function fitManyByIterations(kernels: IterationKernels): KernelBackend['f
           loop.abort();
           break;
         }
-        const loss = await kernels.trainLoss(job.problem, job.model, job.options);
+        const loss = loop.tracksLoss ? await kernels.trainLoss(job.problem, job.model, job.options) : null;
         const go = loop.afterIteration(it, loss, seconds);
         progress.iteration(j, it + 1);
         if (!go) break;
       }
-      results.push(loop.finish());
+      const r = loop.finish();
+      results.push(loop.needsFinalLoss(r) ? loop.finalLoss(r, await kernels.trainLoss(job.problem, job.model, job.options)) : r);
       progress.jobDone();
     }
     return results;

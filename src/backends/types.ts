@@ -159,6 +159,13 @@ export interface FitJob<A extends FactorArray = Float64Array> {
   earlyStopping: boolean;
   patience: number;
   minDelta: number;
+  /**
+   * false: the training loss is computed once, on the model the fit keeps (its iteration's
+   * `trainRmse`; every other iteration reports NaN), not after every iteration; a non-finite model
+   * is then caught only at the end. For fits whose history nobody reads: at small ranks the loss
+   * pass costs a third of an ALS sweep. Absent means true.
+   */
+  trackLoss?: boolean;
 }
 
 /** Per-iteration figures of a whole fit, in order. */

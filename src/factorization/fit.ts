@@ -187,6 +187,11 @@ export interface FitSpec {
    * row-major): a warm start, or a caller's own random start. Biases still start at 0.
    */
   start?: { U: ArrayLike<number>; V: ArrayLike<number> };
+  /**
+   * false: no training loss after each iteration, only one on the model kept (the history's other
+   * `trainRmse` are NaN); for fits whose history is not read. Default true.
+   */
+  trackLoss?: boolean;
 }
 
 /** Hooks of {@link runFits}. */
@@ -240,7 +245,8 @@ function toResult(spec: FitSpec, model: FactorModel, r: FitJobResult, backend: K
   });
   if (r.status === 'diverged') {
     const last = history[history.length - 1];
-    throw new CollabperfError('E_NUMERIC', `${label}training diverged at iteration ${history.length} (train RMSE ${last.trainRmse}); lower the learning rate or raise lambda`);
+    const when = spec.trackLoss === false ? `by iteration ${history.length} (train RMSE of the kept model ${history[r.bestIter - 1].trainRmse})` : `at iteration ${history.length} (train RMSE ${last.trainRmse})`;
+    throw new CollabperfError('E_NUMERIC', `${label}training diverged ${when}; lower the learning rate or raise lambda`);
   }
   const kept = history[r.bestIter - 1];
   model.training.iterations = history.length;
@@ -328,6 +334,7 @@ export async function runFits(specs: readonly FitSpec[], chosen: KernelBackend, 
     earlyStopping: s.earlyStopping !== false,
     patience: s.options.patience,
     minDelta: s.options.minDelta,
+    ...(s.trackLoss === false ? { trackLoss: false } : {}),
   }));
   const unwatch = signal ? watchAbort(signal, cancel) : () => {};
   let results: FitJobResult[];

@@ -141,7 +141,7 @@ export interface BiasLowRankRun {
 export async function fitBiasLowRanks(c: Cells, specs: readonly BiasLowRankSpec[], run: BiasLowRankRun, sweeps = LOGIT_ALS_SWEEPS): Promise<BiasLowRankFit[]> {
   const problem = taskMajorProblem(c, Math.max(...specs.map((s) => s.rank)));
   const fits = await runFits(
-    specs.map((s) => ({ problem, options: fitOptions(s.rank, s.lambda, s.seed, run.threads ?? 1, sweeps), validation: null, start: randomStart(c, s.rank, s.seed) })),
+    specs.map((s) => ({ problem, options: fitOptions(s.rank, s.lambda, s.seed, run.threads ?? 1, sweeps), validation: null, start: randomStart(c, s.rank, s.seed), trackLoss: false })),
     run.backend,
     { signal: run.signal },
   );

@@ -70,7 +70,8 @@ export async function fitProblems(jobs: readonly ProblemJob[], ctx: PredictConte
     jobs.map(async (j) => {
       const options = resolveFitOptions({ ...j.options, seed: ctx.seed, threads: ctx.threads ?? 1 });
       const choice = chooseBackend({ nnz: j.problem.nnz, rank: options.rank }, ctx.backend);
-      const [r] = await runFits([{ problem: j.problem, options, validation: null }], choice.backend, { signal: ctx.signal, backendReason: choice.reason });
+      // Predictors read the model, never the per-iteration history: no loss pass after each iteration.
+      const [r] = await runFits([{ problem: j.problem, options, validation: null, trackLoss: false }], choice.backend, { signal: ctx.signal, backendReason: choice.reason });
       return r.model;
     }),
   );

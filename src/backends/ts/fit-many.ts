@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { FitLoop, ProgressThrottle } from '../fit-loop.js';
 import { CollabperfError } from '../../errors.js';
-import type { BatchProgress, FactorArray, FitJob, FitJobResult } from '../types.js';
+import type { BatchProgress, FactorArray, FitJob, FitJobResult, LossSums } from '../types.js';
 import { alsSweepSteps } from './als.js';
 import { ialsSweepSteps, implicitLossSteps } from './ials.js';
 import { trainLossSteps } from './loss.js';
@@ -35,14 +35,20 @@ function* fitSteps(job: FitJob<FactorArray>, j: number, slice: Slice, progress: 
       loop.abort();
       break;
     }
-    const loss = job.algo === 'ials' ? yield* implicitLossSteps(problem, model, options, slice) : yield* trainLossSteps(problem, model, slice);
+    const loss = loop.tracksLoss ? yield* lossSteps(job, slice) : null;
     const go = loop.afterIteration(it, loss, seconds);
     progress.iteration(j, it + 1);
     if (!go) break;
     // Between iterations too: a fit of many tiny iterations never reaches a kernel's own check.
     if (slice.due()) yield;
   }
-  return loop.finish();
+  const r = loop.finish();
+  return loop.needsFinalLoss(r) ? loop.finalLoss(r, yield* lossSteps(job, slice)) : r;
+}
+
+/** The job's training loss (the implicit objective for ials). */
+function lossSteps(job: FitJob<FactorArray>, slice: Slice): Steps<LossSums> {
+  return job.algo === 'ials' ? implicitLossSteps(job.problem, job.model, job.options, slice) : trainLossSteps(job.problem, job.model, slice);
 }
 
 /**
