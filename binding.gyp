@@ -15,6 +15,7 @@
         "native/core/fit_job.cpp",
         "native/core/ials.cpp",
         "native/core/recommend.cpp",
+        "native/core/neighbours.cpp",
         "native/core/cpu.cpp",
         "native/core/kernels_generic.cpp",
         "native/core/kernels_avx2.cpp",

@@ -22,6 +22,7 @@
 //                                                 onProgress(BatchProgress) at most every ~100 ms;
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
 //   recommendMany(model, rows, n, options)    -> { idx, score, count }  (synchronous; see "recommendMany" below)
+//   nearestRows(table, queries, L, options)   -> { idx, dist, count, finite }  (synchronous; see "nearestRows" below)
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, float32Sgd, version, blasConfig, simd }
 //
 // A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage, for every kernel:
@@ -56,6 +57,7 @@
 #include "fit_job.hpp"
 #include "info.hpp"
 #include "loss.hpp"
+#include "neighbours.hpp"
 #include "recommend.hpp"
 #include "sgd.hpp"
 #include "threads.hpp"
@@ -828,6 +830,56 @@ Napi::Value RecommendMany(const Napi::CallbackInfo& info) {
 }
 // ---- end recommendMany ----
 
+// ---- nearestRows ----
+//   nearestRows(table, queries, L, options) -> { idx: Int32Array, dist: Float64Array, count: Int32Array, finite: Int32Array }
+// table: { nCand, nCols, zt, wt } (Float64Arrays of nCols * nCand, task-major); queries: { query
+// (Float64Array nQuery * nCols, NaN = missing), need, self (Int32Arrays of nQuery) }; options:
+// { threads }. Synchronous, arrays read in place, as recommendMany. See native/core/neighbours.hpp.
+Napi::Value NearestRows(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4) fail(ErrorCode::InvalidArgument, "expected 4 arguments, got " + std::to_string(info.Length()));
+    const char* T = "table";
+    Napi::Object to = requireObject(info[0], T);
+    collabperf::NeighbourJob job;
+    job.nCand = static_cast<int32_t>(requireInteger(to, T, "nCand", 0, 2147483646.0));
+    job.nCols = static_cast<int32_t>(requireInteger(to, T, "nCols", 0, 65536));
+    const double cells = static_cast<double>(job.nCand) * job.nCols;
+    if (cells > 9007199254740991.0) fail(ErrorCode::InvalidArgument, "nearestRows: table too large");
+    job.zt = inPlaceArray<double>(to, T, "zt", static_cast<int64_t>(cells), false);
+    job.wt = inPlaceArray<double>(to, T, "wt", static_cast<int64_t>(cells), false);
+    const char* Q = "queries";
+    Napi::Object qo = requireObject(info[1], Q);
+    int64_t nNeed = 0;
+    job.need = inPlaceArray<int32_t>(qo, Q, "need", -1, false, &nNeed);
+    job.nQuery = nNeed;
+    job.self = inPlaceArray<int32_t>(qo, Q, "self", job.nQuery, false);
+    job.query = inPlaceArray<double>(qo, Q, "query", job.nQuery * job.nCols, false);
+    job.L = static_cast<int32_t>(integerValue(info[2], "L", 1, 2147483647.0));
+    const char* O = "options";
+    Napi::Object oo = requireObject(info[3], O);
+    job.threads = static_cast<int>(requireInteger(oo, O, "threads", 1, kMaxThreads));
+    const double slots = static_cast<double>(job.L) * static_cast<double>(job.nQuery);
+    if (slots > 2147483647.0) fail(ErrorCode::InvalidArgument, "nearestRows: queries * L is too large");
+    Napi::Int32Array idx = Napi::Int32Array::New(env, static_cast<size_t>(slots));
+    Napi::Float64Array dist = Napi::Float64Array::New(env, static_cast<size_t>(slots));
+    Napi::Int32Array count = Napi::Int32Array::New(env, static_cast<size_t>(job.nQuery));
+    Napi::Int32Array finite = Napi::Int32Array::New(env, static_cast<size_t>(job.nQuery));
+    job.outIdx = idx.Data();
+    job.outDist = dist.Data();
+    job.outCount = count.Data();
+    job.outFinite = finite.Data();
+    collabperf::nearestRows(job);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("idx", idx);
+    out.Set("dist", dist);
+    out.Set("count", count);
+    out.Set("finite", finite);
+    return out;
+  });
+}
+// ---- end nearestRows ----
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -855,6 +907,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fitMany", Napi::Function::New(env, FitMany, "fitMany"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("recommendMany", Napi::Function::New(env, RecommendMany, "recommendMany"));
+  exports.Set("nearestRows", Napi::Function::New(env, NearestRows, "nearestRows"));
   return exports;
 }
 

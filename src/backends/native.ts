@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CollabperfError } from '../errors.js';
-import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums, RecommendBatch, RecommendBatchOptions, RecommendModel } from './types.js';
+import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums, NearestRows, NeighbourQueries, NeighbourTable, RecommendBatch, RecommendBatchOptions, RecommendModel } from './types.js';
 
 /** The shape the addon exports (native/binding/addon.cpp). */
 interface NativeAddon {
@@ -12,6 +12,8 @@ interface NativeAddon {
   fitMany(jobs: FitJob<FactorArray>[], onProgress?: (p: BatchProgress) => void): Promise<FitJobResult[]>;
   /** Absent in an addon built before issue 10. */
   recommendMany?(m: RecommendModel, rows: Int32Array, n: number, o: RecommendBatchOptions): RecommendBatch;
+  /** Absent in an addon built before it. */
+  nearestRows?(t: NeighbourTable, q: NeighbourQueries, L: number, o: { threads: number }): NearestRows;
   info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; float32Sgd?: boolean; version: string };
 }
 
@@ -81,5 +83,6 @@ export function loadNativeBackend(): KernelBackend {
     fitMany: (jobs, onProgress) => fitManyWithCancel(addon, jobs, onProgress),
     details: () => details,
     ...(addon.recommendMany ? { recommendMany: addon.recommendMany.bind(addon) } : {}),
+    ...(addon.nearestRows ? { nearestRows: addon.nearestRows.bind(addon) } : {}),
   };
 }

@@ -225,6 +225,41 @@ export interface RecommendBatch {
   width: number;
 }
 
+/**
+ * The candidate rows of a nearest-rows search ({@link KernelBackend.nearestRows}), task-major:
+ * `zt[t * nCand + i]` is candidate i's value on column t (0 where it has none), `wt` the same
+ * positions' presence (1 or 0).
+ */
+export interface NeighbourTable {
+  nCand: number;
+  nCols: number;
+  zt: Float64Array;
+  wt: Float64Array;
+}
+
+/**
+ * The query rows of a nearest-rows search: `query` is nQuery x nCols (NaN where a row has no
+ * value); a candidate counts for query q when it shares at least `need[q]` columns with it and is
+ * not position `self[q]` (-1: none).
+ */
+export interface NeighbourQueries {
+  query: Float64Array;
+  need: Int32Array;
+  self: Int32Array;
+}
+
+/**
+ * The nearest candidates of each query: query q's are `idx[q*L .. q*L + count[q])` with their
+ * distances in `dist`, ascending by (distance, position); `finite[q]` counts its candidates at a
+ * finite distance (so `count[q] = min(L, finite[q])`).
+ */
+export interface NearestRows {
+  idx: Int32Array;
+  dist: Float64Array;
+  count: Int32Array;
+  finite: Int32Array;
+}
+
 /** One backend: the kernels with the same signature in every implementation. */
 export interface KernelBackend {
   readonly name: BackendName;
@@ -247,4 +282,10 @@ export interface KernelBackend {
    * leave FactorModel.recommendMany on its TypeScript loop.
    */
   recommendMany?(model: RecommendModel, rows: Int32Array, n: number, options: RecommendBatchOptions): RecommendBatch;
+  /**
+   * Optional (the TypeScript backend has it; callers fall back to it): the L nearest candidates of
+   * each query by the mean squared difference over shared columns (docs/kernels.md, "Nearest
+   * rows"), synchronous, the same bits on every backend and thread count.
+   */
+  nearestRows?(table: NeighbourTable, queries: NeighbourQueries, L: number, options: { threads: number }): NearestRows;
 }

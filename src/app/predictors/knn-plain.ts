@@ -4,6 +4,8 @@
  * the tasks both have. No baseline, no similarity weights, no inner validation: the simplest
  * collaborative method, a reference in bench:accuracy and a member of the stack.
  */
+import { chooseBackend, getBackend, type BackendChoice } from '../../backends/registry.js';
+import type { NeighbourTable } from '../../backends/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { cellsOf } from '../data/observed-cells.js';
 import { checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
@@ -19,12 +21,29 @@ export interface PlainKnnFit {
   foldInAll(scores: ReadonlyArray<{ task: number; value: number }>): Float64Array[];
 }
 
+/** Where a plain kNN fit runs its neighbour searches. */
+export interface PlainKnnRun {
+  /** The backend whose `nearestRows` is used (TypeScript's when it has none); default auto's. */
+  backend?: BackendChoice;
+  /** Threads of a search (default: the backend's). */
+  threads?: number;
+}
+
+/** The nearest candidates of one query, as a search returned them. */
+interface Near {
+  d: Float64Array;
+  a: Int32Array;
+  n: number;
+  finite: number;
+}
+
 /**
  * Fits plain kNN for the neighbour counts `ks` (nothing is learned beyond per-task z-scoring).
  * A pair must share at least one task, and two when the query model has two or more; a model with
- * no usable neighbour on the task gets the task's mean.
+ * no usable neighbour on the task gets the task's mean. The neighbour searches are the backend's
+ * `nearestRows` (docs/kernels.md), one call per `predictAll`.
  */
-export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit {
+export function fitPlainKnn(train: Dataset, ks: readonly number[], run: PlainKnnRun = {}): PlainKnnFit {
   const c = cellsOf(train);
   const { nModels: M, nTasks: T } = c;
   const mom = taskStats(c);
@@ -36,9 +55,10 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
   }
   const active = Int32Array.from(Array.from({ length: M }, (_, m) => m).filter((m) => count[m] > 0));
   const A = active.length;
-  // Task-major copies over the active models for the distance scan: the z-score (0 where missing)
-  // and a 0/1 presence weight, so that the scan adds `w (q - z)²` without a branch: a missing task
-  // adds exactly +0, a present one exactly (q - z)², in the same task order as a row-wise scan.
+  const position = new Int32Array(M).fill(-1);
+  active.forEach((m, i) => (position[m] = i));
+  // Task-major copies over the active models for the search: the z-score (0 where missing) and a
+  // 0/1 presence weight, so that it adds `w (q - z)²` without a branch.
   const ZT = new Float64Array(T * A);
   const WT = new Float64Array(T * A);
   for (let i = 0; i < A; i++) {
@@ -51,110 +71,37 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
       }
     }
   }
-  const sumSq = new Float64Array(A);
-  const shared = new Float64Array(A);
+  const table: NeighbourTable = { nCand: A, nCols: T, zt: ZT, wt: WT };
+  const chosen = chooseBackend(undefined, run.backend).backend;
+  const searcher = chosen.nearestRows ? chosen : getBackend('ts');
+  const threads = run.threads ?? searcher.details().maxThreads;
   const { lo, hi } = clipRanges(train);
   const kMax = Math.max(...ks);
-  const dist = new Float64Array(active.length);
+  // The L nearest candidates of a query row, by (distance, position in `active`): a cell walks these
+  // first and scans every candidate only when fewer than kMax of them have its task.
+  const L = Math.max(1, Math.min(A, 4 * kMax));
   const bestD = new Float64Array(kMax);
   const bestJ = new Int32Array(kMax);
-  // The L nearest candidates of the current query row, by (distance, position in `active`): a cell
-  // walks these first and scans every candidate only when fewer than kMax of them have its task.
-  const L = Math.min(active.length, 4 * kMax);
-  const nearD = new Float64Array(L);
-  const nearA = new Int32Array(L);
-  let nNear = 0;
-  /** Candidates at a finite distance from the current query row. */
-  let nFinite = 0;
-  /**
-   * Distances of the z-score row `q` (NaN = missing, `qo` its offset in `Q`) to every active model;
-   * `self` (−1 for a row not in the table) is never its own neighbour.
-   */
-  const distances = (Q: Float64Array, qo: number, need: number, self: number): void => {
-    nNear = 0;
-    nFinite = 0;
-    // (Locals: the closure's variables would be reloaded from its context on every step.)
-    const n = A;
-    const zt = ZT;
-    const wt = WT;
-    const ss = sumSq;
-    const sh = shared;
-    ss.fill(0);
-    sh.fill(0);
-    for (let t = 0; t < T; t++) {
-      const a = Q[qo + t];
-      if (a !== a) continue;
-      const o = t * n;
-      for (let i = 0; i < n; i++) {
-        const w = wt[o + i];
-        const d = a - zt[o + i];
-        ss[i] += w * (d * d);
-        sh[i] += w;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const j = active[i];
-      const c = sh[i];
-      const d = j === self || c < need ? Infinity : ss[i] / c;
-      dist[i] = d;
-      if (d === Infinity) continue;
-      nFinite++;
-      // A max-heap of the L nearest by (distance, position): a leaderboard sorted by score brings
-      // ever closer rows towards the query, and a sorted list would shift on almost every one.
-      if (nNear < L) heapPush(d, i);
-      else if (d < nearD[0]) heapReplaceTop(d, i);
-    }
-    sortNear();
+  const search = (rows: Float64Array, need: Int32Array, self: Int32Array, width: number) => searcher.nearestRows!(table, { query: rows, need, self }, width, { threads });
+  /** Every candidate's distance from query row `q` (for the full scan): a search keeping them all. */
+  const allDistances = (q: Float64Array, need: number, self: number): Float64Array => {
+    const dist = new Float64Array(A).fill(Infinity);
+    const r = search(q, Int32Array.of(need), Int32Array.of(self), A);
+    for (let p = 0; p < r.count[0]; p++) dist[r.idx[p]] = r.dist[p];
+    return dist;
   };
-  /** Whether (d1, a1) comes after (d2, a2): farther, or as far and later in `active`. */
-  const after = (d1: number, a1: number, d2: number, a2: number): boolean => d1 > d2 || (d1 === d2 && a1 > a2);
-  const heapPush = (d: number, a: number): void => {
-    let p = nNear++;
-    while (p > 0) {
-      const up = (p - 1) >> 1;
-      if (!after(d, a, nearD[up], nearA[up])) break;
-      nearD[p] = nearD[up];
-      nearA[p] = nearA[up];
-      p = up;
-    }
-    nearD[p] = d;
-    nearA[p] = a;
-  };
-  const heapReplaceTop = (d: number, a: number): void => {
-    let p = 0;
-    for (;;) {
-      const l = 2 * p + 1;
-      if (l >= nNear) break;
-      const r = l + 1;
-      const c = r < nNear && after(nearD[r], nearA[r], nearD[l], nearA[l]) ? r : l;
-      if (!after(nearD[c], nearA[c], d, a)) break;
-      nearD[p] = nearD[c];
-      nearA[p] = nearA[c];
-      p = c;
-    }
-    nearD[p] = d;
-    nearA[p] = a;
-  };
-  /** Heap order to ascending (distance, position): the order in which the full scan ranks them. */
-  const sortNear = (): void => {
-    const idx = Array.from({ length: nNear }, (_, i) => i);
-    idx.sort((x, y) => nearD[x] - nearD[y] || nearA[x] - nearA[y]);
-    const d = idx.map((i) => nearD[i]);
-    const a = idx.map((i) => nearA[i]);
-    for (let i = 0; i < nNear; i++) (nearD[i] = d[i]), (nearA[i] = a[i]);
-  };
-  /** Writes the prediction of task `t` from the current distances, for each k, into `outs[ki][i]`. */
-  const predictTask = (t: number, outs: Float64Array[], i: number): void => {
+  /** Writes the prediction of task `t` for a query with nearest `near`, for each k, into `outs[ki][i]`. */
+  const predictTask = (t: number, outs: Float64Array[], i: number, near: Near, full: () => Float64Array): void => {
     let found = 0;
-    for (let p = 0; p < nNear && found < kMax; p++) {
-      const j = active[nearA[p]];
+    for (let p = 0; p < near.n && found < kMax; p++) {
+      const j = active[near.a[p]];
       if (Z[j * T + t] !== Z[j * T + t]) continue;
-      bestD[found] = nearD[p];
+      bestD[found] = near.d[p];
       bestJ[found++] = j;
     }
     // Fewer than kMax of the nearest have the task (and there are others): the full scan, which
     // finds the same neighbours in the same order whenever the walk above would have sufficed.
-    if (found < kMax && nNear < nFinite) found = scanTask(t);
+    if (found < kMax && near.n < near.finite) found = scanTask(t, full());
     ks.forEach((k, ki) => {
       const use = Math.min(k, found);
       let s = 0;
@@ -164,9 +111,9 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
     });
   };
   /** The kMax nearest candidates having task `t`, by a scan of every candidate; returns how many. */
-  const scanTask = (t: number): number => {
+  const scanTask = (t: number, dist: Float64Array): number => {
     let found = 0;
-    for (let a = 0; a < active.length; a++) {
+    for (let a = 0; a < A; a++) {
       const d = dist[a];
       if (d === Infinity) continue;
       const v = Z[active[a] * T + t];
@@ -183,6 +130,21 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
     }
     return found;
   };
+  /** Predictions of the rows `rows` (one query each) for the cells `cells[g]` of row g. */
+  const predictRows = (rows: Float64Array, need: Int32Array, self: Int32Array, cellsOfRow: (g: number, each: (task: number, i: number) => void) => void, outs: Float64Array[]): void => {
+    const n = need.length;
+    if (n === 0 || A === 0) {
+      for (let g = 0; g < n; g++) cellsOfRow(g, (t, i) => ks.forEach((_, ki) => (outs[ki][i] = Math.min(hi[t], Math.max(lo[t], mom.mean[t])))));
+      return;
+    }
+    const r = search(rows, need, self, L);
+    for (let g = 0; g < n; g++) {
+      const near: Near = { d: r.dist.subarray(g * L, g * L + r.count[g]), a: r.idx.subarray(g * L, g * L + r.count[g]), n: r.count[g], finite: r.finite[g] };
+      let dist: Float64Array | null = null;
+      const full = (): Float64Array => (dist ??= allDistances(rows.subarray(g * T, (g + 1) * T), need[g], self[g]));
+      cellsOfRow(g, (t, i) => predictTask(t, outs, i, near, full));
+    }
+  };
   return {
     ks,
     predictAll(models, tasks) {
@@ -194,10 +156,14 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
         if (!g) groups.set(m, (g = []));
         g.push(i);
       });
-      for (const [m, cells] of groups) {
-        distances(Z, m * T, count[m] >= 2 ? 2 : 1, m);
-        for (const i of cells) predictTask(tasks[i], outs, i);
-      }
+      const ms = [...groups.keys()];
+      const rows = new Float64Array(ms.length * T);
+      ms.forEach((m, g) => rows.set(Z.subarray(m * T, (m + 1) * T), g * T));
+      const need = Int32Array.from(ms, (m) => (count[m] >= 2 ? 2 : 1));
+      const self = Int32Array.from(ms, (m) => position[m]);
+      predictRows(rows, need, self, (g, each) => {
+        for (const i of groups.get(ms[g])!) each(tasks[i], i);
+      }, outs);
       return outs;
     },
     foldInAll(scores) {
@@ -206,8 +172,9 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[]): PlainKnnFit 
       const q = new Float64Array(T).fill(NaN);
       for (const g of scores) q[g.task] = (g.value - mom.mean[g.task]) / mom.sd[g.task];
       const outs = ks.map(() => new Float64Array(T));
-      distances(q, 0, scores.length >= 2 ? 2 : 1, -1);
-      for (let t = 0; t < T; t++) predictTask(t, outs, t);
+      predictRows(q, Int32Array.of(scores.length >= 2 ? 2 : 1), Int32Array.of(-1), (_, each) => {
+        for (let t = 0; t < T; t++) each(t, t);
+      }, outs);
       return outs;
     },
   };
@@ -226,7 +193,7 @@ export function plainKnnPredictor(k: number): Predictor {
     canFoldIn: true,
     async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
       throwIfAborted(ctx.signal, 'the plain knn fit');
-      const f = fitPlainKnn(train, [k]);
+      const f = fitPlainKnn(train, [k], { backend: ctx.backend, threads: ctx.threads });
       return { chosen: { k }, predict: (models, tasks) => f.predictAll(models, tasks)[0], foldIn: (scores) => f.foldInAll(scores)[0] };
     },
   };

@@ -74,8 +74,8 @@ export function plainKnnCandidate(ks: readonly number[]): StackCandidate {
     columns: ks.map((k) => `knn-plain-${k}`),
     applies: () => true,
     canFoldIn: true,
-    async fit(train) {
-      const f = fitPlainKnn(train, ks);
+    async fit(train, ctx) {
+      const f = fitPlainKnn(train, ks, { backend: ctx.backend, threads: ctx.threads });
       return { predict: (models, tasks) => f.predictAll(models, tasks), foldIn: (scores) => f.foldInAll(scores) };
     },
   };

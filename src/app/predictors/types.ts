@@ -64,9 +64,10 @@ export interface Predictor {
   /** True when its fitted predictors have {@link FittedPredictor.foldIn}. */
   readonly canFoldIn?: boolean;
   /**
-   * True when a fit is plain JavaScript on its input and seed alone (no factorization backend, no
-   * member fits, nothing shared), so that an evaluation may run it on a worker thread, where it
-   * gives the same bits as here.
+   * True when a fit depends on its input and seed alone and gives the same bits on every backend
+   * (plain JavaScript, or backend kernels that are bit-identical across backends: ALS at ranks
+   * 1-3, nearestRows), with no member fits and nothing shared, so that an evaluation may run it on a
+   * worker thread, where it gives the same bits as here.
    */
   readonly portable?: boolean;
   /**

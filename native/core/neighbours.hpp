@@ -1,0 +1,43 @@
+// Nearest rows of a masked table (the plain kNN of src/app/predictors/knn-plain.ts): for each query
+// row, the L candidate rows at the smallest mean squared difference over the columns both have.
+#pragma once
+
+#include <cstdint>
+
+namespace collabperf {
+
+/**
+ * One batch. The candidates are a T x A task-major table: zt[t * A + i] is candidate i's value on
+ * column t (0 where it has none) and wt[t * A + i] is 1 where it has one, 0 where not. Query q is
+ * row q of the nQuery x T table `query` (NaN where it has no value); a candidate at a finite
+ * distance from it shares at least need[q] of its columns and is not position self[q] (-1: none).
+ */
+struct NeighbourJob {
+  int32_t nCand = 0;
+  int32_t nCols = 0;
+  const double* zt = nullptr;
+  const double* wt = nullptr;
+  int64_t nQuery = 0;
+  const double* query = nullptr;
+  const int32_t* need = nullptr;
+  const int32_t* self = nullptr;
+  int32_t L = 1;
+  int threads = 1;
+  // Outputs: query q's nearest from q * L, by (distance, position) ascending; outCount[q] of the L
+  // slots are filled (min(L, outFinite[q])); outFinite[q] counts its candidates at a finite distance.
+  int32_t* outIdx = nullptr;
+  double* outDist = nullptr;
+  int32_t* outCount = nullptr;
+  int32_t* outFinite = nullptr;
+};
+
+/**
+ * distance(q, i) = ss / n with ss = sum over the query's columns t, ascending, of w (a - z)^2 (w the
+ * 0/1 presence, so a missing column adds exactly +0) and n = sum of w; Infinity when n < need[q] or
+ * i = self[q]. Exactly the TypeScript scan's doubles, and its selection: the L smallest finite
+ * (distance, position) pairs in ascending order, whatever the thread count.
+ * Throws E_INVALID_ARGUMENT for L < 1 or a self outside [-1, nCand).
+ */
+void nearestRows(const NeighbourJob& job);
+
+}  // namespace collabperf
