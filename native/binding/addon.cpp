@@ -23,6 +23,7 @@
 //                                                 algo 'als', 'sgd' or 'ials' with options.implicit)
 //   recommendMany(model, rows, n, options)    -> { idx, score, count }  (synchronous; see "recommendMany" below)
 //   nearestRows(table, queries, L, options)   -> { idx, dist, count, finite }  (synchronous; see "nearestRows" below)
+//   neighbourWeights(table, queries, options) -> { idx, w, found }  (synchronous; see "neighbourWeights" below)
 //   info() -> { blas, blasThreads, maxThreads, parallelSgd, implicitAls, float32Als, float32Sgd, version, blasConfig, simd }
 //
 // A model's four arrays are Float64Arrays, or all Float32Arrays (float32 storage, for every kernel:
@@ -880,6 +881,58 @@ Napi::Value NearestRows(const Napi::CallbackInfo& info) {
 }
 // ---- end nearestRows ----
 
+// ---- neighbourWeights ----
+//   neighbourWeights(table, queries, options) -> { idx: Int32Array, w: Float64Array, found: Int32Array }
+// table: { nCand, nCols, resid, mask } (Float64Arrays of nCand * nCols, candidate-major); queries:
+// { rows (Float64Array nQuery * nCols), self (Int32Array nQuery), cellPtr (Int32Array nQuery + 1),
+// cellTask (Int32Array), betas (Float64Array), minOverlap, kMax }; options: { threads }.
+// Synchronous, arrays read in place. See native/core/neighbours.hpp.
+Napi::Value NeighbourWeights(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3) fail(ErrorCode::InvalidArgument, "expected 3 arguments, got " + std::to_string(info.Length()));
+    const char* T = "table";
+    Napi::Object to = requireObject(info[0], T);
+    collabperf::SimilarityJob job;
+    job.nCand = static_cast<int32_t>(requireInteger(to, T, "nCand", 0, 2147483646.0));
+    job.nCols = static_cast<int32_t>(requireInteger(to, T, "nCols", 0, 65536));
+    const double cells = static_cast<double>(job.nCand) * job.nCols;
+    if (cells > 9007199254740991.0) fail(ErrorCode::InvalidArgument, "neighbourWeights: table too large");
+    job.resid = inPlaceArray<double>(to, T, "resid", static_cast<int64_t>(cells), false);
+    job.mask = inPlaceArray<double>(to, T, "mask", static_cast<int64_t>(cells), false);
+    const char* Q = "queries";
+    Napi::Object qo = requireObject(info[1], Q);
+    job.self = inPlaceArray<int32_t>(qo, Q, "self", -1, false, &job.nQuery);
+    job.rows = inPlaceArray<double>(qo, Q, "rows", job.nQuery * job.nCols, false);
+    job.cellPtr = inPlaceArray<int32_t>(qo, Q, "cellPtr", job.nQuery + 1, false);
+    job.cellTask = inPlaceArray<int32_t>(qo, Q, "cellTask", -1, false, &job.nCells);
+    int64_t nBetas = 0;
+    job.betas = inPlaceArray<double>(qo, Q, "betas", -1, false, &nBetas);
+    if (nBetas > 1024) fail(ErrorCode::InvalidArgument, "neighbourWeights: at most 1024 betas");
+    job.nBetas = static_cast<int32_t>(nBetas);
+    job.minOverlap = requireNumber(qo, Q, "minOverlap");
+    job.kMax = static_cast<int32_t>(requireInteger(qo, Q, "kMax", 1, 1048576.0));
+    const char* O = "options";
+    Napi::Object oo = requireObject(info[2], O);
+    job.threads = static_cast<int>(requireInteger(oo, O, "threads", 1, kMaxThreads));
+    const double slots = static_cast<double>(job.nCells) * static_cast<double>(job.nBetas);
+    if (slots * job.kMax > 2147483647.0) fail(ErrorCode::InvalidArgument, "neighbourWeights: cells * betas * kMax is too large");
+    Napi::Int32Array idx = Napi::Int32Array::New(env, static_cast<size_t>(slots * job.kMax));
+    Napi::Float64Array w = Napi::Float64Array::New(env, static_cast<size_t>(slots * job.kMax));
+    Napi::Int32Array found = Napi::Int32Array::New(env, static_cast<size_t>(slots));
+    job.outIdx = idx.Data();
+    job.outW = w.Data();
+    job.outFound = found.Data();
+    collabperf::neighbourWeights(job);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("idx", idx);
+    out.Set("w", w);
+    out.Set("found", found);
+    return out;
+  });
+}
+// ---- end neighbourWeights ----
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -908,6 +961,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("recommendMany", Napi::Function::New(env, RecommendMany, "recommendMany"));
   exports.Set("nearestRows", Napi::Function::New(env, NearestRows, "nearestRows"));
+  exports.Set("neighbourWeights", Napi::Function::New(env, NeighbourWeights, "neighbourWeights"));
   return exports;
 }
 

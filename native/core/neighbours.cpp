@@ -81,4 +81,91 @@ void nearestRows(const NeighbourJob& job) {
   });
 }
 
+void neighbourWeights(const SimilarityJob& job) {
+  using detail::str;
+  detail::require(job.kMax >= 1, ErrorCode::InvalidArgument, "neighbourWeights: kMax must be >= 1");
+  detail::require(job.cellPtr[0] == 0 && job.cellPtr[job.nQuery] == job.nCells, ErrorCode::InvalidArgument,
+                  "neighbourWeights: cellPtr must run from 0 to the number of cells");
+  for (int64_t q = 0; q < job.nQuery; ++q) {
+    detail::require(job.self[q] >= -1 && job.self[q] < job.nCand, ErrorCode::IndexOutOfRange,
+                    "neighbourWeights: self[" + str(q) + "] = " + str(job.self[q]) + " is outside [-1, " +
+                        str(job.nCand) + ")");
+    detail::require(job.cellPtr[q + 1] >= job.cellPtr[q], ErrorCode::InvalidArgument,
+                    "neighbourWeights: cellPtr[" + str(q) + "], [" + str(q + 1) + "] decrease");
+  }
+  for (int64_t c = 0; c < job.nCells; ++c)
+    detail::require(job.cellTask[c] >= 0 && job.cellTask[c] < job.nCols, ErrorCode::IndexOutOfRange,
+                    "neighbourWeights: cellTask[" + str(c) + "] = " + str(job.cellTask[c]) + " is outside [0, " +
+                        str(job.nCols) + ")");
+  const int64_t C = job.nCand;
+  const int T = job.nCols;
+  const int64_t K = job.kMax;
+  const int64_t nChunks = (job.nQuery + kQueriesPerChunk - 1) / kQueriesPerChunk;
+  WorkQueue queue(nChunks, 1);
+  Team team(static_cast<int>(std::min<int64_t>(job.threads, std::max<int64_t>(1, nChunks))));
+  team.run([&](int) {
+    std::vector<double> sim(static_cast<size_t>(C)), qr(static_cast<size_t>(T)), qm(static_cast<size_t>(T));
+    std::vector<int32_t> overlap(static_cast<size_t>(C)), positive(static_cast<size_t>(C));
+    int64_t b, e;
+    while (!team.stopped() && queue.next(b, e)) {
+      for (int64_t q = b * kQueriesPerChunk; q < std::min(job.nQuery, e * kQueriesPerChunk); ++q) {
+        // Read once and checked again here: the arrays are read in place, and a SharedArrayBuffer
+        // can change under the call (the checks above only make a well-formed call's errors clear).
+        const int64_t c0 = job.cellPtr[q], c1 = job.cellPtr[q + 1];
+        detail::require(c0 >= 0 && c0 <= c1 && c1 <= job.nCells, ErrorCode::InvalidArgument,
+                        "neighbourWeights: cellPtr changed during the call");
+        if (c1 == c0) continue;
+        for (int t = 0; t < T; ++t) {
+          const double a = job.rows[q * T + t];
+          qr[t] = a == a ? a : 0.0;
+          qm[t] = a == a ? 1.0 : 0.0;
+        }
+        int64_t np = 0;
+        for (int64_t i = 0; i < C; ++i) {
+          double dot = 0.0, qq = 0.0, jj = 0.0, n = 0.0;
+          const double* cr = job.resid + i * T;
+          const double* cm = job.mask + i * T;
+          for (int t = 0; t < T; ++t) {
+            const double a = qr[t], bb = cr[t], mb = cm[t];
+            dot += a * bb;
+            qq += a * a * mb;
+            jj += bb * bb * qm[t];
+            n += qm[t] * mb;
+          }
+          overlap[i] = static_cast<int32_t>(n);
+          sim[i] = (i == job.self[q] || n < job.minOverlap || !(qq > 0.0 && jj > 0.0)) ? 0.0 : dot / std::sqrt(qq * jj);
+          if (sim[i] > 0.0) positive[np++] = static_cast<int32_t>(i);
+        }
+        for (int64_t c = c0; c < c1; ++c) {
+          const int t = job.cellTask[c];
+          detail::require(t >= 0 && t < T, ErrorCode::IndexOutOfRange, "neighbourWeights: cellTask changed during the call");
+          for (int32_t bi = 0; bi < job.nBetas; ++bi) {
+            const double beta = job.betas[bi];
+            const int64_t slot = c * job.nBetas + bi;
+            int32_t* idx = job.outIdx + slot * K;
+            double* w = job.outW + slot * K;
+            int64_t k = 0;
+            for (int64_t j = 0; j < np; ++j) {
+              const int32_t i = positive[j];
+              if (job.mask[static_cast<int64_t>(i) * T + t] == 0.0) continue;
+              const double nn = static_cast<double>(overlap[i]);
+              const double s = (sim[i] * nn) / (nn + beta);
+              if (k == K && s <= w[k - 1]) continue;
+              int64_t p = k < K ? k++ : k - 1;
+              while (p > 0 && w[p - 1] < s) {
+                w[p] = w[p - 1];
+                idx[p] = idx[p - 1];
+                p--;
+              }
+              w[p] = s;
+              idx[p] = i;
+            }
+            job.outFound[slot] = static_cast<int32_t>(k);
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace collabperf

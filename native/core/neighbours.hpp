@@ -40,4 +40,43 @@ struct NeighbourJob {
  */
 void nearestRows(const NeighbourJob& job);
 
+/**
+ * One similarity batch (the kNN of src/app/predictors/knn.ts). Candidates candidate-major:
+ * resid[i * nCols + t] (0 where missing) and mask (1 / 0). Query q is row q of `rows` (NaN where
+ * missing), leaving out candidate self[q] (-1: none); its cells are cellTask[cellPtr[q] ..
+ * cellPtr[q+1]).
+ */
+struct SimilarityJob {
+  int32_t nCand = 0;
+  int32_t nCols = 0;
+  const double* resid = nullptr;
+  const double* mask = nullptr;
+  int64_t nQuery = 0;
+  const double* rows = nullptr;
+  const int32_t* self = nullptr;
+  const int32_t* cellPtr = nullptr;  // nQuery + 1
+  const int32_t* cellTask = nullptr;
+  int64_t nCells = 0;
+  const double* betas = nullptr;
+  int32_t nBetas = 0;
+  double minOverlap = 2.0;
+  int32_t kMax = 1;
+  int threads = 1;
+  // Outputs, slot s = cell * nBetas + beta: found[s] neighbours at outIdx / outW[s * kMax ..], best first.
+  int32_t* outIdx = nullptr;
+  double* outW = nullptr;
+  int32_t* outFound = nullptr;
+};
+
+/**
+ * Per query, over the candidates and then the columns ascending: dot += a b, qq += (a a) mb,
+ * jj += (b b) qm, n += qm mb (a, qm the query's value or 0 and presence); sim = 0 for self, n <
+ * minOverlap or !(qq > 0 && jj > 0), else dot / sqrt(qq jj). Per cell (column t) and beta: the
+ * candidates with sim > 0 having t, in position order, shrunk s = (sim n) / (n + beta), kept best
+ * first in at most kMax slots by insertion (a tie keeps the earlier one). Exactly the TypeScript
+ * kernel's doubles and order (src/backends/ts/neighbours.ts), whatever the thread count.
+ * Throws E_INVALID_ARGUMENT / E_INDEX_OUT_OF_RANGE for bad offsets, tasks or self.
+ */
+void neighbourWeights(const SimilarityJob& job);
+
 }  // namespace collabperf

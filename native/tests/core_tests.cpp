@@ -19,6 +19,7 @@
 #include "info.hpp"
 #include "init.hpp"
 #include "loss.hpp"
+#include "neighbours.hpp"
 #include "recommend.hpp"
 #include "rng.hpp"
 #include "sgd.hpp"
@@ -200,14 +201,17 @@ static void test_als_normal_equations() {
 static void test_als_variants() {
   SynthSpec s = smallSpec();
   Options o = baseOptions();
-  for (int k : {1, 5, 16, 33}) checkNormalEquations(s, k, o, "bias");
+  // k <= 3 is the scalar small-rank solver (als_small.cpp), the rest the general one.
+  for (int k : {1, 2, 3, 5, 16, 33}) checkNormalEquations(s, k, o, "bias");
   o.useBias = false;
   checkNormalEquations(s, 7, o, "no bias");
+  checkNormalEquations(s, 2, o, "no bias, small rank");
   o.useBias = true;
   o.weightedLambda = true;
   checkNormalEquations(s, 12, o, "weightedLambda");
   s.weighted = true;
   checkNormalEquations(s, 9, o, "weighted + weightedLambda");
+  checkNormalEquations(s, 3, o, "weighted + weightedLambda, small rank");
   o.threads = 3;
   o.weightedLambda = false;
   checkNormalEquations(s, 32, o, "weighted, 3 threads");
@@ -1524,6 +1528,133 @@ static void recommendCase(bool f32) {
   expectError("recommend n = 0", ErrorCode::InvalidArgument, "n must be", [&] { recommendMany(m, j); });
 }
 
+/** Small ranks: the scalar solver against the general one (forced by the LAPACK knob), sweep for sweep. */
+static void test_als_small_rank() {
+  SynthSpec s = smallSpec();
+  s.weighted = true;
+  Problem P = makeProblem(s);
+  AlsTuning general;
+  general.useLapack = true;
+  for (int k : {1, 2, 3}) {
+    for (bool bias : {true, false}) {
+      Options o = baseOptions();
+      o.useBias = bias;
+      Model A(P.nRows, P.nCols, k), B(P.nRows, P.nCols, k);
+      A.mu = B.mu = bias ? P.mean : 0.0;
+      A.init(3, 0.1);
+      B.init(3, 0.1);
+      for (int it = 0; it < 5; ++it) {
+        CHECK(alsSweep(P.view(), A.view(), o) == Status::Ok);
+        CHECK(alsSweep(P.view(), B.view(), o, &general) == Status::Ok);
+      }
+      double worst = 0.0;
+      for (size_t i = 0; i < A.U.size(); ++i) worst = std::max(worst, std::fabs(A.U[i] - B.U[i]));
+      for (size_t i = 0; i < A.V.size(); ++i) worst = std::max(worst, std::fabs(A.V[i] - B.V[i]));
+      for (size_t i = 0; i < A.rowBias.size(); ++i) worst = std::max(worst, std::fabs(A.rowBias[i] - B.rowBias[i]));
+      CHECK_MSG(worst < 1e-10, "k %d bias %d: small and general solvers differ by %g", k, bias ? 1 : 0, worst);
+    }
+  }
+}
+
+/** nearestRows against the definition and across thread counts; neighbourWeights across thread counts. */
+static void test_neighbours() {
+  const int A = 300, T = 7, nq = 50, L = 12;
+  Rng rng(11, 2);
+  std::vector<double> rows(A * T), zt(T * A, 0.0), wt(T * A, 0.0);
+  for (int i = 0; i < A; ++i)
+    for (int t = 0; t < T; ++t) {
+      const double v = rng.nextDouble() < 0.3 ? NAN : std::round((rng.nextDouble() * 4 - 2) * 8) / 8;
+      rows[i * T + t] = v;
+      if (v == v) {
+        zt[t * A + i] = v;
+        wt[t * A + i] = 1.0;
+      }
+    }
+  std::vector<int32_t> need(nq), self(nq);
+  for (int q = 0; q < nq; ++q) {
+    need[q] = 1 + q % 2;
+    self[q] = q % 3 == 0 ? -1 : q;
+  }
+  std::vector<std::vector<int32_t>> idxs;
+  std::vector<std::vector<double>> dists;
+  for (int threads : {1, 2, 3}) {
+    NeighbourJob j;
+    j.nCand = A; j.nCols = T; j.zt = zt.data(); j.wt = wt.data();
+    j.nQuery = nq; j.query = rows.data(); j.need = need.data(); j.self = self.data(); j.L = L; j.threads = threads;
+    std::vector<int32_t> idx(nq * L, -1), count(nq), finite(nq);
+    std::vector<double> dist(nq * L, 0.0);
+    j.outIdx = idx.data(); j.outDist = dist.data(); j.outCount = count.data(); j.outFinite = finite.data();
+    nearestRows(j);
+    for (int q = 0; q < nq; ++q) {
+      std::vector<std::pair<double, int32_t>> all;
+      for (int i = 0; i < A; ++i) {
+        double ss = 0.0, n = 0.0;
+        for (int t = 0; t < T; ++t) {
+          const double a = rows[q * T + t], z = rows[i * T + t];
+          if (a != a || z != z) continue;
+          ss += (a - z) * (a - z);
+          n += 1.0;
+        }
+        if (i != self[q] && n >= need[q]) all.emplace_back(ss / n, i);
+      }
+      std::sort(all.begin(), all.end());
+      CHECK(finite[q] == static_cast<int32_t>(all.size()));
+      CHECK(count[q] == std::min<int32_t>(L, static_cast<int32_t>(all.size())));
+      for (int p = 0; p < count[q]; ++p) CHECK_MSG(idx[q * L + p] == all[p].second, "query %d slot %d", q, p);
+    }
+    idxs.push_back(idx);
+    dists.push_back(dist);
+  }
+  CHECK(idxs[0] == idxs[1] && idxs[0] == idxs[2]);
+  CHECK(std::memcmp(dists[0].data(), dists[2].data(), dists[0].size() * sizeof(double)) == 0);
+
+  // neighbourWeights: candidate-major residuals, the first nq rows as queries, a few cells each.
+  std::vector<double> resid(A * T), mask(A * T);
+  for (int i = 0; i < A * T; ++i) {
+    resid[i] = rows[i] == rows[i] ? rows[i] : 0.0;
+    mask[i] = rows[i] == rows[i] ? 1.0 : 0.0;
+  }
+  std::vector<int32_t> cellPtr(nq + 1, 0), cellTask;
+  for (int q = 0; q < nq; ++q) {
+    for (int t = 0; t < T; t += 2) cellTask.push_back((t + q) % T);
+    cellPtr[q + 1] = static_cast<int32_t>(cellTask.size());
+  }
+  const double betas[] = {0.0, 2.0, 5.0};
+  const int K = 9;
+  std::vector<std::vector<int32_t>> found;
+  std::vector<std::vector<double>> ws;
+  for (int threads : {1, 2, 3}) {
+    SimilarityJob j;
+    j.nCand = A; j.nCols = T; j.resid = resid.data(); j.mask = mask.data();
+    j.nQuery = nq; j.rows = rows.data(); j.self = self.data(); j.cellPtr = cellPtr.data(); j.cellTask = cellTask.data();
+    j.nCells = static_cast<int64_t>(cellTask.size()); j.betas = betas; j.nBetas = 3; j.minOverlap = 2; j.kMax = K; j.threads = threads;
+    std::vector<int32_t> idx(cellTask.size() * 3 * K, -1), fnd(cellTask.size() * 3, -1);
+    std::vector<double> w(cellTask.size() * 3 * K, 0.0);
+    j.outIdx = idx.data(); j.outW = w.data(); j.outFound = fnd.data();
+    neighbourWeights(j);
+    // Best first, each a neighbour having the cell's column.
+    for (size_t c = 0; c < cellTask.size(); ++c)
+      for (int b = 0; b < 3; ++b) {
+        const size_t s = c * 3 + b;
+        CHECK(fnd[s] >= 0 && fnd[s] <= K);
+        for (int p = 0; p < fnd[s]; ++p) {
+          CHECK(mask[static_cast<size_t>(idx[s * K + p]) * T + cellTask[c]] == 1.0 && w[s * K + p] > 0.0);
+          if (p > 0) CHECK(w[s * K + p] <= w[s * K + p - 1]);
+        }
+      }
+    found.push_back(fnd);
+    ws.push_back(w);
+  }
+  CHECK(found[0] == found[1] && found[0] == found[2]);
+  CHECK(std::memcmp(ws[0].data(), ws[1].data(), ws[0].size() * sizeof(double)) == 0);
+  std::vector<int32_t> badSelf(self);
+  badSelf[0] = A;
+  NeighbourJob bad;
+  bad.nCand = A; bad.nCols = T; bad.zt = zt.data(); bad.wt = wt.data(); bad.nQuery = nq; bad.query = rows.data();
+  bad.need = need.data(); bad.self = badSelf.data(); bad.L = L;
+  expectError("nearestRows bad self", ErrorCode::IndexOutOfRange, "self[0]", [&] { nearestRows(bad); });
+}
+
 static void test_recommend_many() {
   recommendCase<double>(false);
   recommendCase<float>(true);
@@ -1556,6 +1687,8 @@ int main(int argc, char** argv) {
       {"ials_cg32", test_ials_cg32},
       {"ials_errors", test_ials_errors},
       {"recommend_many", test_recommend_many},
+      {"als_small_rank", test_als_small_rank},
+      {"neighbours", test_neighbours},
   };
   std::printf("collabperf core tests: %s, kernels %s\n", blasDescription().c_str(), simdLevel());
   int ran = 0, failed = 0;

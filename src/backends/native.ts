@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CollabperfError } from '../errors.js';
-import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums, NearestRows, NeighbourQueries, NeighbourTable, RecommendBatch, RecommendBatchOptions, RecommendModel } from './types.js';
+import type { AnyKernelModel, BackendDetails, BatchProgress, FactorArray, FitJob, FitJobResult, KernelBackend, KernelModel, KernelOptions, KernelProblem, KernelStatus, LossSums, NearestRows, NeighbourQueries, NeighbourTable, NeighbourWeights, RecommendBatch, RecommendBatchOptions, RecommendModel, SimilarityQueries, SimilarityTable } from './types.js';
 
 /** The shape the addon exports (native/binding/addon.cpp). */
 interface NativeAddon {
@@ -14,6 +14,7 @@ interface NativeAddon {
   recommendMany?(m: RecommendModel, rows: Int32Array, n: number, o: RecommendBatchOptions): RecommendBatch;
   /** Absent in an addon built before it. */
   nearestRows?(t: NeighbourTable, q: NeighbourQueries, L: number, o: { threads: number }): NearestRows;
+  neighbourWeights?(t: SimilarityTable, q: SimilarityQueries, o: { threads: number }): NeighbourWeights;
   info(): { blas: string; blasThreads: number; maxThreads: number; parallelSgd: boolean; implicitAls?: boolean; float32Als?: boolean; float32Sgd?: boolean; version: string };
 }
 
@@ -84,5 +85,6 @@ export function loadNativeBackend(): KernelBackend {
     details: () => details,
     ...(addon.recommendMany ? { recommendMany: addon.recommendMany.bind(addon) } : {}),
     ...(addon.nearestRows ? { nearestRows: addon.nearestRows.bind(addon) } : {}),
+    ...(addon.neighbourWeights ? { neighbourWeights: addon.neighbourWeights.bind(addon) } : {}),
   };
 }

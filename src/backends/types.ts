@@ -260,6 +260,43 @@ export interface NearestRows {
   finite: Int32Array;
 }
 
+/**
+ * The candidates of a similarity search ({@link KernelBackend.neighbourWeights}), candidate-major:
+ * `resid[i * nCols + t]` is candidate i's value on column t (0 where it has none), `mask` the same
+ * positions' presence (1 or 0).
+ */
+export interface SimilarityTable {
+  nCand: number;
+  nCols: number;
+  resid: Float64Array;
+  mask: Float64Array;
+}
+
+/**
+ * What a similarity search asks: query rows (nQuery x nCols, NaN where missing), each leaving out
+ * candidate `self[q]` (-1: none); the cells `cellTask[cellPtr[q] .. cellPtr[q+1])` of query q; the
+ * overlap shrinkages `betas`, the fewest shared columns `minOverlap`, and at most `kMax` neighbours.
+ */
+export interface SimilarityQueries {
+  rows: Float64Array;
+  self: Int32Array;
+  cellPtr: Int32Array;
+  cellTask: Int32Array;
+  betas: Float64Array;
+  minOverlap: number;
+  kMax: number;
+}
+
+/**
+ * Per cell c and shrinkage b (slot s = c * betas.length + b): its `found[s]` best neighbours'
+ * positions `idx[s*kMax ..]` and shrunk similarities `w[s*kMax ..]`, best first.
+ */
+export interface NeighbourWeights {
+  idx: Int32Array;
+  w: Float64Array;
+  found: Int32Array;
+}
+
 /** One backend: the kernels with the same signature in every implementation. */
 export interface KernelBackend {
   readonly name: BackendName;
@@ -288,4 +325,10 @@ export interface KernelBackend {
    * rows"), synchronous, the same bits on every backend and thread count.
    */
   nearestRows?(table: NeighbourTable, queries: NeighbourQueries, L: number, options: { threads: number }): NearestRows;
+  /**
+   * Optional (the TypeScript backend has it; callers fall back to it): for each query cell, the
+   * most similar candidates having its column, by shrunk cosine similarity over shared columns
+   * (docs/kernels.md, "Neighbour weights"), synchronous, the same bits on every backend.
+   */
+  neighbourWeights?(table: SimilarityTable, queries: SimilarityQueries, options: { threads: number }): NeighbourWeights;
 }

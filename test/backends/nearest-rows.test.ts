@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { getBackend } from '../../src/backends/registry.js';
-import type { NeighbourQueries, NeighbourTable } from '../../src/backends/types.js';
+import type { NeighbourQueries, NeighbourTable, SimilarityQueries, SimilarityTable } from '../../src/backends/types.js';
 import { Rng } from '../../src/numeric/rng.js';
 import { nativeForSuite } from '../helpers/backends.js';
 import { codeOf } from '../helpers/errors.js';
@@ -100,5 +100,88 @@ describe.runIf(native !== null)('nearestRows on native', () => {
     expect(await call(() => native!.nearestRows!(table, { ...queries, self: Int32Array.of(0, 10) }, 3, { threads: 1 }))).toBe('E_INDEX_OUT_OF_RANGE');
     expect(await call(() => native!.nearestRows!({ ...table, zt: new Float64Array(3) }, queries, 3, { threads: 1 }))).toBe('E_LENGTH_MISMATCH');
     expect(await call(() => native!.nearestRows!(table, queries, 0, { threads: 1 }))).toBe('E_INVALID_ARGUMENT');
+  });
+});
+
+/** A similarity table (candidate-major) and queries with their cells, ties and self included. */
+function similarityFixture(C: number, T: number, nq: number, miss: number, seed: number): { table: SimilarityTable; queries: SimilarityQueries; rows: Float64Array } {
+  const rng = new Rng(seed, 5);
+  const rows = new Float64Array(C * T);
+  for (let i = 0; i < rows.length; i++) rows[i] = rng.nextDouble() < miss ? NaN : Math.round((rng.nextDouble() * 4 - 2) * 4) / 4;
+  const resid = Float64Array.from(rows, (v) => (v === v ? v : 0));
+  const mask = Float64Array.from(rows, (v) => (v === v ? 1 : 0));
+  const cellPtr = new Int32Array(nq + 1);
+  const tasks: number[] = [];
+  for (let q = 0; q < nq; q++) {
+    for (let t = 0; t < T; t++) if (rng.nextDouble() < 0.5) tasks.push(t);
+    cellPtr[q + 1] = tasks.length;
+  }
+  return {
+    table: { nCand: C, nCols: T, resid, mask },
+    queries: { rows: rows.slice(0, nq * T), self: Int32Array.from({ length: nq }, (_, q) => (q % 4 === 0 ? -1 : q)), cellPtr, cellTask: Int32Array.from(tasks), betas: Float64Array.of(0, 2, 5), minOverlap: 2, kMax: 7 },
+    rows,
+  };
+}
+
+describe('neighbourWeights on TypeScript', () => {
+  it('keeps, per cell and shrinkage, the most similar candidates having the cell\'s column, best first', () => {
+    const { table, queries, rows } = similarityFixture(80, 8, 12, 0.3, 2);
+    const T = 8;
+    const r = ts.neighbourWeights!(table, queries, { threads: 1 });
+    for (let q = 0; q < 12; q++) {
+      for (let c = queries.cellPtr[q]; c < queries.cellPtr[q + 1]; c++) {
+        const t = queries.cellTask[c];
+        queries.betas.forEach((beta, b) => {
+          // The definition: cosine over shared columns, shrunk by n / (n + beta), positive only.
+          const all: Array<[number, number]> = [];
+          for (let i = 0; i < 80; i++) {
+            if (i === queries.self[q] || rows[i * T + t] !== rows[i * T + t]) continue;
+            let dot = 0, qq = 0, jj = 0, n = 0;
+            for (let u = 0; u < T; u++) {
+              const a = queries.rows[q * T + u];
+              const z = rows[i * T + u];
+              if (a !== a || z !== z) continue;
+              dot += a * z;
+              qq += a * a;
+              jj += z * z;
+              n++;
+            }
+            if (n < 2 || !(qq > 0 && jj > 0)) continue;
+            const sim = dot / Math.sqrt(qq * jj);
+            if (sim > 0) all.push([(sim * n) / (n + beta), i]);
+          }
+          all.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+          const s = c * 3 + b;
+          const got = Array.from(r.idx.subarray(s * 7, s * 7 + r.found[s]));
+          expect(r.found[s]).toBe(Math.min(7, all.length));
+          // Rounding can swap near-ties; the weights must match the definition in order.
+          expect(Array.from(r.w.subarray(s * 7, s * 7 + r.found[s])).map((w) => w.toFixed(9))).toEqual(all.slice(0, 7).map((x) => x[0].toFixed(9)));
+          expect(new Set(got).size).toBe(got.length);
+        });
+      }
+    }
+  });
+});
+
+describe.runIf(native !== null)('neighbourWeights on native', () => {
+  it.each([
+    [300, 6, 40, 0.1],
+    [120, 25, 30, 0.6],
+  ])('%i x %i, %i queries (%f missing): the TypeScript bits on 1 and 2 threads', (C, T, nq, miss) => {
+    const { table, queries } = similarityFixture(C, T, nq, miss, C + T);
+    const want = ts.neighbourWeights!(table, queries, { threads: 1 });
+    for (const threads of [1, 2]) {
+      const got = native!.neighbourWeights!(table, queries, { threads });
+      expect(got.found).toEqual(want.found);
+      expect(got.idx).toEqual(want.idx);
+      expect(got.w).toEqual(want.w);
+    }
+  });
+  it('refuses bad offsets and tasks with coded errors', async () => {
+    const { table, queries } = similarityFixture(20, 4, 3, 0, 1);
+    const call = (f: () => unknown) => codeOf((async () => f())());
+    expect(await call(() => native!.neighbourWeights!(table, { ...queries, cellTask: Int32Array.from(queries.cellTask, () => 4) }, { threads: 1 }))).toBe('E_INDEX_OUT_OF_RANGE');
+    expect(await call(() => native!.neighbourWeights!(table, { ...queries, cellPtr: Int32Array.of(0, 1, 0, queries.cellTask.length) }, { threads: 1 }))).toBe('E_INVALID_ARGUMENT');
+    expect(await call(() => native!.neighbourWeights!(table, { ...queries, self: Int32Array.of(0, 20, 1) }, { threads: 1 }))).toBe('E_INDEX_OUT_OF_RANGE');
   });
 });

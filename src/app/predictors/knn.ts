@@ -4,6 +4,8 @@
  * on that task. Similarity is computed on the baseline residuals in per-task z-units over the tasks
  * both models have, shrunk by the size of that overlap.
  */
+import { chooseBackend, getBackend } from '../../backends/registry.js';
+import type { NeighbourWeights, SimilarityQueries, SimilarityTable } from '../../backends/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../../numeric/rng.js';
 import { cellsOf, type Cells } from '../data/observed-cells.js';
@@ -87,80 +89,6 @@ function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed
   return { nModels, nTasks, base, sd, resid, candidates, candResid, candMask };
 }
 
-/**
- * Cosine similarity of the residual row `row` (z-units, NaN where missing) of model `q` with every
- * candidate's over their shared tasks, and the overlap counts. A candidate equal to `q` (−1 for a row
- * that is not in the table), or sharing fewer than {@link KNN_MIN_OVERLAP} tasks, gets 0.
- * Writes the positions of the candidates with positive similarity into `positive` (increasing) and
- * returns their number: only those can be neighbours.
- */
-function similarities(nb: Neighbourhood, q: number, row: Float64Array, sim: Float64Array, overlap: Int32Array, positive: Int32Array): number {
-  const T = nb.nTasks;
-  const C = nb.candidates;
-  const CR = nb.candResid;
-  const CM = nb.candMask;
-  const qr = new Float64Array(T);
-  const qm = new Float64Array(T);
-  let np = 0;
-  for (let t = 0; t < T; t++) {
-    const a = row[t];
-    if (a === a) {
-      qr[t] = a;
-      qm[t] = 1;
-    }
-  }
-  for (let i = 0; i < C.length; i++) {
-    let dot = 0;
-    let qq = 0;
-    let jj = 0;
-    let n = 0;
-    const jo = i * T;
-    for (let t = 0; t < T; t++) {
-      const a = qr[t];
-      const b = CR[jo + t];
-      const mb = CM[jo + t];
-      // Terms of a task either side lacks are exact zeros: the sums equal those over shared tasks.
-      dot += a * b;
-      qq += a * a * mb;
-      jj += b * b * qm[t];
-      n += qm[t] * mb;
-    }
-    overlap[i] = n;
-    sim[i] = C[i] === q || n < KNN_MIN_OVERLAP || !(qq > 0 && jj > 0) ? 0 : dot / Math.sqrt(qq * jj);
-    if (sim[i] > 0) positive[np++] = i;
-  }
-  return np;
-}
-
-/**
- * The positive-similarity candidates that have task `t`, best first (at most `kMax`), under shrinkage
- * `beta`: writes candidate positions into `idx` and their shrunk similarities into `w`; returns the count.
- * `positive` holds the `np` candidate positions with similarity > 0, in increasing order (as
- * {@link similarities} writes them), so ties keep the earlier candidate.
- */
-function topNeighbours(nb: Neighbourhood, t: number, sim: Float64Array, overlap: Int32Array, positive: Int32Array, np: number, beta: number, kMax: number, idx: Int32Array, w: Float64Array): number {
-  const T = nb.nTasks;
-  const CM = nb.candMask;
-  let k = 0;
-  for (let j = 0; j < np; j++) {
-    const i = positive[j];
-    if (CM[i * T + t] === 0) continue;
-    const n = overlap[i];
-    const s = (sim[i] * n) / (n + beta);
-    if (k === kMax && s <= w[k - 1]) continue;
-    // insertion into the sorted prefix; strict comparison keeps the earlier candidate on ties
-    let p = k < kMax ? k++ : k - 1;
-    while (p > 0 && w[p - 1] < s) {
-      w[p] = w[p - 1];
-      idx[p] = idx[p - 1];
-      p--;
-    }
-    w[p] = s;
-    idx[p] = i;
-  }
-  return k;
-}
-
 /** Residual prediction (z-units) from the first `k` of `found` neighbours; 0 when none. */
 function deviation(nb: Neighbourhood, t: number, idx: Int32Array, w: Float64Array, found: number, k: number): number {
   const use = Math.min(found, k);
@@ -186,6 +114,61 @@ function byModel(models: Int32Array, nModels: number): Map<number, number[]> {
   return g;
 }
 
+/** A backend's similarity search (TypeScript's when the chosen backend has none) and its threads. */
+interface Searcher {
+  search(table: SimilarityTable, q: SimilarityQueries): NeighbourWeights;
+}
+
+function searcherFor(ctx: PredictContext): Searcher {
+  const chosen = chooseBackend(undefined, ctx.backend).backend;
+  const b = chosen.neighbourWeights ? chosen : getBackend('ts');
+  const threads = ctx.threads ?? b.details().maxThreads;
+  return { search: (table, q) => b.neighbourWeights!(table, q, { threads }) };
+}
+
+/**
+ * The neighbours of every cell `(models[i], tasks[i])` for the shrinkages `betas`: one search over
+ * the cells grouped by model (each model's residual row the query). Calls `use(i, slot)` for each
+ * cell with the slot of its first beta (`slot + b` for beta b) in the returned weights.
+ */
+function neighboursOfCells(nb: Neighbourhood, searcher: Searcher, rows: (m: number) => Float64Array, models: Int32Array, tasks: Int32Array, betas: readonly number[], kMax: number, self: (m: number) => number, use: (i: number, slot: number, r: NeighbourWeights) => void): void {
+  const T = nb.nTasks;
+  const groups = byModel(models, nb.nModels);
+  const ms = [...groups.keys()];
+  const query = new Float64Array(ms.length * T);
+  ms.forEach((m, g) => query.set(rows(m), g * T));
+  const cellPtr = new Int32Array(ms.length + 1);
+  const order: number[] = [];
+  ms.forEach((m, g) => {
+    for (const i of groups.get(m)!) order.push(i);
+    cellPtr[g + 1] = order.length;
+  });
+  const r = searcher.search(nbTable(nb), {
+    rows: query,
+    self: Int32Array.from(ms, self),
+    cellPtr,
+    cellTask: Int32Array.from(order, (i) => tasks[i]),
+    betas: Float64Array.from(betas),
+    minOverlap: KNN_MIN_OVERLAP,
+    kMax,
+  });
+  order.forEach((i, c) => use(i, c * betas.length, r));
+}
+
+const tables = new WeakMap<Neighbourhood, SimilarityTable>();
+function nbTable(nb: Neighbourhood): SimilarityTable {
+  let t = tables.get(nb);
+  if (!t) tables.set(nb, (t = { nCand: nb.candidates.length, nCols: nb.nTasks, resid: nb.candResid, mask: nb.candMask }));
+  return t;
+}
+
+/** Position of each model among the candidates, or -1. */
+function candidatePositions(nb: Neighbourhood): Int32Array {
+  const pos = new Int32Array(nb.nModels).fill(-1);
+  nb.candidates.forEach((m, i) => (pos[m] = i));
+  return pos;
+}
+
 /**
  * Nearest-model predictor: baseline (the mean predictor) plus the similarity-weighted mean of the
  * k most similar models' residuals on the task. Similarity: cosine of baseline residuals in per-task
@@ -203,6 +186,7 @@ export const knnPredictor: Predictor = {
   canFoldIn: true,
   async fit(train: Dataset, ctx: PredictContext): Promise<FittedPredictor> {
     throwIfAborted(ctx.signal, 'the knn fit');
+    const searcher = searcherFor(ctx);
     const c = cellsOf(train);
     const st = ctx.settings;
     const base = fitMeanCells(c, ctx.seed, st && { space: st.baseSpace, lambda: st.baseLambda });
@@ -221,51 +205,40 @@ export const knnPredictor: Predictor = {
       const innerSd = taskStats(fit).sd;
       const nb = buildNeighbourhood(fit, innerBase, innerSd, ctx.seed);
       const preds = grid.map(() => new Float64Array(hold.value.length));
-      const sim = new Float64Array(nb.candidates.length);
-      const overlap = new Int32Array(nb.candidates.length);
-      const positive = new Int32Array(nb.candidates.length);
-      const idx = new Int32Array(kMax);
-      const w = new Float64Array(kMax);
-      let done = 0;
-      for (const [m, cells] of byModel(hold.model, c.nModels)) {
-        if (++done % 256 === 0) throwIfAborted(ctx.signal, 'the knn fit');
-        const np = similarities(nb, m, nb.resid.subarray(m * nb.nTasks, (m + 1) * nb.nTasks), sim, overlap, positive);
-        for (const i of cells) {
-          const t = hold.task[i];
-          const b0 = innerBase.predictOne(m, t);
-          KNN_BETA_GRID.forEach((beta, bi) => {
-            const found = topNeighbours(nb, t, sim, overlap, positive, np, beta, kMax, idx, w);
-            KNN_K_GRID.forEach((k, ki) => {
-              preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, idx, w, found, k);
-            });
+      const pos = candidatePositions(nb);
+      throwIfAborted(ctx.signal, 'the knn fit');
+      neighboursOfCells(nb, searcher, (m) => nb.resid.subarray(m * nb.nTasks, (m + 1) * nb.nTasks), hold.model, hold.task, KNN_BETA_GRID, kMax, (m) => pos[m], (i, slot, r) => {
+        const m = hold.model[i];
+        const t = hold.task[i];
+        const b0 = innerBase.predictOne(m, t);
+        KNN_BETA_GRID.forEach((_, bi) => {
+          const s = slot + bi;
+          const idx = r.idx.subarray(s * kMax, (s + 1) * kMax);
+          const w = r.w.subarray(s * kMax, (s + 1) * kMax);
+          KNN_K_GRID.forEach((k, ki) => {
+            preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, idx, w, r.found[s], k);
           });
-        }
-      }
+        });
+      });
       const best = grid[argmin(preds.map((p) => scaledMse(p, hold, sd)))];
       bestK = best.k;
       bestBeta = best.beta;
     }
 
     const nb = buildNeighbourhood(c, base, sd, ctx.seed);
+    const pos = candidatePositions(nb);
     const { lo, hi } = clipRanges(train);
     return {
       chosen: { k: bestK, beta: bestBeta, candidates: nb.candidates.length, baseSpace: base.space, baseLambda: base.lambda },
       predict(models: Int32Array, tasks: Int32Array): Float64Array {
         checkPredictArgs(models, tasks, c.nModels, c.nTasks);
         const out = new Float64Array(models.length);
-        const sim = new Float64Array(nb.candidates.length);
-        const overlap = new Int32Array(nb.candidates.length);
-        const positive = new Int32Array(nb.candidates.length);
-        const idx = new Int32Array(bestK);
-        const w = new Float64Array(bestK);
-        for (const [m, cells] of byModel(models, c.nModels)) {
-          const np = similarities(nb, m, nb.resid.subarray(m * c.nTasks, (m + 1) * c.nTasks), sim, overlap, positive);
-          for (const i of cells) {
-            const t = tasks[i];
-            const found = topNeighbours(nb, t, sim, overlap, positive, np, bestBeta, bestK, idx, w);
-            out[i] = Math.min(hi[t], Math.max(lo[t], base.predictOne(m, t) + sd[t] * deviation(nb, t, idx, w, found, bestK)));
-          }
-        }
+        neighboursOfCells(nb, searcher, (m) => nb.resid.subarray(m * c.nTasks, (m + 1) * c.nTasks), models, tasks, [bestBeta], bestK, (m) => pos[m], (i, s, r) => {
+          const m = models[i];
+          const t = tasks[i];
+          const dev = deviation(nb, t, r.idx.subarray(s * bestK, (s + 1) * bestK), r.w.subarray(s * bestK, (s + 1) * bestK), r.found[s], bestK);
+          out[i] = Math.min(hi[t], Math.max(lo[t], base.predictOne(m, t) + sd[t] * dev));
+        });
         return out;
       },
       foldIn(scores) {
@@ -275,16 +248,13 @@ export const knnPredictor: Predictor = {
         const b0 = foldInMean(base, scores, T);
         const row = new Float64Array(T).fill(NaN);
         for (const s of scores) row[s.task] = (s.value - b0[s.task]) / sd[s.task];
-        const sim = new Float64Array(nb.candidates.length);
-        const overlap = new Int32Array(nb.candidates.length);
-        const positive = new Int32Array(nb.candidates.length);
-        const idx = new Int32Array(bestK);
-        const w = new Float64Array(bestK);
-        const np = similarities(nb, -1, row, sim, overlap, positive);
-        return Float64Array.from({ length: T }, (_, t) => {
-          const found = topNeighbours(nb, t, sim, overlap, positive, np, bestBeta, bestK, idx, w);
-          return Math.min(hi[t], Math.max(lo[t], b0[t] + sd[t] * deviation(nb, t, idx, w, found, bestK)));
+        const out = new Float64Array(T);
+        const all = Int32Array.from({ length: T }, (_, t) => t);
+        neighboursOfCells(nb, searcher, () => row, new Int32Array(T), all, [bestBeta], bestK, () => -1, (t, s, r) => {
+          const dev = deviation(nb, t, r.idx.subarray(s * bestK, (s + 1) * bestK), r.w.subarray(s * bestK, (s + 1) * bestK), r.found[s], bestK);
+          out[t] = Math.min(hi[t], Math.max(lo[t], b0[t] + sd[t] * dev));
         });
+        return out;
       },
     };
   },

@@ -7,14 +7,14 @@ import { alsSweep } from './als.js';
 import { fitMany } from './fit-many.js';
 import { trainLoss } from './loss.js';
 import { sgdEpoch } from './sgd.js';
-import { nearestRows } from './neighbours.js';
+import { nearestRows, neighbourWeights } from './neighbours.js';
 
 export { alsSweep } from './als.js';
 export { sgdEpoch } from './sgd.js';
 export { trainLoss } from './loss.js';
 export { fitMany } from './fit-many.js';
 export { ialsSweep, implicitLoss, confidenceOf } from './ials.js';
-export { nearestRows } from './neighbours.js';
+export { nearestRows, neighbourWeights } from './neighbours.js';
 
 let warnedParallel = false;
 
@@ -49,6 +49,7 @@ export const tsBackend: KernelBackend = {
     return fitMany(jobs, onProgress);
   },
   nearestRows,
+  neighbourWeights,
   details(): BackendDetails {
     return { name: 'ts', blas: 'TypeScript loops (no BLAS)', blasThreads: 1, maxThreads: 1, parallelSgd: false, implicitAls: true, float32Als: true, float32Sgd: true };
   },
