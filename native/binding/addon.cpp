@@ -831,6 +831,27 @@ Napi::Value RecommendMany(const Napi::CallbackInfo& info) {
 }
 // ---- end recommendMany ----
 
+/** The candidates of a neighbour search: { nCand, nCols } and two Float64Arrays of nCand * nCols. */
+struct CandidateTable {
+  int32_t nCand = 0;
+  int32_t nCols = 0;
+  const double* values = nullptr;
+  const double* mask = nullptr;
+};
+
+CandidateTable readCandidateTable(const Napi::Value& v, const char* valuesKey, const char* maskKey) {
+  const char* T = "table";
+  Napi::Object to = requireObject(v, T);
+  CandidateTable t;
+  t.nCand = static_cast<int32_t>(requireInteger(to, T, "nCand", 0, 2147483646.0));
+  t.nCols = static_cast<int32_t>(requireInteger(to, T, "nCols", 0, 65536));
+  // nCand * nCols < 2^31 * 2^16: exact in a double and in int64.
+  const int64_t cells = static_cast<int64_t>(t.nCand) * t.nCols;
+  t.values = inPlaceArray<double>(to, T, valuesKey, cells, false);
+  t.mask = inPlaceArray<double>(to, T, maskKey, cells, false);
+  return t;
+}
+
 // ---- nearestRows ----
 //   nearestRows(table, queries, L, options) -> { idx: Int32Array, dist: Float64Array, count: Int32Array, finite: Int32Array }
 // table: { nCand, nCols, zt, wt } (Float64Arrays of nCols * nCand, task-major); queries: { query
@@ -840,15 +861,12 @@ Napi::Value NearestRows(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (info.Length() < 4) fail(ErrorCode::InvalidArgument, "expected 4 arguments, got " + std::to_string(info.Length()));
-    const char* T = "table";
-    Napi::Object to = requireObject(info[0], T);
     collabperf::NeighbourJob job;
-    job.nCand = static_cast<int32_t>(requireInteger(to, T, "nCand", 0, 2147483646.0));
-    job.nCols = static_cast<int32_t>(requireInteger(to, T, "nCols", 0, 65536));
-    const double cells = static_cast<double>(job.nCand) * job.nCols;
-    if (cells > 9007199254740991.0) fail(ErrorCode::InvalidArgument, "nearestRows: table too large");
-    job.zt = inPlaceArray<double>(to, T, "zt", static_cast<int64_t>(cells), false);
-    job.wt = inPlaceArray<double>(to, T, "wt", static_cast<int64_t>(cells), false);
+    const CandidateTable table = readCandidateTable(info[0], "zt", "wt");
+    job.nCand = table.nCand;
+    job.nCols = table.nCols;
+    job.zt = table.values;
+    job.wt = table.mask;
     const char* Q = "queries";
     Napi::Object qo = requireObject(info[1], Q);
     int64_t nNeed = 0;
@@ -891,15 +909,12 @@ Napi::Value NeighbourWeights(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (info.Length() < 3) fail(ErrorCode::InvalidArgument, "expected 3 arguments, got " + std::to_string(info.Length()));
-    const char* T = "table";
-    Napi::Object to = requireObject(info[0], T);
     collabperf::SimilarityJob job;
-    job.nCand = static_cast<int32_t>(requireInteger(to, T, "nCand", 0, 2147483646.0));
-    job.nCols = static_cast<int32_t>(requireInteger(to, T, "nCols", 0, 65536));
-    const double cells = static_cast<double>(job.nCand) * job.nCols;
-    if (cells > 9007199254740991.0) fail(ErrorCode::InvalidArgument, "neighbourWeights: table too large");
-    job.resid = inPlaceArray<double>(to, T, "resid", static_cast<int64_t>(cells), false);
-    job.mask = inPlaceArray<double>(to, T, "mask", static_cast<int64_t>(cells), false);
+    const CandidateTable table = readCandidateTable(info[0], "resid", "mask");
+    job.nCand = table.nCand;
+    job.nCols = table.nCols;
+    job.resid = table.values;
+    job.mask = table.mask;
     const char* Q = "queries";
     Napi::Object qo = requireObject(info[1], Q);
     job.self = inPlaceArray<int32_t>(qo, Q, "self", -1, false, &job.nQuery);

@@ -9,26 +9,18 @@
  * G[f][q] += (w x_f) x_q, bias row G[k][q] += w x_q, G[k][k] += w, r_f += (w x_f) t, r_k += w t.
  */
 
+import type { AlsPass } from './als.js';
+
 /** Ranks the small solver takes. */
 export const MAX_SMALL_ALS_K = 3;
 
-/** One side of a sweep as the small solver reads it (see `AlsPass` in als.ts). */
-export interface SmallPass {
-  ptr: Int32Array;
-  idx: Int32Array;
-  val: Float64Array | Float32Array;
-  wt: Float64Array | null;
+/** One side of a sweep as the small solver reads it: an {@link AlsPass} of a float64 model. */
+export type SmallPass = Omit<AlsPass, 'fixed' | 'fixedBias' | 'out' | 'outBias'> & {
   fixed: Float64Array;
   fixedBias: Float64Array;
   out: Float64Array;
   outBias: Float64Array;
-  k: number;
-  mu: number;
-  useBias: boolean;
-  lambda: number;
-  lambdaBias: number;
-  weightedLambda: boolean;
-}
+};
 
 /**
  * The system of one row: `G` (row-major 4 x 4, lower triangle) and `r` (4), written by the
@@ -174,8 +166,8 @@ function solveSmall(d: number): number {
  * `budget` multiply-adds are spent; returns the first row not solved, or `-1 - r` when row r's
  * system has a non-positive pivot (the caller raises the error).
  */
-export function solveRangeSmall(p: SmallPass, count: number, from: number, budget: number): number {
-  const { ptr, out, outBias, k, useBias, weightedLambda } = p;
+export function solveRangeSmall(p: SmallPass, from: number, budget: number): number {
+  const { ptr, out, outBias, k, useBias, weightedLambda, count } = p;
   const acc = k === 1 ? accumulate1 : k === 2 ? accumulate2 : accumulate3;
   const workPerEntry = ((k + 1) * (k + 2)) / 2 + k + 1;
   let work = 0;

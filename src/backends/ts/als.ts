@@ -12,7 +12,7 @@ import { MAX_SMALL_ALS_K, solveRangeSmall, type SmallPass } from './als-small.js
 export const BLOCK = 64;
 
 /** One side of the sweep: the CSR row pass or the CSC column pass. */
-interface AlsPass {
+export interface AlsPass {
   what: 'row' | 'column';
   count: number;
   ptr: Int32Array;
@@ -114,7 +114,7 @@ export function* alsSweepSteps(problem: KernelProblem, model: AnyKernelModel, op
 }
 
 function solveRangeSmallOrThrow(pass: AlsPass, from: number, budget: number): number {
-  const next = solveRangeSmall(pass as SmallPass, pass.count, from, budget);
+  const next = solveRangeSmall(pass as SmallPass, from, budget);
   if (next >= 0) return next;
   const r = -1 - next;
   throw numericError(pass, r, pass.ptr[r + 1] - pass.ptr[r]);
