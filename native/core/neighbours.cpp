@@ -16,6 +16,18 @@ namespace collabperf {
 namespace {
 
 constexpr int64_t kQueriesPerChunk = 8;
+/**
+ * Multiply-adds per thread below which a search stays on the calling thread: waking a pool worker
+ * costs more than a small table's whole search (crowdsource's 72 models x 29 tasks), and those
+ * searches come by the hundred in a `predict`.
+ */
+constexpr double kWorkPerThread = 1 << 20;
+
+/** The team of a search of `work` multiply-adds in `chunks` chunks. */
+int teamSize(int threads, double work, int64_t chunks) {
+  const double byWork = std::max(1.0, std::floor(work / kWorkPerThread));
+  return static_cast<int>(std::min<double>({static_cast<double>(threads), byWork, static_cast<double>(std::max<int64_t>(1, chunks))}));
+}
 
 /** One query's distances into ss (sums, then distances) using sh (shared-column counts). */
 void distances(const NeighbourJob& job, int64_t q, double* ss, double* sh) {
@@ -55,7 +67,7 @@ void nearestRows(const NeighbourJob& job) {
   const int64_t L = job.L;
   const int64_t nChunks = (job.nQuery + kQueriesPerChunk - 1) / kQueriesPerChunk;
   WorkQueue queue(nChunks, 1);
-  Team team(static_cast<int>(std::min<int64_t>(job.threads, std::max<int64_t>(1, nChunks))));
+  Team team(teamSize(job.threads, static_cast<double>(job.nQuery) * A * job.nCols, nChunks));
   team.run([&](int) {
     std::vector<double> ss(static_cast<size_t>(A)), sh(static_cast<size_t>(A));
     std::vector<std::pair<double, int32_t>> finite;
@@ -102,7 +114,7 @@ void neighbourWeights(const SimilarityJob& job) {
   const int64_t K = job.kMax;
   const int64_t nChunks = (job.nQuery + kQueriesPerChunk - 1) / kQueriesPerChunk;
   WorkQueue queue(nChunks, 1);
-  Team team(static_cast<int>(std::min<int64_t>(job.threads, std::max<int64_t>(1, nChunks))));
+  Team team(teamSize(job.threads, static_cast<double>(job.nQuery) * C * T, nChunks));
   team.run([&](int) {
     std::vector<double> sim(static_cast<size_t>(C)), qr(static_cast<size_t>(T)), qm(static_cast<size_t>(T));
     std::vector<int32_t> overlap(static_cast<size_t>(C)), positive(static_cast<size_t>(C));

@@ -1558,7 +1558,8 @@ static void test_als_small_rank() {
 
 /** nearestRows against the definition and across thread counts; neighbourWeights across thread counts. */
 static void test_neighbours() {
-  const int A = 300, T = 7, nq = 50, L = 12;
+  // 50 queries x 6000 x 7: enough work for the searches to use up to 3 threads.
+  const int A = 6000, T = 7, nq = 50, L = 12;
   Rng rng(11, 2);
   std::vector<double> rows(A * T), zt(T * A, 0.0), wt(T * A, 0.0);
   for (int i = 0; i < A; ++i)

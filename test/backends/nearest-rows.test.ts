@@ -83,6 +83,8 @@ describe.runIf(native !== null)('nearestRows on native', () => {
     [500, 6, 0.1, 20],
     [300, 20, 0.7, 300],
     [64, 5, 0.5, 1],
+    // Enough work (64 queries x 5000 x 8) for the native search to use two threads.
+    [5000, 8, 0.2, 20],
   ])('%i x %i (%f missing), L = %i: the TypeScript bits on 1 and 2 threads', (A, T, miss, L) => {
     const { table, queries } = fixture(A, T, 64, miss, 7 * A + T);
     const want = ts.nearestRows!(table, queries, L, { threads: 1 });
@@ -167,6 +169,8 @@ describe.runIf(native !== null)('neighbourWeights on native', () => {
   it.each([
     [300, 6, 40, 0.1],
     [120, 25, 30, 0.6],
+    // 64 queries x 5000 x 8: two threads natively.
+    [5000, 8, 64, 0.2],
   ])('%i x %i, %i queries (%f missing): the TypeScript bits on 1 and 2 threads', (C, T, nq, miss) => {
     const { table, queries } = similarityFixture(C, T, nq, miss, C + T);
     const want = ts.neighbourWeights!(table, queries, { threads: 1 });
