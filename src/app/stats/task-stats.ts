@@ -72,6 +72,18 @@ function upperMedian(values: number[], fallback: number): number {
  * passes, so the same cells always give the same bits.
  */
 export function taskStats(cells: KnownCells): TaskStats {
+  // The same cells come back often (each candidate of a stack, each fold of a fit): the result is
+  // kept per value array, so callers must treat it as read-only.
+  const kept = memo.get(cells.value);
+  if (kept !== undefined && kept.task === cells.task && kept.stats.count.length === cells.nTasks) return kept.stats;
+  const stats = computeTaskStats(cells);
+  memo.set(cells.value, { task: cells.task, stats });
+  return stats;
+}
+
+const memo = new WeakMap<KnownCells['value'], { task: KnownCells['task']; stats: TaskStats }>();
+
+function computeTaskStats(cells: KnownCells): TaskStats {
   const nT = cells.nTasks;
   const { task, value } = cells;
   const n = value.length;
