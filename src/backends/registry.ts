@@ -169,6 +169,18 @@ export function chooseBackend(size?: ProblemSize, choice?: BackendChoice): Backe
   return { backend: top, reason: `auto: the highest-priority backend that loads${skipped.length ? ` (${skipped.join(', ')})` : ''}${rule}` };
 }
 
+/** The optional kernels of a backend that the TypeScript backend always has. */
+export type OptionalKernel = 'nearestRows' | 'neighbourWeights';
+
+/**
+ * The backend `choice` resolves to (auto's pick by default) when it has the optional kernel
+ * `kernel`, else the TypeScript backend, which has every one and gives the same bits.
+ */
+export function backendWithKernel(kernel: OptionalKernel, choice?: BackendChoice): KernelBackend {
+  const chosen = chooseBackend(undefined, choice).backend;
+  return typeof chosen[kernel] === 'function' ? chosen : getBackend('ts');
+}
+
 /** Everything `collabperf info` shows: the active backend and why others are unavailable. */
 export interface BackendReport {
   /** The backend a call without options would use now. */

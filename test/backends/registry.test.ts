@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { backendInfo, chooseBackend, envBackendChoice, getBackend, registerBackend, unregisterBackend, type BackendImplementation } from '../../src/backends/registry.js';
+import { backendInfo, backendWithKernel, chooseBackend, envBackendChoice, getBackend, registerBackend, unregisterBackend, type BackendImplementation } from '../../src/backends/registry.js';
 import { loadNativeBackend } from '../../src/backends/native.js';
 import { tsBackend } from '../../src/backends/ts/index.js';
 import { CollabperfError } from '../../src/errors.js';
@@ -190,6 +190,19 @@ describe('backend registry', () => {
       expect(info.unavailable.find((u) => u.name === 'native')?.reason).toMatch(/\S/);
       expect(info.active.name).toBe('ts');
       expect(caught(() => getBackend('native')).code).toBe('E_BACKEND_UNAVAILABLE');
+    }
+  });
+});
+
+describe('backendWithKernel', () => {
+  it('gives the chosen backend when it has the kernel, else TypeScript', () => {
+    expect(backendWithKernel('nearestRows', 'ts').name).toBe('ts');
+    registerBackend('no-search', () => ({ ...getBackend('ts'), name: 'no-search', nearestRows: undefined, neighbourWeights: undefined }), -20);
+    try {
+      expect(backendWithKernel('nearestRows', 'no-search').name).toBe('ts');
+      expect(backendWithKernel('neighbourWeights', 'no-search').name).toBe('ts');
+    } finally {
+      unregisterBackend('no-search');
     }
   });
 });

@@ -4,7 +4,7 @@
  * the tasks both have. No baseline, no similarity weights, no inner validation: the simplest
  * collaborative method, a reference in bench:accuracy and a member of the stack.
  */
-import { chooseBackend, getBackend, type BackendChoice } from '../../backends/registry.js';
+import { backendWithKernel, type BackendChoice } from '../../backends/registry.js';
 import type { NeighbourTable } from '../../backends/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { cellsOf } from '../data/observed-cells.js';
@@ -72,8 +72,7 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[], run: PlainKnn
     }
   }
   const table: NeighbourTable = { nCand: A, nCols: T, zt: ZT, wt: WT };
-  const chosen = chooseBackend(undefined, run.backend).backend;
-  const searcher = chosen.nearestRows ? chosen : getBackend('ts');
+  const searcher = backendWithKernel('nearestRows', run.backend);
   const threads = run.threads ?? searcher.details().maxThreads;
   const { lo, hi } = clipRanges(train);
   const kMax = Math.max(...ks);

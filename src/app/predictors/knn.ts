@@ -4,7 +4,7 @@
  * on that task. Similarity is computed on the baseline residuals in per-task z-units over the tasks
  * both models have, shrunk by the size of that overlap.
  */
-import { chooseBackend, getBackend } from '../../backends/registry.js';
+import { backendWithKernel } from '../../backends/registry.js';
 import type { NeighbourWeights, SimilarityQueries, SimilarityTable } from '../../backends/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../../numeric/rng.js';
@@ -120,8 +120,7 @@ interface Searcher {
 }
 
 function searcherFor(ctx: PredictContext): Searcher {
-  const chosen = chooseBackend(undefined, ctx.backend).backend;
-  const b = chosen.neighbourWeights ? chosen : getBackend('ts');
+  const b = backendWithKernel('neighbourWeights', ctx.backend);
   const threads = ctx.threads ?? b.details().maxThreads;
   return { search: (table, q) => b.neighbourWeights!(table, q, { threads }) };
 }
