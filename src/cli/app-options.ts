@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
+import type { Dataset } from '../app/data/dataset.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
-import { startFitWorker, usesFitWorker } from '../app/predictors/fit-pool.js';
+import { FIT_WORKER_MIN_CELLS, startFitWorker, usesFitWorker } from '../app/predictors/fit-pool.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { READER_NOTE } from '../app/data/wide-table.js';
 import { observedOutsideScales, withDeclaredScales, type Scale } from '../app/data/scale.js';
@@ -62,10 +63,12 @@ export async function loadFromFlags(f: DataFlags): Promise<FlagData> {
 
 /** The seed flag as a uint32. */
 /**
- * Starts the PCA worker while the data loads when one of the methods named (`"a,b"`, `"all"`, or
- * undefined for the default) fits PCA. Names are not checked here: the command reports unknown ones.
+ * Starts the fit worker, before the first fit asks for it, when one of the methods named (`"a,b"`,
+ * `"all"`, or undefined for the default) uses it and the table is large enough for fits to go
+ * there. Names are not checked here: the command reports unknown ones.
  */
-export function warmUpMethods(names: string | undefined): void {
+export function warmUpMethods(names: string | undefined, ds: Dataset): void {
+  if (ds.scores.value.length < FIT_WORKER_MIN_CELLS) return;
   const list = (names ?? DEFAULT_METHOD).split(',').map((n) => n.trim());
   if (PREDICTORS.some((p) => (list.includes('all') || list.includes(p.name)) && usesFitWorker(p))) startFitWorker();
 }

@@ -35,8 +35,8 @@ export function registerAdvise(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: AdviseFlags) =>
     run(Boolean(f.json), async () => {
-      warmUpMethods(f.method);
       const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
+      warmUpMethods(f.method, ds);
       if (f.model !== undefined && (f.new !== undefined || f.factors !== undefined)) {
         throw new CollabperfError('E_INVALID_ARGUMENT', '--model and --new/--factors cannot be combined', { field: 'model' });
       }

@@ -128,8 +128,8 @@ export function registerEval(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: EvalFlags, cmd: Command) =>
     run(Boolean(f.json), async () => {
-      warmUpMethods(f.methods);
       const { dataset: ds, origin, warnings: loadWarnings } = await loadFromFlags(f);
+      warmUpMethods(f.methods, ds);
       const predictors = parseMethods(f.methods);
       const columns = evalColumns(f.wide, f.columns);
       let seeds = Number(f.seeds);

@@ -53,8 +53,8 @@ export function registerPredict(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: PredictFlags) =>
     run(Boolean(f.json), async () => {
-      warmUpMethods(f.method);
       const { dataset: ds, origin, warnings: loadWarnings, scales: scaleOverrides } = await loadFromFlags(f);
+      warmUpMethods(f.method, ds);
       const predictor = getPredictor(f.method ?? DEFAULT_METHOD);
       const ctx = { seed: seedFlag(f.seed), backend: backendFlag(f.backend) };
       const level = f.intervals ? checkLevel(Number(f.level)) : undefined;

@@ -42,8 +42,8 @@ export function registerReport(program: Command, run: CliRunner): void {
       .addHelpText('after', methodsHelpText()),
   ).action(async (f: ReportFlags) =>
     run(Boolean(f.json), async () => {
-      warmUpMethods(`${f.methods},${f.method ?? DEFAULT_METHOD}`);
       const { dataset: ds, origin, warnings, scales: scaleOverrides } = await loadFromFlags(f);
+      warmUpMethods(`${f.methods},${f.method ?? DEFAULT_METHOD}`, ds);
       const seeds = positiveInt('seeds', f.seeds);
       const probes = positiveInt('probes', f.probes, true);
       const levels = f.levels.trim() === '' ? [] : f.levels.split(',').map((s) => Number(s));
