@@ -5,7 +5,7 @@
  * collaborative method, a reference in bench:accuracy and a member of the stack.
  */
 import { backendWithKernel, type BackendChoice } from '../../backends/registry.js';
-import type { NeighbourTable } from '../../backends/types.js';
+import type { NearestRows, NeighbourTable } from '../../backends/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { cellsOf } from '../data/observed-cells.js';
 import { checkPredictArgs, clipRanges, throwIfAborted } from './baseline-shared.js';
@@ -29,13 +29,6 @@ export interface PlainKnnRun {
   threads?: number;
 }
 
-/** The nearest candidates of one query, as a search returned them. */
-interface Near {
-  d: Float64Array;
-  a: Int32Array;
-  n: number;
-  finite: number;
-}
 
 /**
  * Fits plain kNN for the neighbour counts `ks` (nothing is learned beyond per-task z-scoring).
@@ -89,18 +82,23 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[], run: PlainKnn
     for (let p = 0; p < r.count[0]; p++) dist[r.idx[p]] = r.dist[p];
     return dist;
   };
-  /** Writes the prediction of task `t` for a query with nearest `near`, for each k, into `outs[ki][i]`. */
-  const predictTask = (t: number, outs: Float64Array[], i: number, near: Near, full: () => Float64Array): void => {
+  /**
+   * Writes the prediction of task `t` for query g of search `r` (its nearest at `g * L`), for each
+   * k, into `outs[ki][i]`; `full` gives every candidate's distance when the nearest do not suffice.
+   */
+  const predictTask = (t: number, outs: Float64Array[], i: number, r: NearestRows, g: number, full: (g: number) => Float64Array): void => {
     let found = 0;
-    for (let p = 0; p < near.n && found < kMax; p++) {
-      const j = active[near.a[p]];
+    const n = r.count[g];
+    const o = g * L;
+    for (let p = 0; p < n && found < kMax; p++) {
+      const j = active[r.idx[o + p]];
       if (Z[j * T + t] !== Z[j * T + t]) continue;
-      bestD[found] = near.d[p];
+      bestD[found] = r.dist[o + p];
       bestJ[found++] = j;
     }
     // Fewer than kMax of the nearest have the task (and there are others): the full scan, which
     // finds the same neighbours in the same order whenever the walk above would have sufficed.
-    if (found < kMax && near.n < near.finite) found = scanTask(t, full());
+    if (found < kMax && n < r.finite[g]) found = scanTask(t, full(g));
     ks.forEach((k, ki) => {
       const use = Math.min(k, found);
       let s = 0;
@@ -137,12 +135,17 @@ export function fitPlainKnn(train: Dataset, ks: readonly number[], run: PlainKnn
       return;
     }
     const r = search(rows, need, self, L);
-    for (let g = 0; g < n; g++) {
-      const near: Near = { d: r.dist.subarray(g * L, g * L + r.count[g]), a: r.idx.subarray(g * L, g * L + r.count[g]), n: r.count[g], finite: r.finite[g] };
-      let dist: Float64Array | null = null;
-      const full = (): Float64Array => (dist ??= allDistances(rows.subarray(g * T, (g + 1) * T), need[g], self[g]));
-      cellsOfRow(g, (t, i) => predictTask(t, outs, i, near, full));
-    }
+    // Every distance of a query, computed at most once per query and only when a cell needs it.
+    let fullOf = -1;
+    let dist: Float64Array | null = null;
+    const full = (g: number): Float64Array => {
+      if (fullOf !== g) {
+        dist = allDistances(rows.subarray(g * T, (g + 1) * T), need[g], self[g]);
+        fullOf = g;
+      }
+      return dist!;
+    };
+    for (let g = 0; g < n; g++) cellsOfRow(g, (t, i) => predictTask(t, outs, i, r, g, full));
   };
   return {
     ks,

@@ -89,14 +89,17 @@ function buildNeighbourhood(c: Cells, base: MeanCellsFit, sd: Float64Array, seed
   return { nModels, nTasks, base, sd, resid, candidates, candResid, candMask };
 }
 
-/** Residual prediction (z-units) from the first `k` of `found` neighbours; 0 when none. */
-function deviation(nb: Neighbourhood, t: number, idx: Int32Array, w: Float64Array, found: number, k: number): number {
-  const use = Math.min(found, k);
+/** Residual prediction (z-units) from the first `k` neighbours of search slot `slot` (kMax wide); 0 when none. */
+function deviation(nb: Neighbourhood, t: number, r: NeighbourWeights, slot: number, kMax: number, k: number): number {
+  const use = Math.min(r.found[slot], k);
+  const idx = r.idx;
+  const w = r.w;
+  const o = slot * kMax;
   let num = 0;
   let den = 0;
   for (let p = 0; p < use; p++) {
-    num += w[p] * nb.resid[nb.candidates[idx[p]] * nb.nTasks + t];
-    den += w[p];
+    num += w[o + p] * nb.resid[nb.candidates[idx[o + p]] * nb.nTasks + t];
+    den += w[o + p];
   }
   return den > 0 ? num / den : 0;
 }
@@ -211,11 +214,8 @@ export const knnPredictor: Predictor = {
         const t = hold.task[i];
         const b0 = innerBase.predictOne(m, t);
         KNN_BETA_GRID.forEach((_, bi) => {
-          const s = slot + bi;
-          const idx = r.idx.subarray(s * kMax, (s + 1) * kMax);
-          const w = r.w.subarray(s * kMax, (s + 1) * kMax);
           KNN_K_GRID.forEach((k, ki) => {
-            preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, idx, w, r.found[s], k);
+            preds[bi * KNN_K_GRID.length + ki][i] = b0 + innerSd[t] * deviation(nb, t, r, slot + bi, kMax, k);
           });
         });
       });
@@ -235,7 +235,7 @@ export const knnPredictor: Predictor = {
         neighboursOfCells(nb, searcher, (m) => nb.resid.subarray(m * c.nTasks, (m + 1) * c.nTasks), models, tasks, [bestBeta], bestK, (m) => pos[m], (i, s, r) => {
           const m = models[i];
           const t = tasks[i];
-          const dev = deviation(nb, t, r.idx.subarray(s * bestK, (s + 1) * bestK), r.w.subarray(s * bestK, (s + 1) * bestK), r.found[s], bestK);
+          const dev = deviation(nb, t, r, s, bestK, bestK);
           out[i] = Math.min(hi[t], Math.max(lo[t], base.predictOne(m, t) + sd[t] * dev));
         });
         return out;
@@ -250,7 +250,7 @@ export const knnPredictor: Predictor = {
         const out = new Float64Array(T);
         const all = Int32Array.from({ length: T }, (_, t) => t);
         neighboursOfCells(nb, searcher, () => row, new Int32Array(T), all, [bestBeta], bestK, () => -1, (t, s, r) => {
-          const dev = deviation(nb, t, r.idx.subarray(s * bestK, (s + 1) * bestK), r.w.subarray(s * bestK, (s + 1) * bestK), r.found[s], bestK);
+          const dev = deviation(nb, t, r, s, bestK, bestK);
           out[t] = Math.min(hi[t], Math.max(lo[t], b0[t] + sd[t] * dev));
         });
         return out;
