@@ -130,8 +130,8 @@ function searcherFor(ctx: PredictContext): Searcher {
 
 /**
  * The neighbours of every cell `(models[i], tasks[i])` for the shrinkages `betas`: one search over
- * the cells grouped by model (each model's residual row the query). Calls `use(i, slot)` for each
- * cell with the slot of its first beta (`slot + b` for beta b) in the returned weights.
+ * the cells grouped by model (each model's residual row the query). Calls `use(i, slot, r)` for
+ * each cell with the search result and the slot of its first beta (`slot + b` for beta b).
  */
 function neighboursOfCells(nb: Neighbourhood, searcher: Searcher, rows: (m: number) => Float64Array, models: Int32Array, tasks: Int32Array, betas: readonly number[], kMax: number, self: (m: number) => number, use: (i: number, slot: number, r: NeighbourWeights) => void): void {
   const T = nb.nTasks;
@@ -157,11 +157,9 @@ function neighboursOfCells(nb: Neighbourhood, searcher: Searcher, rows: (m: numb
   order.forEach((i, c) => use(i, c * betas.length, r));
 }
 
-const tables = new WeakMap<Neighbourhood, SimilarityTable>();
+/** The neighbourhood's candidates as a search reads them (the arrays, not copies). */
 function nbTable(nb: Neighbourhood): SimilarityTable {
-  let t = tables.get(nb);
-  if (!t) tables.set(nb, (t = { nCand: nb.candidates.length, nCols: nb.nTasks, resid: nb.candResid, mask: nb.candMask }));
-  return t;
+  return { nCand: nb.candidates.length, nCols: nb.nTasks, resid: nb.candResid, mask: nb.candMask };
 }
 
 /** Position of each model among the candidates, or -1. */
