@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadData, type LoadedData } from '../app/data/load.js';
 import type { Dataset } from '../app/data/dataset.js';
 import { DEFAULT_METHOD, PREDICTORS } from '../app/predictors/index.js';
-import { FIT_WORKER_MIN_CELLS, startFitWorker, usesFitWorker } from '../app/predictors/fit-pool.js';
+import { WORKER_MIN_CELLS, startFitWorker, usesFitWorker } from '../app/predictors/fit-pool.js';
 import type { BackendChoice } from '../backends/registry.js';
 import { READER_NOTE } from '../app/data/wide-table.js';
 import { observedOutsideScales, withDeclaredScales, type Scale } from '../app/data/scale.js';
@@ -68,7 +68,7 @@ export async function loadFromFlags(f: DataFlags): Promise<FlagData> {
  * there. Names are not checked here: the command reports unknown ones.
  */
 export function warmUpMethods(names: string | undefined, ds: Dataset): void {
-  if (ds.scores.value.length < FIT_WORKER_MIN_CELLS) return;
+  if (ds.scores.value.length < WORKER_MIN_CELLS) return;
   const list = (names ?? DEFAULT_METHOD).split(',').map((n) => n.trim());
   if (PREDICTORS.some((p) => (list.includes('all') || list.includes(p.name)) && usesFitWorker(p))) startFitWorker();
 }

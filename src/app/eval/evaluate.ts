@@ -16,6 +16,7 @@ import { maskIndices, trainView } from './split.js';
 import { runFolds } from '../folds/runner.js';
 import { FitCache, memberPredictors } from '../predictors/fit-cache.js';
 import { PREDICTORS } from '../predictors/index.js';
+import { WORKER_MIN_CELLS } from '../predictors/fit-pool.js';
 import { FoldPool, type FoldJob, type FoldOutcome, type FoldWorkerSource } from './fold-pool.js';
 
 /** Options of {@link evaluate}. */
@@ -39,7 +40,7 @@ export interface EvaluateOptions {
   onProgress?: (p: EvaluateProgress) => void;
   /**
    * Worker threads for the folds of plain-JavaScript methods (see fold-pool.ts): `false` keeps every
-   * fit on this thread; `minCells` replaces {@link FOLD_WORKER_MIN_CELLS} and `source` the built
+   * fit on this thread; `minCells` replaces {@link WORKER_MIN_CELLS} and `source` the built
    * worker (tests). Predictions are the same either way.
    */
   workers?: false | { minCells?: number; source?: FoldWorkerSource };
@@ -220,11 +221,6 @@ export function summarizeMetrics(list: Metrics[]): { mean: Metrics; std: Metrics
   return { mean, std };
 }
 
-/**
- * Below this many observed cells an evaluation fits on its own thread: starting the fold workers
- * (about a tenth of a second each, loading the package) would cost more than they save.
- */
-export const FOLD_WORKER_MIN_CELLS = 5000;
 
 /** A worker resolves a method by name: only the registered predictor of that name may go there. */
 function isRegistered(pred: Predictor): boolean {
@@ -357,7 +353,7 @@ export async function evaluate(ds: Dataset, predictors: Predictor[], opts: Evalu
     !members.has(pred) &&
     isRegistered(pred) &&
     jobs.length >= 2 &&
-    ds.scores.value.length >= (workers.minCells ?? FOLD_WORKER_MIN_CELLS);
+    ds.scores.value.length >= (workers.minCells ?? WORKER_MIN_CELLS);
   let pool: FoldPool | null | undefined;
   try {
     for (let p = 0; p < predictors.length; p++) {

@@ -8,7 +8,7 @@
  *
  * Only from the built package (the worker is `dist/app/predictors/fit-worker.js`; under the test
  * runner's TypeScript sources there is none), on a machine with two or more cores, for fits of at
- * least {@link FIT_WORKER_MIN_CELLS} cells, and unless `COLLABPERF_WORKERS=0`. Otherwise the
+ * least {@link WORKER_MIN_CELLS} cells, and unless `COLLABPERF_WORKERS=0`. Otherwise the
  * `...OffThread` functions return null and the caller fits inline.
  */
 import { existsSync } from 'node:fs';
@@ -57,12 +57,13 @@ function resultOf(r: Exclude<FitReply, { error: unknown }>): PcaFit | LogitAlsMo
 const WORKER_URL = new URL('./fit-worker.js', import.meta.url);
 
 /**
- * Fewest cells a fit needs to go to the worker. On a small table (crowdsource, 1.2k cells) a PCA
- * fit takes milliseconds, and starting the worker (an isolate loading its modules) costs more CPU
- * and system time than it saves: `predict` there took 0.705 s with the worker and 0.695 s without
- * (median of 6), at 10.7% against 8.5% system time.
+ * Fewest cells for which the application's worker threads pay for their start (an isolate loading
+ * the package, about a tenth of a second): a fit sent to the fit worker here, and an evaluation's
+ * table for its fold workers (eval/evaluate.ts). On crowdsource (1.2k cells) a PCA fit takes
+ * milliseconds, and `predict` there took 0.705 s with the fit worker and 0.695 s without (median of
+ * 6), at 10.7% against 8.5% system time.
  */
-export const FIT_WORKER_MIN_CELLS = 5000;
+export const WORKER_MIN_CELLS = 5000;
 
 interface Pending {
   /** The same fit on this thread (the worker's modules import this one, so it cannot import theirs). */
@@ -142,7 +143,7 @@ const cellsOfJob = (c: Cells): JobCells => ({ id: nextId++, nModels: c.nModels, 
  * worker die), or null when there is none: the caller fits inline then.
  */
 export function fitPcaOffThread(c: Cells, seed: number, inline: () => PcaFit, signal?: AbortSignal, rank?: number): Promise<PcaFit> | null {
-  if (c.value.length < FIT_WORKER_MIN_CELLS || !fitWorker()) return null;
+  if (c.value.length < WORKER_MIN_CELLS || !fitWorker()) return null;
   return offThread<PcaFit>({ ...cellsOfJob(c), kind: 'pca', seed, ...(rank !== undefined ? { rank } : {}) }, inline, 'pca', signal);
 }
 
@@ -151,7 +152,7 @@ export function fitPcaOffThread(c: Cells, seed: number, inline: () => PcaFit, si
  * (for callers whose backend is that one), or null when there is no worker.
  */
 export function fitLogitAlsOffThread(c: Cells, job: LogitAlsJob, inline: () => Promise<LogitAlsModel>, signal?: AbortSignal): Promise<LogitAlsModel> | null {
-  if (c.value.length < FIT_WORKER_MIN_CELLS || !fitWorker()) return null;
+  if (c.value.length < WORKER_MIN_CELLS || !fitWorker()) return null;
   return offThread<LogitAlsModel>({ ...cellsOfJob(c), kind: 'logit-als', grid: job.grid.map((g) => ({ ...g })), starts: job.starts, seed: job.seed }, inline, 'logit-als', signal);
 }
 
